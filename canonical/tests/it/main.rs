@@ -1,0 +1,6 @@
+//! Integration tests of the canonical crate: fold scenarios, properties and the fuzz corpus.
+
+mod corpus;
+mod fold;
+mod props;
+mod support;

@@ -1,0 +1,73 @@
+//! The InputBox reader: every application input the watchdog replays enters through this crate.
+//!
+//! # The plan
+//!
+//! A scan of `[from, to]` reads `InputAdded(app, index, input)` logs with `eth_getLogs`
+//! (filter: the InputBox address, topic0 [`INPUT_ADDED_TOPIC`], topic1 the application;
+//! quantities in minimal hex). Ranges are worked by an explicit, bounded loop over a stack:
+//!
+//! 1. `[from, to]` is cut into windows of the known span ([`RangePlan::with_span`]), or one
+//!    window when no span is known; `from > to` makes no request.
+//! 2. Each range is requested once. On an error classified as *range too large* (the structured
+//!    JSON-RPC code is in [`RangePlan::codes`], default [`DEFAULT_RANGE_ERROR_CODES`]; else a
+//!    known provider message fragment; else a response over the size cap), the range is split
+//!    and its left part is requested first: at the range the provider suggests (`[0xA, 0xB]`,
+//!    `retry with the range A-B`), else at the maximum it names (`up to a N block range`, …),
+//!    else at the midpoint. A one-block range that still fails is
+//!    [`Error::RangeSingleBlock`]; rate limits, head overruns and every other error abort the
+//!    scan, so a failing left part stops the scan before its right part.
+//! 3. Each successful response is sorted by `(block, tx index, log index)`, every log is checked
+//!    (not removed, emitted by the InputBox with the expected topics, payload block = log block,
+//!    index = topic2 = the next expected index, app and chain id), and the inputs are handed out
+//!    before the next request: memory holds one response, whatever the range.
+//! 4. The [`ScanReport`] lists the covered ranges and the largest range that succeeded;
+//!    [`ScanReport::learned_span`] is the span to persist and start later scans with.
+//!
+//! Completeness is proven separately: [`InputReader::verify_count`] compares the scan's next
+//! index with `getNumberOfInputs(app)` read at the target block's hash (EIP-1898).
+//!
+//! # Streaming
+//!
+//! [`InputReader::cursor`] returns an [`InputCursor`], a pull-based stream whose
+//! [`next`](InputCursor::next) is awaited between inputs, so callers can do async work per
+//! input; [`InputReader::scan`] wraps it for a synchronous callback.
+//!
+//! # Requests
+//!
+//! [`connect`] builds the provider once per command: a reqwest client with connect and total
+//! timeouts, a transport that stops reading at 32 MiB, a bounded retry layer (connect errors,
+//! 5xx, 429 with `Retry-After`) and a [`RequestBudget`] layer under it, so every attempt counts
+//! and a spent budget is [`Error::BudgetExhausted`].
+//!
+//! Every error has a [`Class`] and a spec `reason` ([`Error::class`], [`Error::reason`]).
+
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+mod block;
+mod budget;
+mod classify;
+mod error;
+mod inputbox;
+mod log;
+mod plan;
+mod reader;
+mod redact;
+mod retry;
+mod scan;
+mod transport;
+
+pub use block::{
+    BlockParam, BlockRef, HeadTag, block_by_number, block_by_tag, chain_id, code_at,
+    ensure_chain_id,
+};
+pub use budget::RequestBudget;
+pub use error::{Class, DiscoveryProblem, Error, LogProblem, Result};
+pub use inputbox::{
+    DA_INPUT_BOX, DA_INPUT_BOX_AND_ESPRESSO, GET_DATA_AVAILABILITY, GET_INPUT_BOX,
+    GET_NUMBER_OF_INPUTS, discover_input_box, ensure_input_box, input_count,
+};
+pub use log::{INPUT_ADDED_TOPIC, Input};
+pub use plan::{BlockRange, DEFAULT_RANGE_ERROR_CODES, RangePlan};
+pub use reader::InputReader;
+pub use scan::{InputCursor, ScanReport};
+pub use transport::{L1Provider, RpcConfig, connect, provider_with_transport};

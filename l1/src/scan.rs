@@ -1,0 +1,250 @@
+//! The streaming scan: one `eth_getLogs` response at a time, split on range errors, checked and
+//! handed out in L1 order.
+
+use std::collections::VecDeque;
+
+use alloy::providers::Provider;
+use alloy::transports::TransportError;
+
+use crate::classify::{Verdict, classify};
+use crate::error::{Error, Result};
+use crate::log::{Expect, Input, LogFilter, RawLog, check};
+use crate::plan::{BlockRange, Worklist};
+use crate::reader::InputReader;
+
+const GET_LOGS: &str = "eth_getLogs";
+
+/// What a scan did: the ranges it covered, the next index, and the span it learned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanReport {
+    /// First scanned block.
+    pub from: u64,
+    /// Last scanned block (the scan covered nothing when `from > to`).
+    pub to: u64,
+    /// The index the first input had to carry.
+    pub start_index: u64,
+    /// The index after the last input: compare it with `getNumberOfInputs` at `to`
+    /// ([`InputReader::verify_count`]).
+    pub next_index: u64,
+    /// Successful `eth_getLogs` ranges in request order: ascending, contiguous, together exactly
+    /// `[from, to]` once the scan has finished.
+    pub covered: Vec<BlockRange>,
+    /// `eth_getLogs` requests issued by the plan (HTTP retries not included; the
+    /// [`RequestBudget`](crate::RequestBudget) counts those).
+    pub get_logs_calls: u64,
+    /// Requests that failed as "range too large" and were split.
+    pub range_errors: u64,
+    /// The window size the scan started with.
+    pub span_used: Option<u64>,
+    /// The largest range that succeeded.
+    pub largest_ok: Option<u64>,
+}
+
+impl ScanReport {
+    /// Inputs read.
+    pub fn inputs(&self) -> u64 {
+        self.next_index - self.start_index
+    }
+
+    /// The span to persist and pass to [`RangePlan::with_span`](crate::RangePlan::with_span)
+    /// for later scans against the same provider: after range errors, the largest range that
+    /// succeeded; otherwise the span the scan started with. It never exceeds a range that
+    /// succeeded, so a later scan does not start by repeating a known failure.
+    pub fn learned_span(&self) -> Option<u64> {
+        if self.range_errors > 0 {
+            self.largest_ok.or(self.span_used)
+        } else {
+            self.span_used
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Running,
+    Done,
+    Failed,
+}
+
+/// A pull-based scan of `[from, to]`: [`next`](Self::next) yields checked inputs in L1 order,
+/// requesting the next range only when the previous response is used up, so memory holds at
+/// most one provider response.
+///
+/// Use it directly when each input needs async work (feeding a machine); use
+/// [`InputReader::scan`] for a synchronous callback.
+#[derive(Debug)]
+pub struct InputCursor<'r, P> {
+    reader: &'r InputReader<P>,
+    work: Worklist,
+    in_flight: Option<BlockRange>,
+    pending: VecDeque<Input>,
+    last_position: Option<(u64, u64, u64)>,
+    report: ScanReport,
+    state: State,
+}
+
+impl<'r, P: Provider> InputCursor<'r, P> {
+    pub(crate) fn new(reader: &'r InputReader<P>, from: u64, to: u64, start_index: u64) -> Self {
+        let span = reader.plan().span();
+        Self {
+            reader,
+            work: Worklist::new(from, to, span),
+            in_flight: None,
+            pending: VecDeque::new(),
+            last_position: None,
+            report: ScanReport {
+                from,
+                to,
+                start_index,
+                next_index: start_index,
+                covered: Vec::new(),
+                get_logs_calls: 0,
+                range_errors: 0,
+                span_used: span,
+                largest_ok: None,
+            },
+            state: State::Running,
+        }
+    }
+
+    /// The next input, `Ok(None)` once `[from, to]` is covered. After an error the scan is over
+    /// and further calls return [`Error::Poisoned`].
+    ///
+    /// Cancel-safe: if the returned future is dropped before it completes, the next call
+    /// requests the same range again, so no range is skipped.
+    pub async fn next(&mut self) -> Result<Option<Input>> {
+        loop {
+            if let Some(input) = self.pending.pop_front() {
+                return Ok(Some(input));
+            }
+            match self.state {
+                State::Running => {}
+                State::Done => return Ok(None),
+                State::Failed => return Err(Error::Poisoned),
+            }
+            // A range stays in flight until its answer is processed, so that dropping this
+            // future (a deadline, a `select!`) re-requests it instead of skipping it.
+            let Some(range) = self.in_flight.or_else(|| self.work.pop()) else {
+                self.state = State::Done;
+                return Ok(None);
+            };
+            self.in_flight = Some(range);
+            let step = self.step(range).await;
+            self.in_flight = None;
+            if let Err(err) = step {
+                self.state = State::Failed;
+                self.pending.clear();
+                return Err(err);
+            }
+        }
+    }
+
+    /// The report so far; complete once [`next`](Self::next) returned `Ok(None)`.
+    pub fn report(&self) -> &ScanReport {
+        &self.report
+    }
+
+    /// Whether every range was read and every input handed out.
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Done && self.pending.is_empty()
+    }
+
+    /// Requests one range and either queues its inputs or splits it.
+    async fn step(&mut self, range: BlockRange) -> Result<()> {
+        self.report.get_logs_calls += 1;
+        match self.get_logs(range).await {
+            Ok(logs) => self.accept(range, logs),
+            Err(err) => self.on_error(range, err),
+        }
+    }
+
+    async fn get_logs(
+        &self,
+        range: BlockRange,
+    ) -> std::result::Result<Vec<RawLog>, TransportError> {
+        let filter = LogFilter {
+            input_box: self.reader.input_box(),
+            app: self.reader.app(),
+            range,
+        };
+        self.reader
+            .provider()
+            .client()
+            .request(GET_LOGS, (filter,))
+            .await
+    }
+
+    fn on_error(&mut self, range: BlockRange, err: TransportError) -> Result<()> {
+        match classify(&err, self.reader.plan().codes()) {
+            Verdict::RangeTooLarge(_) if range.is_single() => Err(Error::RangeSingleBlock {
+                block: range.from,
+                source: err,
+            }),
+            Verdict::RangeTooLarge(hint) => {
+                let (left, right) = range.split(hint);
+                tracing::debug!(target: "l1::bisect", %range, %left, %right, ?hint, "split");
+                self.report.range_errors += 1;
+                self.work.push_split(left, right);
+                Ok(())
+            }
+            Verdict::Budget(limit) => Err(Error::BudgetExhausted { limit }),
+            Verdict::HeadOverrun(message) => Err(Error::HeadLags {
+                method: GET_LOGS,
+                range,
+                message,
+            }),
+            Verdict::BadResponse(detail) => Err(Error::BadResponse {
+                method: GET_LOGS,
+                detail,
+            }),
+            Verdict::RateLimited | Verdict::Other => Err(Error::Unavailable {
+                method: GET_LOGS,
+                range: Some(range),
+                source: err,
+            }),
+        }
+    }
+
+    /// Sorts one response into L1 order, checks every log, and queues the inputs.
+    fn accept(&mut self, range: BlockRange, mut logs: Vec<RawLog>) -> Result<()> {
+        logs.sort_by_key(RawLog::sort_key);
+        let mut want = Expect {
+            input_box: self.reader.input_box(),
+            app: self.reader.app(),
+            range,
+            index: self.report.next_index,
+        };
+        let mut inputs = VecDeque::with_capacity(logs.len());
+        for log in logs {
+            let (block, log_index) = (log.block(), log.log_index());
+            let invalid = |problem| Error::InvalidLog {
+                block,
+                log_index,
+                problem,
+            };
+            let input = check(log, &want).map_err(invalid)?;
+            let position = input.l1_position();
+            if self.last_position.is_some_and(|last| position < last) {
+                return Err(invalid(crate::error::LogProblem::OutOfOrder));
+            }
+            if input.advance.chain_id != self.reader.chain_id() {
+                return Err(Error::InputChainMismatch {
+                    index: input.index,
+                    expected: self.reader.chain_id(),
+                    found: input.advance.chain_id,
+                });
+            }
+            self.last_position = Some(position);
+            want.index = want.index.checked_add(1).ok_or(Error::BadResponse {
+                method: GET_LOGS,
+                detail: "input index overflows u64".into(),
+            })?;
+            inputs.push_back(input);
+        }
+        self.report.next_index = want.index;
+        self.report.covered.push(range);
+        self.report.largest_ok = self.report.largest_ok.max(Some(range.blocks()));
+        self.pending = inputs;
+        Ok(())
+    }
+}

@@ -1,0 +1,220 @@
+//! Crash injection at every durability step of `store`, and process-global failure injection
+//! into the stub (both are process-wide, so this binary runs its tests one at a time).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use canonical::{Erc20Deposit, EvmAdvance, WalletConfig};
+use cartesi_machine_stub::StubApi;
+use machine::{
+    CartesiBackend, Class, Error, LoadOptions, Machine, MachineBackend, NativeBackend, RunControl,
+};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+const STEPS: [&str; 3] = [
+    "machine.publish.after_store",
+    "machine.publish.after_sync",
+    "machine.publish.after_rename",
+];
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("machine-crash-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+}
+
+fn input(payload: &[u8]) -> Vec<u8> {
+    EvmAdvance {
+        chain_id: 31337,
+        app_contract: Default::default(),
+        msg_sender: WalletConfig::devnet().erc20_portal_address,
+        block_number: 1,
+        block_timestamp: Default::default(),
+        prev_randao: Default::default(),
+        index: Default::default(),
+        payload: payload.to_vec().into(),
+    }
+    .encode()
+}
+
+fn stub(api: StubApi, dir: &Path) -> (CartesiBackend, std::path::PathBuf) {
+    let lib = cartesi_machine_sys::open(Some(cartesi_machine_stub::path(api))).unwrap();
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let backend = CartesiBackend::new(lib, LoadOptions::new(work));
+    let template = dir.join("template");
+    backend
+        .create_template("{}", &template, &RunControl::default())
+        .unwrap();
+    (backend, template)
+}
+
+/// Stores into `dest` with a crash at `step`; `dest` must be absent or complete afterwards.
+fn crash_at(step: &str, m: &mut dyn Machine, backend: &dyn MachineBackend, dest: &Path) {
+    let root = m.root_hash().unwrap();
+    fail::cfg(step, "panic").unwrap();
+    let crashed = catch_unwind(AssertUnwindSafe(|| m.store(dest)));
+    fail::remove(step);
+    assert!(
+        crashed.is_err(),
+        "{step}: the store must have been interrupted"
+    );
+    if dest.exists() {
+        assert_eq!(
+            step, "machine.publish.after_rename",
+            "dest visible before the rename"
+        );
+        let mut loaded = backend
+            .load(dest)
+            .expect("a published directory is complete");
+        assert_eq!(loaded.root_hash().unwrap(), root);
+    } else {
+        assert!(backend.load(dest).is_err());
+        let parent = dest.parent().unwrap();
+        let leftovers = std::fs::read_dir(parent)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".tmp-")
+            })
+            .count();
+        assert_eq!(
+            leftovers, 1,
+            "{step}: the temporary directory is left for the caller"
+        );
+    }
+    // The machine is unharmed and a later store succeeds.
+    let again = dest.with_extension("again");
+    assert_eq!(m.store(&again).unwrap(), root);
+}
+
+#[test]
+fn native_store_is_crash_safe_at_every_step() {
+    let _one = serial();
+    let dir = scratch();
+    let mut m = NativeBackend::genesis("devnet").unwrap();
+    let deposit = Erc20Deposit {
+        token: WalletConfig::devnet().supported_erc20_token,
+        depositor: Default::default(),
+        value: alloy_primitives::U256::from(5u64),
+        exec_layer_data: Default::default(),
+    };
+    m.advance(&input(&deposit.encode()), &RunControl::default())
+        .unwrap();
+    for (i, step) in STEPS.iter().enumerate() {
+        let sub = dir.path().join(format!("step-{i}"));
+        std::fs::create_dir(&sub).unwrap();
+        crash_at(step, &mut m, &NativeBackend, &sub.join("ckpt"));
+    }
+}
+
+#[test]
+fn cartesi_store_is_crash_safe_at_every_step() {
+    let _one = serial();
+    for api in [StubApi::V19, StubApi::V21] {
+        let dir = scratch();
+        let (backend, template) = stub(api, dir.path());
+        let mut m = backend.load_machine(&template).unwrap();
+        m.advance(&input(b"hello"), &RunControl::default()).unwrap();
+        for (i, step) in STEPS.iter().enumerate() {
+            let sub = dir.path().join(format!("step-{i}"));
+            std::fs::create_dir(&sub).unwrap();
+            crash_at(step, &mut m, &backend, &sub.join("machine"));
+        }
+    }
+}
+
+fn inject_global(api: StubApi, function: &str, code: i32) {
+    let lib = cartesi_machine_sys::open(Some(cartesi_machine_stub::path(api))).unwrap();
+    let hooks = lib.stub_hooks().unwrap();
+    let function = std::ffi::CString::new(function).unwrap();
+    // SAFETY: valid C strings for the call; a NULL machine targets calls without a handle.
+    unsafe {
+        (hooks.inject)(
+            std::ptr::null(),
+            function.as_ptr(),
+            code,
+            c"global".as_ptr(),
+            0,
+        )
+    }
+}
+
+fn inject_live(api: StubApi, serial: u64, function: &str, code: i32) {
+    let lib = cartesi_machine_sys::open(Some(cartesi_machine_stub::path(api))).unwrap();
+    let hooks = lib.stub_hooks().unwrap();
+    let function = std::ffi::CString::new(function).unwrap();
+    // SAFETY: valid C strings for the call.
+    unsafe { (hooks.inject_serial)(serial, function.as_ptr(), code, c"live".as_ptr(), 0) }
+}
+
+#[test]
+fn a_failed_load_is_an_operator_cm_error() {
+    let _one = serial();
+    let dir = scratch();
+    let (backend, template) = stub(StubApi::V21, dir.path());
+    inject_global(StubApi::V21, "cm_load_new", -6);
+    let err = backend.load_machine(&template).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Cm {
+                op: "cm_load_new",
+                code: -6,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.class(), Class::Operator);
+    assert!(backend.load_machine(&template).is_ok());
+}
+
+#[test]
+fn a_failed_revert_poisons_the_instance() {
+    let _one = serial();
+    let dir = scratch();
+    let (backend, template) = stub(StubApi::V19, dir.path());
+    let mut m = backend.load_machine(&template).unwrap();
+    m.advance(&input(b"one"), &RunControl::default()).unwrap();
+    // The run fails, and so does reloading the pre-input state.
+    inject_live(StubApi::V19, m.debug_serial().unwrap(), "cm_run", -5);
+    inject_global(StubApi::V19, "cm_load_new", -11);
+    let err = m
+        .advance(&input(b"two"), &RunControl::default())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Cm {
+                op: "cm_run",
+                code: -5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(m.is_poisoned());
+    assert!(matches!(
+        m.advance(&input(b"three"), &RunControl::default()),
+        Err(Error::Poisoned)
+    ));
+    assert!(matches!(m.root_hash(), Err(Error::Poisoned)));
+    assert!(matches!(
+        m.store(&dir.path().join("never")),
+        Err(Error::Poisoned)
+    ));
+    assert!(!dir.path().join("never").exists());
+}

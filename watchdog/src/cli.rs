@@ -1,0 +1,158 @@
+//! The command line (clap derive). Environment fallbacks are resolved by the library from the
+//! [`Env`](crate::Env) it is handed, not by clap, so the help shows them as `[env: …]` text.
+
+use std::path::PathBuf;
+
+use alloy_primitives::Address;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sequencer_client::RedactedUrl;
+
+use crate::settings::{Deadline, parse_address, parse_deadline, parse_url};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  decided: agreed, idle, or the tool command succeeded
+  1  could not decide (class transient, operator or internal); usage errors included
+  2  divergence found or latched
+
+Every command prints exactly one JSON summary line on stdout; logs go to stderr.";
+
+/// Checks that a Cartesi rollups sequencer publishes the canonical application state.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sequencer-watchdog",
+    disable_version_flag = true,
+    after_help = EXIT_CODES,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print the release-info JSON line and exit 0 [env: CARTESI_WATCHDOG_PRINT_RELEASE_INFO=1]
+    #[arg(short = 'V', long)]
+    pub version: bool,
+
+    /// Log format on stderr [env: CARTESI_WATCHDOG_LOG_FORMAT] [default: text]
+    #[arg(long, value_enum, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// L1 tools.
+    #[command(subcommand)]
+    L1(L1Command),
+    /// WalletSnapshot tools.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+/// `l1 …`
+#[derive(Debug, Subcommand)]
+pub enum L1Command {
+    /// Print, as JSON lines, the inputs a tick would see in [--from, --to]
+    Scan(ScanArgs),
+}
+
+/// `snapshot …`
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Decode a WalletSnapshot (SSZ, current or legacy layout) to JSON
+    Decode {
+        /// The snapshot file, or - for stdin
+        #[arg(value_name = "FILE|-")]
+        file: PathBuf,
+    },
+    /// Compare two WalletSnapshots field by field and account by account
+    Diff {
+        /// The first snapshot file (- for stdin)
+        #[arg(value_name = "A")]
+        a: PathBuf,
+        /// The second snapshot file (- for stdin)
+        #[arg(value_name = "B")]
+        b: PathBuf,
+    },
+}
+
+/// Where and what to read on L1; shared by every command that reads L1.
+#[derive(Debug, Clone, Args)]
+pub struct L1Args {
+    /// L1 JSON-RPC endpoint, never printed [env: CARTESI_WATCHDOG_BLOCKCHAIN_HTTP_ENDPOINT]
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub rpc_url: Option<RedactedUrl>,
+
+    /// L1 chain id; must equal eth_chainId [env: CARTESI_WATCHDOG_BLOCKCHAIN_ID]
+    #[arg(long, value_name = "ID")]
+    pub chain_id: Option<u64>,
+
+    /// Application contract [env: CARTESI_WATCHDOG_APP_ADDRESS]
+    #[arg(long, value_name = "ADDRESS", value_parser = parse_address)]
+    pub app_address: Option<Address>,
+
+    /// InputBox; default app.getInputBox() [env: CARTESI_WATCHDOG_CONTRACTS_INPUT_BOX_ADDRESS]
+    #[arg(long, value_name = "ADDRESS", value_parser = parse_address)]
+    pub input_box_address: Option<Address>,
+
+    /// JSON-RPC codes meaning "range too large", comma or space separated; empty disables
+    /// [env: CARTESI_WATCHDOG_LONG_BLOCK_RANGE_ERROR_CODES]
+    /// [default: -32005,-32012,-32600,-32602,-32616]
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub long_block_range_error_codes: Option<String>,
+
+    /// Request budget per provider [env: CARTESI_WATCHDOG_MAX_RPC_REQUESTS] [default: 5000]
+    #[arg(long, value_name = "N")]
+    pub max_rpc_requests: Option<u64>,
+}
+
+/// The command deadline.
+#[derive(Debug, Clone, Args)]
+pub struct DeadlineArgs {
+    /// Deadline for the whole command, e.g. 30m, 90s, 0 = none [env: CARTESI_WATCHDOG_DEADLINE]
+    /// [default: 30m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline)]
+    pub deadline: Option<Deadline>,
+}
+
+/// `l1 scan`
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Where and what to read.
+    #[command(flatten)]
+    pub l1: L1Args,
+
+    /// First block (inclusive)
+    #[arg(long, value_name = "BLOCK")]
+    pub from: u64,
+
+    /// Last block (inclusive)
+    #[arg(long, value_name = "BLOCK")]
+    pub to: u64,
+
+    /// The deadline.
+    #[command(flatten)]
+    pub deadline: DeadlineArgs,
+}
+
+impl Command {
+    /// The command name used in the summary line (`l1 scan`, `snapshot decode`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::L1(L1Command::Scan(_)) => "l1 scan",
+            Command::Snapshot(SnapshotCommand::Decode { .. }) => "snapshot decode",
+            Command::Snapshot(SnapshotCommand::Diff { .. }) => "snapshot diff",
+        }
+    }
+}

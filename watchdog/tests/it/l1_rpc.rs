@@ -1,0 +1,208 @@
+//! A small in-process L1 JSON-RPC double on 127.0.0.1: an InputBox with known inputs, answering
+//! `eth_chainId`, `eth_getBlockByNumber`, `eth_call` (getInputBox, getDataAvailability,
+//! getNumberOfInputs at a block hash) and `eth_getLogs`, with an Infura-style range cap.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use alloy_primitives::{Address, B256, Bytes, U256, address};
+use axum::{Router, body::Bytes as Body, http::StatusCode, response::IntoResponse};
+use canonical::EvmAdvance;
+use serde_json::{Value, json};
+
+/// topic0 of `InputAdded`.
+const INPUT_ADDED: &str = "0xc05d337121a6e8605c6ec0b72aa29c4210ffe6e5b9cefdd6a7058188a8f66f98";
+
+pub(crate) const CHAIN_ID: u64 = 31337;
+pub(crate) const APP: Address = address!("0x4ce6aac3fdd6e1d6e0d5d3fa2d44a4e2e7a1e083");
+pub(crate) const INPUT_BOX: Address = address!("0x593e5bcf894d6829dd26d0810da7f064406aebb6");
+pub(crate) const SENDER: Address = address!("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+/// The chain's head block.
+pub(crate) const HEAD: u64 = 20;
+
+/// One input on the fake chain.
+#[derive(Clone, Debug)]
+pub(crate) struct Placed {
+    pub(crate) block: u64,
+    pub(crate) tx_index: u64,
+    pub(crate) log_index: u64,
+    pub(crate) advance: EvmAdvance,
+}
+
+/// The fake chain.
+#[derive(Debug)]
+pub(crate) struct Chain {
+    pub(crate) inputs: Vec<Placed>,
+    /// Largest `eth_getLogs` range answered; larger ones get `-32005`.
+    pub(crate) max_range: u64,
+}
+
+pub(crate) fn block_hash(n: u64) -> B256 {
+    B256::from(U256::from(0xb10c_0000_0000u64 + n))
+}
+
+fn block_of_hash(hash: &str) -> Option<u64> {
+    (0..=HEAD).find(|n| format!("{:#x}", block_hash(*n)) == hash)
+}
+
+impl Chain {
+    /// Inputs at (block, tx, log): 3 (0,0), 3 (1,4), 7 (0,2), 12 (5,1), 12 (5,3).
+    pub(crate) fn sample() -> Self {
+        let spots = [(3, 0, 0), (3, 1, 4), (7, 0, 2), (12, 5, 1), (12, 5, 3)];
+        let inputs = spots
+            .iter()
+            .enumerate()
+            .map(|(i, &(block, tx_index, log_index))| Placed {
+                block,
+                tx_index,
+                log_index,
+                advance: EvmAdvance {
+                    chain_id: CHAIN_ID,
+                    app_contract: APP,
+                    msg_sender: SENDER,
+                    block_number: block,
+                    block_timestamp: U256::from(1_790_000_000u64 + block * 12),
+                    prev_randao: U256::from(block),
+                    index: U256::from(i),
+                    payload: Bytes::from(vec![i as u8; 3 + i]),
+                },
+            })
+            .collect();
+        Self {
+            inputs,
+            max_range: 4,
+        }
+    }
+
+    fn count_at(&self, block: u64) -> usize {
+        self.inputs.iter().filter(|p| p.block <= block).count()
+    }
+
+    fn log(&self, p: &Placed) -> Value {
+        let raw = p.advance.encode();
+        let mut data = U256::from(32).to_be_bytes::<32>().to_vec();
+        data.extend_from_slice(&U256::from(raw.len()).to_be_bytes::<32>());
+        data.extend_from_slice(&raw);
+        data.resize(data.len().div_ceil(32) * 32, 0);
+        json!({
+            "address": format!("{INPUT_BOX:#x}"),
+            "topics": [
+                INPUT_ADDED,
+                format!("{:#x}", APP.into_word()),
+                format!("{:#x}", B256::from(p.advance.index)),
+            ],
+            "data": format!("0x{}", hex::encode(&data)),
+            "blockNumber": format!("{:#x}", p.block),
+            "blockHash": format!("{:#x}", block_hash(p.block)),
+            "transactionHash": format!("{:#x}", B256::from(U256::from(0x7a00 + p.block * 16 + p.tx_index))),
+            "transactionIndex": format!("{:#x}", p.tx_index),
+            "logIndex": format!("{:#x}", p.log_index),
+            "removed": false,
+        })
+    }
+
+    fn answer(&self, method: &str, params: &Value) -> Result<Value, (i64, String)> {
+        let quantity = |v: &Value| {
+            v.as_str()
+                .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+        };
+        match method {
+            "eth_chainId" => Ok(json!(format!("{CHAIN_ID:#x}"))),
+            "eth_getBlockByNumber" => {
+                let n = match params[0].as_str() {
+                    Some("latest" | "safe" | "finalized") => Some(HEAD),
+                    _ => quantity(&params[0]),
+                };
+                match n {
+                    Some(n) if n <= HEAD => Ok(json!({
+                        "number": format!("{n:#x}"),
+                        "hash": format!("{:#x}", block_hash(n)),
+                    })),
+                    _ => Ok(Value::Null),
+                }
+            }
+            "eth_call" => {
+                let call = &params[0];
+                let data = call["data"]
+                    .as_str()
+                    .or(call["input"].as_str())
+                    .unwrap_or_default();
+                let at = params[1]["blockHash"]
+                    .as_str()
+                    .and_then(block_of_hash)
+                    .or(quantity(&params[1]));
+                let Some(at) = at else {
+                    return Err((-32000, "header not found".into()));
+                };
+                match &data[..10.min(data.len())] {
+                    "0x00aace9a" => Ok(json!(format!("{:#x}", INPUT_BOX.into_word()))),
+                    "0xf02478de" => Ok(json!("0x")),
+                    "0x61a93c87" => Ok(json!(format!(
+                        "{:#x}",
+                        B256::from(U256::from(self.count_at(at)))
+                    ))),
+                    _ => Err((3, "execution reverted".into())),
+                }
+            }
+            "eth_getLogs" => {
+                let f = &params[0];
+                let (Some(from), Some(to)) = (quantity(&f["fromBlock"]), quantity(&f["toBlock"]))
+                else {
+                    return Err((-32602, "invalid params".into()));
+                };
+                if to - from + 1 > self.max_range {
+                    return Err((-32005, "query returned more than 10000 results".into()));
+                }
+                Ok(Value::Array(
+                    self.inputs
+                        .iter()
+                        .filter(|p| (from..=to).contains(&p.block))
+                        .map(|p| self.log(p))
+                        .collect(),
+                ))
+            }
+            other => Err((-32601, format!("method {other} not found"))),
+        }
+    }
+}
+
+/// Serves `chain` on an ephemeral loopback port, on its own thread, for the rest of the test
+/// process.
+pub(crate) fn serve(chain: Chain) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let chain = Arc::new(chain);
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let router = Router::new().fallback(move |body: Body| {
+                let chain = chain.clone();
+                async move {
+                    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+                        return (StatusCode::BAD_REQUEST, "bad json").into_response();
+                    };
+                    let id = request["id"].clone();
+                    let method = request["method"].as_str().unwrap_or_default();
+                    let reply = match chain.answer(method, &request["params"]) {
+                        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                        Err((code, message)) => json!({
+                            "jsonrpc": "2.0", "id": id,
+                            "error": {"code": code, "message": message},
+                        }),
+                    };
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        reply.to_string(),
+                    )
+                        .into_response()
+                }
+            });
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, router).await.unwrap();
+        });
+    });
+    addr
+}

@@ -52,6 +52,16 @@ pub enum LogFormat {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Verify the bootstrap and create the state directory.
+    Init(InitArgs),
+    /// Run one compare cycle: exit 0 agreed or idle, 1 undecided, 2 divergence.
+    Tick(TickArgs),
+    /// Print the state directory's status as JSON (no lock, writes nothing).
+    Status(StatusArgs),
+    /// Archive the latched incident after the operator has handled it.
+    Clear(ClearArgs),
+    /// Re-derive the canonical state between two blocks into a new directory.
+    Replay(ReplayArgs),
     /// L1 tools.
     #[command(subcommand)]
     L1(L1Command),
@@ -150,9 +160,151 @@ impl Command {
     /// The command name used in the summary line (`l1 scan`, `snapshot decode`, …).
     pub fn name(&self) -> &'static str {
         match self {
+            Command::Init(_) => "init",
+            Command::Tick(_) => "tick",
+            Command::Status(_) => "status",
+            Command::Clear(_) => "clear",
+            Command::Replay(_) => "replay",
             Command::L1(L1Command::Scan(_)) => "l1 scan",
             Command::Snapshot(SnapshotCommand::Decode { .. }) => "snapshot decode",
             Command::Snapshot(SnapshotCommand::Diff { .. }) => "snapshot diff",
         }
     }
+}
+
+/// Settings shared by the commands that use the state directory, L1 and the sequencer.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// The state directory (absolute) [env: CARTESI_WATCHDOG_STATE_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub l1: L1Args,
+
+    /// The sequencer base URL [env: CARTESI_WATCHDOG_SEQUENCER_URL]
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub sequencer_url: Option<RedactedUrl>,
+
+    /// A second L1 endpoint that must confirm the inputs before a latch
+    /// [env: CARTESI_WATCHDOG_CONFIRM_HTTP_ENDPOINT]
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub confirm_rpc_url: Option<RedactedUrl>,
+
+    /// Machine backend: native or cartesi [env: CARTESI_WATCHDOG_MACHINE_BACKEND]
+    #[arg(long, value_name = "BACKEND")]
+    pub machine_backend: Option<String>,
+
+    /// Where the state is read from: inspect or range:<label>
+    /// [env: CARTESI_WATCHDOG_STATE_SOURCE]
+    #[arg(long, value_name = "SOURCE")]
+    pub state_source: Option<String>,
+
+    /// libcartesi to load (default: the loader's search path)
+    /// [env: CARTESI_WATCHDOG_LIBCARTESI_PATH]
+    #[arg(long, value_name = "PATH")]
+    pub libcartesi_path: Option<PathBuf>,
+
+    /// The L1 block tag the watchdog trusts: safe or finalized [env: CARTESI_WATCHDOG_L1_HEAD_TAG]
+    #[arg(long, value_name = "TAG")]
+    pub l1_head_tag: Option<String>,
+
+    /// Where to write the metrics textfile (default <state>/status.prom)
+    /// [env: CARTESI_WATCHDOG_METRICS_FILE]
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// How B is pinned: auto, digest or download
+    #[arg(long, value_name = "MODE")]
+    pub state_pin: Option<String>,
+
+    /// Largest sequencer state accepted for download, in bytes (default 1 GiB)
+    #[arg(long, value_name = "BYTES")]
+    pub max_state_bytes: Option<u64>,
+
+    /// Never draw a progress bar
+    #[arg(long)]
+    pub no_progress: bool,
+
+    #[command(flatten)]
+    pub deadline: DeadlineArgs,
+}
+
+/// `init`: create the state directory from a trusted bootstrap.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub watch: WatchArgs,
+
+    /// The bootstrap: a stored machine directory, or genesis:devnet|sepolia (native)
+    /// [env: CARTESI_WATCHDOG_CM_SNAPSHOT_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<String>,
+
+    /// The L1 block B0 of the bootstrap [env: CARTESI_WATCHDOG_CM_SNAPSHOT_SAFE_BLOCK]
+    #[arg(long, value_name = "BLOCK")]
+    pub snapshot_safe_block: Option<u64>,
+
+    /// Expected root hash of a cartesi bootstrap [env: CARTESI_WATCHDOG_CM_IMAGE_HASH]
+    #[arg(long, value_name = "HASH")]
+    pub cm_image_hash: Option<String>,
+
+    /// Cycle budget per input (cartesi)
+    #[arg(long, value_name = "CYCLES")]
+    pub max_cycles_per_input: Option<u64>,
+}
+
+/// `tick`: one compare cycle.
+#[derive(Debug, Clone, Args)]
+pub struct TickArgs {
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// `status`: read-only report.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The state directory (absolute) [env: CARTESI_WATCHDOG_STATE_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `clear`: archive the latched incident.
+#[derive(Debug, Clone, Args)]
+pub struct ClearArgs {
+    /// The state directory (absolute) [env: CARTESI_WATCHDOG_STATE_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// The incident's sequencer inclusion block, as a confirmation
+    #[arg(long, value_name = "BLOCK")]
+    pub block: u64,
+
+    /// Why the incident is cleared (1-1024 characters)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+}
+
+/// `replay`: re-derive canonical state without touching the state directory.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub watch: WatchArgs,
+
+    /// First block of the replay: the source checkpoint's block
+    #[arg(long, value_name = "BLOCK")]
+    pub from_block: u64,
+
+    /// Last block to replay (at most the L1 head tag)
+    #[arg(long, value_name = "BLOCK")]
+    pub to_block: u64,
+
+    /// A new directory outside the state directory for the result
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Replay from this checkpoint (a directory with manifest.json and machine/) instead of
+    /// the head
+    #[arg(long, value_name = "DIR")]
+    pub from_checkpoint: Option<PathBuf>,
 }

@@ -59,6 +59,37 @@ pub enum Error {
     /// The async runtime could not be started (`internal/runtime_failed`).
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// A command failed with a class and reason decided where it happened.
+    #[error("{message}")]
+    Failed {
+        /// Who has to act.
+        class: Class,
+        /// The stable reason.
+        reason: Reason,
+        /// What happened (never a secret).
+        message: String,
+    },
+}
+
+impl From<crate::state::fsx::FsError> for Error {
+    fn from(error: crate::state::fsx::FsError) -> Self {
+        Error::Failed {
+            class: Class::Internal,
+            reason: Reason::new("publish_failed"),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<crate::state::StateError> for Error {
+    fn from(error: crate::state::StateError) -> Self {
+        let (class, reason) = error.class_reason();
+        Error::Failed {
+            class,
+            reason,
+            message: error.to_string(),
+        }
+    }
 }
 
 impl Error {
@@ -77,6 +108,7 @@ impl Error {
             },
             Error::Deadline(_) => Class::Transient,
             Error::Output(_) | Error::Runtime(_) => Class::Internal,
+            Error::Failed { class, .. } => *class,
         }
     }
 
@@ -91,12 +123,22 @@ impl Error {
             Error::Deadline(_) => Reason::DEADLINE_EXCEEDED,
             Error::Output(_) => Reason::OUTPUT_FAILED,
             Error::Runtime(_) => Reason::RUNTIME_FAILED,
+            Error::Failed { reason, .. } => *reason,
         }
     }
 
     /// The one-line message for the summary.
     pub fn message(&self) -> String {
         self.to_string()
+    }
+
+    /// A failure with an explicit class and reason.
+    pub(crate) fn fail(class: Class, reason: &'static str, message: impl Into<String>) -> Self {
+        Error::Failed {
+            class,
+            reason: Reason::new(reason),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn config(setting: &'static str, problem: impl Into<String>) -> Self {

@@ -40,7 +40,7 @@ pub struct EarlyExit {
 #[derive(Debug)]
 pub enum Parsed {
     /// Run this.
-    Run(Invocation),
+    Run(Box<Invocation>),
     /// Print and exit.
     Exit(EarlyExit),
 }
@@ -108,7 +108,7 @@ where
             });
         }
     };
-    Parsed::Run(Invocation { cli, log_format })
+    Parsed::Run(Box::new(Invocation { cli, log_format }))
 }
 
 fn release_info() -> EarlyExit {

@@ -17,28 +17,39 @@
 
 mod cli;
 mod command;
+mod core;
 pub mod env;
 mod error;
+mod feed;
+mod identity;
+mod init;
 mod inputs;
 mod invocation;
 mod json;
 pub mod logging;
+pub mod options;
 mod outcome;
 mod panic;
 pub mod release;
+mod report;
 pub mod settings;
 pub mod snapshot;
+pub mod state;
 pub mod summary;
+mod tick;
 
 pub use cli::{
     Cli, Command, DeadlineArgs, L1Args, L1Command, LogFormat, ScanArgs, SnapshotCommand,
 };
 pub use command::{Io, run};
+pub use core::{Clock, FixedClock, SystemClock, Watchdog};
 pub use env::Env;
 pub use error::{Error, Result};
+pub use init::InitOptions;
 pub use inputs::input_line;
 pub use invocation::{EarlyExit, Invocation, Parsed, USAGE_HINT, parse};
 pub use json::{ObjectWriter, RawJson, to_string as to_json};
+pub use options::Settings;
 pub use outcome::{Class, Finding, Outcome, Reason};
 pub use panic::{log_panic, panic_message, panic_summary};
 pub use release::ReleaseInfo;

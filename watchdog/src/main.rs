@@ -27,12 +27,14 @@ fn main() -> ExitCode {
     }
     std::panic::set_hook(Box::new(watchdog::log_panic));
 
-    let (stdin, stdout) = (io::stdin(), io::stdout());
+    let (stdin, stdout, stderr) = (io::stdin(), io::stdout(), io::stderr());
     let (mut stdin, mut stdout) = (stdin.lock(), stdout.lock());
+    let mut stderr = stderr.lock();
     let summary = catch_unwind(AssertUnwindSafe(|| {
         let mut streams = Io {
             stdin: &mut stdin,
             stdout: &mut stdout,
+            stderr: &mut stderr,
         };
         watchdog::run(&invocation, &env, &mut streams)
     }))

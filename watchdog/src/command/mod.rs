@@ -2,6 +2,7 @@
 
 mod scan;
 mod snapshot;
+mod state;
 
 use std::{
     io::{Read, Write},
@@ -20,6 +21,8 @@ pub struct Io<'a> {
     pub stdin: &'a mut dyn Read,
     /// Where command output lines (not the summary) are written, e.g. `l1 scan` inputs.
     pub stdout: &'a mut dyn Write,
+    /// Where the raw `watchdog_event` alert line of a new divergence is written.
+    pub stderr: &'a mut dyn Write,
 }
 
 impl std::fmt::Debug for Io<'_> {
@@ -57,6 +60,11 @@ fn dispatch(command: &Command, env: &Env, io: &mut Io<'_>) -> Result<Summary> {
         Command::Snapshot(SnapshotCommand::Decode { file }) => snapshot::decode(file, io),
         Command::Snapshot(SnapshotCommand::Diff { a, b }) => snapshot::diff(a, b, io),
         Command::L1(L1Command::Scan(args)) => scan::run(args, env, io),
+        Command::Init(args) => state::init(args, env),
+        Command::Tick(args) => state::tick(args, env, io),
+        Command::Status(args) => state::status(args, env),
+        Command::Clear(args) => state::clear(args, env),
+        Command::Replay(args) => state::replay(args, env),
     }
 }
 

@@ -1,0 +1,184 @@
+//! The library API of the state commands (spec §1.1): a [`Watchdog`] opened on a state
+//! directory with resolved [`Settings`], an injectable [`Clock`], and blocking methods that
+//! each return a [`Summary`].
+
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use l1::{L1Provider, RequestBudget, RpcConfig};
+use machine::{CartesiBackend, LoadOptions, MachineBackend, NativeBackend};
+use sequencer_client::{RedactedUrl, SequencerClient};
+
+use crate::options::{Backend, Settings};
+use crate::settings::Deadline;
+use crate::state::layout::StateDir;
+use crate::{Class, Error, Result};
+
+/// Wall-clock time, injectable so tests and golden files are deterministic.
+pub trait Clock: Send + Sync {
+    /// Seconds since the Unix epoch.
+    fn now_unix(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_unix(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
+/// A clock stuck at one instant (tests, golden files).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub u64);
+
+impl Clock for FixedClock {
+    fn now_unix(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A watchdog on one state directory.
+pub struct Watchdog {
+    pub(crate) dir: StateDir,
+    pub(crate) settings: Settings,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) backend_override: Option<Arc<dyn MachineBackend>>,
+}
+
+impl std::fmt::Debug for Watchdog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watchdog")
+            .field("dir", &self.dir)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl Watchdog {
+    /// Opens the watchdog on `state_dir` (absolute) with `settings`. Nothing is read yet.
+    pub fn open(state_dir: impl Into<PathBuf>, settings: Settings) -> Self {
+        Self {
+            dir: StateDir::new(state_dir),
+            settings,
+            clock: Arc::new(SystemClock),
+            backend_override: None,
+        }
+    }
+
+    /// Replaces the clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the machine backend (e.g. a scripted fake in tests).
+    pub fn with_backend(mut self, backend: Arc<dyn MachineBackend>) -> Self {
+        self.backend_override = Some(backend);
+        self
+    }
+
+    /// The state directory.
+    pub fn state_dir(&self) -> &Path {
+        self.dir.root()
+    }
+
+    /// The backend that loads checkpoints of `kind`; libcartesi scratch space goes to `work`.
+    pub(crate) fn backend(&self, kind: Backend, work: &Path) -> Result<Arc<dyn MachineBackend>> {
+        if let Some(backend) = &self.backend_override {
+            return Ok(backend.clone());
+        }
+        match kind {
+            Backend::Native => Ok(Arc::new(NativeBackend)),
+            Backend::Cartesi => {
+                let backend = CartesiBackend::open(
+                    self.settings.libcartesi_path.as_deref(),
+                    LoadOptions::new(work),
+                )
+                .map_err(|e| {
+                    Error::fail(Class::Operator, "libcartesi_unavailable", e.to_string())
+                })?;
+                Ok(Arc::new(backend))
+            }
+        }
+    }
+}
+
+/// Connects to an L1 endpoint with the standard timeouts, counting requests on `budget`.
+pub(crate) fn connect_l1(url: &RedactedUrl, budget: &RequestBudget) -> Result<L1Provider> {
+    Ok(l1::connect(
+        url.expose().as_str(),
+        &RpcConfig::default(),
+        budget,
+    )?)
+}
+
+/// Builds the sequencer client.
+pub(crate) fn sequencer(url: &RedactedUrl, max_state_bytes: u64) -> Result<SequencerClient> {
+    let limits = sequencer_client::Limits {
+        state_bytes: max_state_bytes,
+        ..Default::default()
+    };
+    SequencerClient::builder(url.clone())
+        .limits(limits)
+        .build()
+        .map_err(|e| {
+            Error::fail(
+                Class::Operator,
+                "config_invalid",
+                format!("sequencer client: {e}"),
+            )
+        })
+}
+
+/// Runs `future` on a private current-thread runtime, within the deadline.
+pub(crate) fn block_on<T>(
+    deadline: Deadline,
+    future: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    match deadline.0 {
+        None => runtime.block_on(future),
+        Some(limit) => runtime.block_on(async {
+            tokio::time::timeout(limit, future)
+                .await
+                .unwrap_or_else(|_| Err(Error::Deadline(format!("{}s", limit.as_secs()))))
+        }),
+    }
+}
+
+/// The deadline as an instant, for machine runs.
+pub(crate) fn deadline_instant(deadline: Deadline) -> Option<std::time::Instant> {
+    deadline
+        .0
+        .map(|d| std::time::Instant::now() + d.min(Duration::from_secs(365 * 86_400)))
+}
+
+/// Writes the raw alert line and flushes it.
+pub(crate) fn emit_event(events: &mut dyn Write, line: &str) {
+    let _ = events
+        .write_all(line.as_bytes())
+        .and_then(|()| events.flush());
+}
+
+impl Watchdog {
+    /// `init` (spec §6.1).
+    pub fn init(&self, options: &crate::InitOptions) -> Result<crate::Summary> {
+        crate::init::run(self, options)
+    }
+
+    /// `tick` (spec §5). `events` receives the raw `watchdog_event` line of a new latch.
+    pub fn tick(&self, events: &mut dyn Write) -> crate::Summary {
+        crate::tick::run(self, events)
+    }
+}

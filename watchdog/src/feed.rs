@@ -1,0 +1,243 @@
+//! Steps 8–12 of a tick, shared with `replay`: L1 preflight, streaming the inputs of
+//! `(from, to]` into the machine with reference host semantics, completeness, extraction.
+
+use std::io::Write;
+
+use alloy_primitives::B256;
+use l1::{HeadTag, InputReader, L1Provider, RangePlan, ScanReport};
+use machine::{MachineWorker, RunControl, StateSource};
+use sha2::{Digest, Sha256};
+
+use crate::inputs::input_line;
+use crate::state::event::StopRecord;
+use crate::{Class, Error, Result};
+
+/// What the preflight established about B.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Anchor {
+    /// B.
+    pub block: u64,
+    /// Hash of B.
+    pub hash: B256,
+    /// `getNumberOfInputs(app)` at B.
+    pub input_count: u64,
+}
+
+/// The identity of one replayed input, compared against a confirmation provider.
+pub(crate) type Fingerprint = (u64, u64, B256, Option<u64>, B256);
+
+/// What feeding produced.
+#[derive(Debug, Default)]
+pub(crate) struct Fed {
+    /// Inputs fed to the machine.
+    pub inputs: u64,
+    /// The next expected index after the last input fed.
+    pub next_index: u64,
+    /// Set when the machine reached a fixed point.
+    pub stop: Option<StopRecord>,
+    /// One entry per input fed, in order.
+    pub fingerprints: Vec<Fingerprint>,
+    /// The scan's bookkeeping (ranges, span).
+    pub report: Option<ScanReport>,
+}
+
+/// Step 8: chain id, head tag ≥ B, anchor at the head block, hash and input count at B.
+pub(crate) async fn preflight(
+    reader: &InputReader<L1Provider>,
+    tag: HeadTag,
+    head_block: u64,
+    head_hash: &str,
+    head_count: u64,
+    target: u64,
+) -> Result<Anchor> {
+    let provider = reader.provider();
+    let chain = l1::chain_id(provider).await?;
+    if chain != reader.chain_id() {
+        return Err(Error::ChainIdMismatch {
+            expected: reader.chain_id(),
+            actual: chain,
+        });
+    }
+    let head_tag = l1::block_by_tag(provider, tag).await?;
+    if head_tag.number < target {
+        return Err(Error::fail(
+            Class::Transient,
+            "l1_head_lags",
+            format!(
+                "the L1 {tag} block {} is below the target block {target}",
+                head_tag.number
+            ),
+        ));
+    }
+    let anchor = l1::block_by_number(provider, head_block)
+        .await
+        .map_err(|e| {
+            Error::fail(
+                Class::Transient,
+                "l1_anchor_unavailable",
+                format!("head block {head_block}: {e}"),
+            )
+        })?;
+    if !format!("{:#x}", anchor.hash).eq_ignore_ascii_case(head_hash) {
+        return Err(Error::fail(
+            Class::Operator,
+            "l1_anchor_mismatch",
+            format!(
+                "block {head_block} has hash {:#x} on L1, the head recorded {head_hash}; verify with another provider, then re-init from a trusted snapshot",
+                anchor.hash
+            ),
+        ));
+    }
+    let at_target = l1::block_by_number(provider, target).await?;
+    let input_count = reader.input_count_at(at_target.hash).await?;
+    if input_count < head_count {
+        return Err(Error::fail(
+            Class::Transient,
+            "l1_incomplete",
+            format!("{input_count} inputs at block {target}, fewer than the head's {head_count}"),
+        ));
+    }
+    Ok(Anchor {
+        block: target,
+        hash: at_target.hash,
+        input_count,
+    })
+}
+
+/// Step 10: streams the inputs of `(from, to]` starting at `start_index`, appending each to
+/// `log` (the `inputs.jsonl` format) and feeding it with reference host semantics.
+pub(crate) async fn feed(
+    reader: &InputReader<L1Provider>,
+    worker: &MachineWorker,
+    from_exclusive: u64,
+    to: u64,
+    start_index: u64,
+    log: &mut dyn Write,
+    ctl: &RunControl,
+) -> Result<Fed> {
+    let mut fed = Fed {
+        next_index: start_index,
+        ..Fed::default()
+    };
+    if to <= from_exclusive {
+        return Ok(fed);
+    }
+    let mut cursor = reader.cursor(from_exclusive + 1, to, start_index);
+    while let Some(input) = cursor.next().await? {
+        writeln!(log, "{}", input_line(&input)).map_err(|e| {
+            Error::fail(
+                Class::Internal,
+                "publish_failed",
+                format!("inputs.jsonl: {e}"),
+            )
+        })?;
+        let report = worker
+            .advance(input.raw.to_vec(), ctl.clone())
+            .await
+            .map_err(machine_error)?;
+        fed.inputs += 1;
+        fed.next_index = input.index + 1;
+        fed.fingerprints.push((
+            input.index,
+            input.block_number,
+            input.tx_hash,
+            input.log_index,
+            B256::from_slice(&Sha256::digest(&input.raw)),
+        ));
+        if report.outcome.is_fixed_point() {
+            tracing::warn!(target: "watchdog::feed", event = "machine_stopped", index = input.index, block = input.block_number, outcome = %report.outcome, "the canonical machine reached a fixed point");
+            fed.stop = Some(StopRecord {
+                status: report.outcome.kind().to_owned(),
+                description: report.outcome.to_string(),
+                input_index: input.index,
+                input_block: input.block_number,
+            });
+            break;
+        }
+    }
+    fed.report = Some(cursor.report().clone());
+    Ok(fed)
+}
+
+/// Step 11: the count at B is covered and B's hash did not change.
+pub(crate) async fn completeness(
+    reader: &InputReader<L1Provider>,
+    fed: &Fed,
+    anchor: &Anchor,
+) -> Result<()> {
+    if fed.next_index != anchor.input_count {
+        return Err(Error::fail(
+            Class::Transient,
+            "l1_incomplete",
+            format!(
+                "replayed up to index {} but block {} has {} inputs",
+                fed.next_index, anchor.block, anchor.input_count
+            ),
+        ));
+    }
+    let again = l1::block_by_number(reader.provider(), anchor.block).await?;
+    if again.hash != anchor.hash {
+        return Err(Error::fail(
+            Class::Transient,
+            "l1_reorged_during_tick",
+            format!("block {} changed hash during the tick", anchor.block),
+        ));
+    }
+    Ok(())
+}
+
+/// Step 12: the state bytes, from a throw-away copy of the machine.
+pub(crate) async fn extract(
+    worker: &MachineWorker,
+    source: &str,
+    ctl: &RunControl,
+) -> Result<Vec<u8>> {
+    let source = match source.strip_prefix("range:") {
+        Some(label) => StateSource::Range {
+            label: label.to_owned(),
+            max_len: 1 << 30,
+        },
+        None => StateSource::Inspect(b"state".to_vec()),
+    };
+    worker
+        .extract_state(source, ctl.clone())
+        .await
+        .map_err(|e| Error::fail(Class::Operator, "state_extraction_failed", e.to_string()))
+}
+
+/// A reader for `app` with the plan of this run.
+pub(crate) fn reader(
+    provider: L1Provider,
+    app: alloy_primitives::Address,
+    input_box: alloy_primitives::Address,
+    chain_id: u64,
+    codes: Vec<i64>,
+    span: Option<u64>,
+) -> InputReader<L1Provider> {
+    InputReader::new(
+        provider,
+        app,
+        input_box,
+        chain_id,
+        RangePlan::new().with_codes(codes).with_span(span),
+    )
+}
+
+/// Maps a machine failure during a run to a class and reason.
+pub(crate) fn machine_error(error: machine::Error) -> Error {
+    let reason = match &error {
+        machine::Error::Library(_) => "libcartesi_unavailable",
+        machine::Error::RevertMismatch { .. } => "revert_failed",
+        _ => match error.class() {
+            machine::Class::Operator => "checkpoint_corrupt",
+            machine::Class::Transient => "deadline_exceeded",
+            machine::Class::Internal => "internal_error",
+        },
+    };
+    let class = match error.class() {
+        machine::Class::Operator => Class::Operator,
+        machine::Class::Transient => Class::Transient,
+        machine::Class::Internal => Class::Internal,
+    };
+    Error::fail(class, reason, error.to_string())
+}

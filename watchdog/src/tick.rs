@@ -1,0 +1,917 @@
+//! `tick`: one compare cycle (spec §5).
+//!
+//! The flow is linear: latch check → lock → config and head → cheap poll → decide on P → pin
+//! B → decide on B → L1 preflight → load → stream and feed → completeness → extract →
+//! compare → publish or latch. Every path ends in one [`Summary`]; every path past the lock
+//! refreshes `last_tick.json` and `status.prom`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use alloy_primitives::B256;
+use l1::RequestBudget;
+use machine::{MachineWorker, RunControl, Status};
+use sequencer_client::{Conditional, SequencerClient};
+use sha2::{Digest, Sha256};
+
+use crate::core::{Watchdog, block_on, connect_l1, deadline_instant, emit_event, sequencer};
+use crate::feed::{self, Anchor, Fed};
+use crate::options::{Backend, PinMode};
+use crate::report::{self, Counters, TickRecord};
+use crate::state::StateError;
+use crate::state::event::{WatchdogEvent, first_difference};
+use crate::state::files::{ConfigFile, HeadFile, ManifestFile};
+use crate::state::fsx;
+use crate::state::incident::{self, Comparison, EvidenceWriter};
+use crate::state::layout::checkpoint_name;
+use crate::state::lock::RunLock;
+use crate::{Class, Error, Finding, Outcome, Reason, Result, Summary};
+
+const COMMAND: &str = "tick";
+
+/// The canonical state bytes kept next to each checkpoint's machine.
+pub(crate) const STATE_FILE: &str = "state.bin";
+
+/// What a tick found, before it becomes a summary.
+#[derive(Debug)]
+pub(crate) struct TickEnd {
+    pub outcome: Outcome,
+    pub reason: Option<Reason>,
+    pub message: String,
+    pub incident_id: Option<String>,
+    pub divergence_kind: Option<String>,
+}
+
+/// Facts gathered along the way, reported even when the tick fails.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    pub head_block: Option<u64>,
+    pub target_block: Option<u64>,
+    pub inputs: u64,
+    pub span: Option<(String, u64)>,
+    pub config: Option<ConfigFile>,
+}
+
+/// Runs one tick; `events` receives the raw `watchdog_event` line of a new latch.
+pub(crate) fn run(wd: &Watchdog, events: &mut dyn Write) -> Summary {
+    let started = Instant::now();
+    if wd.dir.is_latched() {
+        return latched(wd, started);
+    }
+    if let Err(error) = wd.dir.check_permissions().map_err(|e| match e {
+        StateError::Fs(_) => Error::fail(
+            Class::Operator,
+            "missing_head",
+            format!(
+                "{} is not an initialized state directory",
+                wd.dir.root().display()
+            ),
+        ),
+        other => other.into(),
+    }) {
+        return Summary::failed(Some(COMMAND), &error).duration(started.elapsed());
+    }
+    let _lock = match RunLock::try_acquire(&wd.dir.lock_path()) {
+        Ok(lock) => lock,
+        Err(error) => {
+            tracing::warn!(target: "watchdog::tick", event = "lock_busy", "another command holds run.lock");
+            return Summary::failed(Some(COMMAND), &error.into()).duration(started.elapsed());
+        }
+    };
+    let counters = Counters::default();
+    let mut progress = Progress::default();
+    let result = locked(wd, events, &counters, &mut progress);
+    let end = result.unwrap_or_else(|error| {
+        tracing::warn!(target: "watchdog::tick", event = "failed", class = error.class().as_str(), reason = error.reason().as_str(), "{error}");
+        TickEnd {
+            outcome: Outcome::Failed(error.class()),
+            reason: Some(error.reason()),
+            message: error.message(),
+            incident_id: None,
+            divergence_kind: None,
+        }
+    });
+    let mut summary = Summary::new(Some(COMMAND), end.outcome, end.message.clone())
+        .inputs_replayed(progress.inputs)
+        .duration(started.elapsed());
+    if let Some(reason) = end.reason {
+        summary = summary.reason(reason);
+    }
+    if let Some(block) = progress.head_block {
+        summary = summary.head_block(block);
+    }
+    if let Some(block) = progress.target_block {
+        summary = summary.target_block(block);
+    }
+    if let Some(id) = &end.incident_id {
+        summary = summary.incident_id(id.clone());
+    }
+    let record = TickRecord {
+        summary: &summary,
+        head_block: progress.head_block,
+        target_block: progress.target_block,
+        inputs: progress.inputs,
+        duration_ms: started.elapsed().as_millis() as u64,
+        incident_id: end.incident_id.clone(),
+        divergence_kind: end.divergence_kind.clone(),
+        counters: counters.snapshot(),
+    };
+    report::write_tick_files(wd, progress.config.as_ref(), &record);
+    if let Some((provider, span)) = &progress.span {
+        report::write_span(wd, provider, *span);
+    }
+    summary
+}
+
+/// Step 1: a latched incident answers 2 without any work.
+fn latched(wd: &Watchdog, started: Instant) -> Summary {
+    let event = incident::read_divergence(&wd.dir);
+    let id = (!event.incident_id.is_empty()).then(|| event.incident_id.clone());
+    let mut summary = Summary::new(
+        Some(COMMAND),
+        Outcome::Latched,
+        format!(
+            "incident {} is latched; run `status`, then `clear` once handled",
+            event.kind
+        ),
+    )
+    .reason(Reason::INCIDENT_LATCHED)
+    .duration(started.elapsed());
+    if let Some(id) = &id {
+        summary = summary.incident_id(id.clone());
+    }
+    if let Some(block) = event.sequencer_inclusion_block {
+        summary = summary.target_block(block);
+    }
+    tracing::warn!(target: "watchdog::tick", event = "latched", kind = %event.kind, "incident latched");
+    if let Ok(_lock) = RunLock::try_acquire(&wd.dir.lock_path()) {
+        incident::mark_interrupted(&wd.dir);
+        let config = wd.dir.read_config().ok().flatten();
+        let head_block = wd.dir.read_head().ok().flatten().map(|h| h.block);
+        let record = TickRecord {
+            summary: &summary,
+            head_block,
+            target_block: event.sequencer_inclusion_block,
+            inputs: 0,
+            duration_ms: started.elapsed().as_millis() as u64,
+            incident_id: id,
+            divergence_kind: Some(event.kind.clone()),
+            counters: Default::default(),
+        };
+        report::write_tick_files(wd, config.as_ref(), &record);
+    }
+    summary
+}
+
+fn missing_head() -> Error {
+    Error::fail(
+        Class::Operator,
+        "missing_head",
+        "no head.json: run `init` first (tick never bootstraps)",
+    )
+}
+
+/// Steps 3–14, holding the lock.
+fn locked(
+    wd: &Watchdog,
+    events: &mut dyn Write,
+    counters: &Counters,
+    progress: &mut Progress,
+) -> Result<TickEnd> {
+    let config = wd.dir.read_config()?.ok_or_else(missing_head)?;
+    progress.config = Some(config.clone());
+    crate::identity::check(&wd.settings, &config)?;
+    let head = wd.dir.read_head()?.ok_or_else(missing_head)?;
+    progress.head_block = Some(head.block);
+    let head_dir = wd.dir.head_dir(&head);
+    let manifest = wd.dir.read_manifest(&head_dir)?;
+    check_manifest(&head, &manifest)?;
+    match wd.dir.gc(Some(&head)) {
+        Ok(removed) if !removed.is_empty() => {
+            tracing::info!(target: "watchdog::gc", removed = removed.len(), "removed leftovers");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(target: "watchdog::gc", event = "gc_failed", error = %e, "gc failed")
+        }
+    }
+    let deadline = wd.settings.deadline;
+    block_on(
+        deadline,
+        compare(wd, events, counters, progress, &config, &head, &manifest),
+    )
+}
+
+/// The head's manifest must describe the head.
+pub(crate) fn check_manifest(head: &HeadFile, manifest: &ManifestFile) -> Result<()> {
+    if manifest.block != head.block
+        || manifest.input_count != head.input_count
+        || manifest.state_sha256 != head.state_sha256
+    {
+        return Err(StateError::CheckpointCorrupt(format!(
+            "manifest of {} does not match head.json",
+            head.checkpoint
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// What step 5 / 7 decides about a sequencer block.
+enum Decision {
+    Idle(Option<Reason>),
+    Regressed,
+    BootstrapCompare,
+    Replay,
+}
+
+fn decide(block: u64, head: &HeadFile) -> Decision {
+    use std::cmp::Ordering::*;
+    match (block.cmp(&head.block), head.agreed) {
+        (Equal, true) => Decision::Idle(None),
+        (Equal, false) => Decision::BootstrapCompare,
+        (Less, true) => Decision::Regressed,
+        (Less, false) => Decision::Idle(Some(Reason::SEQUENCER_BEHIND_BOOTSTRAP)),
+        (Greater, _) => Decision::Replay,
+    }
+}
+
+fn idle(block: u64, reason: Option<Reason>) -> TickEnd {
+    tracing::info!(target: "watchdog::tick", event = "idle", block, "nothing new to compare");
+    let message = match reason {
+        Some(_) => format!("the sequencer (block {block}) is behind the never-agreed bootstrap"),
+        None => format!("the sequencer is still at block {block}"),
+    };
+    TickEnd {
+        outcome: Outcome::Idle,
+        reason,
+        message,
+        incident_id: None,
+        divergence_kind: None,
+    }
+}
+
+/// The sequencer's state at B: its digest, and its bytes when downloaded.
+struct Pinned {
+    block: u64,
+    sha256: B256,
+    bytes: Option<PathBuf>,
+}
+
+fn sequencer_error(error: sequencer_client::Error, polling: bool) -> Error {
+    let reason = if polling && matches!(error, sequencer_client::Error::NotFound { .. }) {
+        "sequencer_not_ready"
+    } else if error.is_bad_response() {
+        "sequencer_bad_response"
+    } else {
+        "sequencer_unavailable"
+    };
+    Error::fail(Class::Transient, reason, error.to_string())
+}
+
+/// Step 6: pins B with the digest route, or by downloading the state into `scratch`.
+async fn pin(client: &SequencerClient, mode: PinMode, scratch: &Path) -> Result<Pinned> {
+    if mode != PinMode::Download {
+        match client.digest().await {
+            Ok(digest) => {
+                return Ok(Pinned {
+                    block: digest.inclusion_block,
+                    sha256: digest.sha256,
+                    bytes: None,
+                });
+            }
+            Err(e) if mode == PinMode::Auto && e.is_route_absent() => {
+                tracing::info!(target: "watchdog::tick", "no digest route; downloading the state");
+            }
+            Err(e) => return Err(sequencer_error(e, false)),
+        }
+    }
+    let path = scratch.join("sequencer_state.bin");
+    match client
+        .download_state_to_file(&path, None)
+        .await
+        .map_err(|e| sequencer_error(e, false))?
+    {
+        Conditional::Modified(file) => Ok(Pinned {
+            block: file.meta.inclusion_block,
+            sha256: file.sha256,
+            bytes: Some(path),
+        }),
+        Conditional::NotModified => Err(Error::fail(
+            Class::Transient,
+            "sequencer_bad_response",
+            "304 to an unconditional state download",
+        )),
+    }
+}
+
+/// Steps 4–13 on the runtime.
+async fn compare(
+    wd: &Watchdog,
+    events: &mut dyn Write,
+    counters: &Counters,
+    progress: &mut Progress,
+    config: &ConfigFile,
+    head: &HeadFile,
+    manifest: &ManifestFile,
+) -> Result<TickEnd> {
+    let sequencer_url = match &wd.settings.sequencer_url {
+        Some(url) => url.clone(),
+        None => crate::settings::parse_url(&config.sequencer_url).map_err(|e| {
+            Error::fail(
+                Class::Operator,
+                "config_invalid",
+                format!("sequencer_url: {e}"),
+            )
+        })?,
+    };
+    let client = sequencer(&sequencer_url, wd.settings.max_state_bytes)?;
+    counters.watch_sequencer(&client);
+
+    // 4–5: cheap poll and decision on P.
+    let point = client
+        .inclusion_block()
+        .await
+        .map_err(|e| sequencer_error(e, true))?;
+    progress.target_block = Some(point.inclusion_block);
+    match decide(point.inclusion_block, head) {
+        Decision::Idle(reason) => return Ok(idle(point.inclusion_block, reason)),
+        Decision::Regressed => {
+            return regressed(wd, events, config, head, point.inclusion_block).await;
+        }
+        Decision::BootstrapCompare | Decision::Replay => {}
+    }
+
+    // 6–7: pin B, decide again.
+    let workspace = wd.dir.new_workspace()?;
+    let scratch = workspace.join("scratch");
+    fsx::create_dir(&scratch)?;
+    let pinned = pin(&client, wd.settings.state_pin, &scratch).await?;
+    progress.target_block = Some(pinned.block);
+    match decide(pinned.block, head) {
+        Decision::Idle(reason) => return Ok(idle(pinned.block, reason)),
+        Decision::Regressed => return regressed(wd, events, config, head, pinned.block).await,
+        Decision::BootstrapCompare => {
+            return bootstrap_compare(wd, events, config, head, &pinned, &scratch).await;
+        }
+        Decision::Replay => {}
+    }
+
+    // 8: L1 preflight.
+    let rpc_url = wd.settings.require_rpc_url()?;
+    let budget = RequestBudget::new(wd.settings.max_rpc_requests);
+    counters.watch_l1(&budget);
+    let provider = connect_l1(&rpc_url, &budget)?;
+    let provider_id = report::provider_id(&rpc_url);
+    let span = report::read_span(wd, &provider_id);
+    let codes = crate::identity::codes(&wd.settings, config)?;
+    let identity = crate::identity::parsed(config)?;
+    let reader = feed::reader(
+        provider,
+        identity.app,
+        identity.input_box,
+        identity.chain_id,
+        codes.clone(),
+        span,
+    );
+    let tag = crate::identity::head_tag(&wd.settings, config)?;
+    let anchor = feed::preflight(
+        &reader,
+        tag,
+        head.block,
+        &head.block_hash,
+        head.input_count,
+        pinned.block,
+    )
+    .await?;
+
+    // 9: load H (its files stay untouched).
+    let backend_kind = crate::identity::backend(config)?;
+    let backend = wd.backend(backend_kind, &scratch)?;
+    let (worker, status) = MachineWorker::spawn(backend, wd.dir.head_dir(head).join("machine"))
+        .await
+        .map_err(|e| match e {
+            machine::Error::Library(_) => feed::machine_error(e),
+            other => Error::fail(Class::Operator, "checkpoint_corrupt", other.to_string()),
+        })?;
+    if status != Status::Ready {
+        return Err(Error::fail(
+            Class::Operator,
+            "checkpoint_corrupt",
+            "the head machine is not waiting for input",
+        ));
+    }
+    verify_loaded(&worker, manifest).await?;
+
+    // 10–12: feed, completeness, extraction.
+    let ctl = RunControl {
+        cycle_budget: config.max_cycles_per_input,
+        deadline: deadline_instant(wd.settings.deadline),
+        ..RunControl::default()
+    };
+    let inputs_path = scratch.join("inputs.jsonl");
+    let mut inputs_log =
+        std::io::BufWriter::new(std::fs::File::create(&inputs_path).map_err(|e| {
+            Error::fail(
+                Class::Internal,
+                "publish_failed",
+                format!("{}: {e}", inputs_path.display()),
+            )
+        })?);
+    let fed = feed::feed(
+        &reader,
+        &worker,
+        head.block,
+        anchor.block,
+        head.input_count,
+        &mut inputs_log,
+        &ctl,
+    )
+    .await;
+    let _ = inputs_log.flush();
+    let fed = fed?;
+    progress.inputs = fed.inputs;
+    if let Some(report) = &fed.report
+        && let Some(span) = report.learned_span()
+    {
+        // A clean scan over full-span windows may try twice the span next time.
+        let clean = report.range_errors == 0 && report.span_used.is_some();
+        progress.span = Some((
+            provider_id.clone(),
+            if clean { span.saturating_mul(2) } else { span },
+        ));
+    }
+    let canonical = if fed.stop.is_none() {
+        feed::completeness(&reader, &fed, &anchor).await?;
+        let bytes = feed::extract(&worker, &identity.state_source, &ctl).await?;
+        fsx::write_new(&scratch.join("canonical_state.bin"), &bytes)?;
+        Some(bytes)
+    } else {
+        None
+    };
+
+    // 13: compare.
+    let canonical_sha = canonical
+        .as_ref()
+        .map(|b| B256::from_slice(&Sha256::digest(b)));
+    let mut agree = canonical_sha == Some(pinned.sha256);
+    let sequencer_bytes = match &pinned.bytes {
+        Some(path) => Some(fsx::read_capped(path, wd.settings.max_state_bytes)?),
+        None => None,
+    };
+    if let (Some(a), Some(b)) = (&canonical, &sequencer_bytes) {
+        agree &= a == b;
+    }
+    if agree {
+        let Some(sha) = canonical_sha else {
+            return Err(Error::fail(
+                Class::Internal,
+                "internal_error",
+                "agreement without a canonical digest",
+            ));
+        };
+        fsx::rename_durable(
+            &scratch.join("canonical_state.bin"),
+            &workspace.join(STATE_FILE),
+        )?;
+        fsx::remove_any(&scratch)?;
+        let hash = worker
+            .store(workspace.join("machine"))
+            .await
+            .map_err(feed::machine_error)?;
+        let now = crate::state::clock::rfc3339(wd.clock.now_unix());
+        let manifest = new_manifest(
+            backend_kind,
+            &anchor,
+            &sha,
+            &hash,
+            worker_version(&worker).await,
+            "agreed",
+            now,
+        );
+        let new_head = HeadFile {
+            version: 1,
+            checkpoint: format!(
+                "checkpoints/{}",
+                checkpoint_name(anchor.block, anchor.input_count)
+            ),
+            block: anchor.block,
+            input_count: anchor.input_count,
+            state_sha256: hex::encode(sha),
+            block_hash: format!("{:#x}", anchor.hash),
+            agreed: true,
+        };
+        wd.dir
+            .publish(&workspace, &manifest, &new_head)
+            .map_err(|e| Error::fail(Class::Internal, "publish_failed", e.to_string()))?;
+        progress.head_block = Some(anchor.block);
+        if let Err(e) = wd.dir.gc(Some(&new_head)) {
+            tracing::warn!(target: "watchdog::gc", event = "gc_failed", error = %e, "gc failed");
+        }
+        tracing::info!(target: "watchdog::tick", event = "agreed", block = anchor.block, inputs = fed.inputs, "sequencer agrees");
+        return Ok(TickEnd {
+            outcome: Outcome::Agreed,
+            reason: None,
+            message: format!("sequencer agrees at block {}", anchor.block),
+            incident_id: None,
+            divergence_kind: None,
+        });
+    }
+
+    // Divergence: confirm with a second provider first.
+    confirm(wd, config, head, &anchor, &fed, &codes, counters).await?;
+    let kind = if fed.stop.is_some() {
+        Finding::CanonicalMachineDead
+    } else {
+        Finding::StateMismatch
+    };
+    let now = wd.clock.now_unix();
+    let difference = match (&canonical, &sequencer_bytes) {
+        (Some(a), Some(b)) => first_difference(a, b),
+        _ => None,
+    };
+    let event = WatchdogEvent {
+        kind: kind.as_str().to_owned(),
+        previous_safe_block: Some(head.block),
+        sequencer_inclusion_block: Some(anchor.block),
+        mismatch_offset: (kind == Finding::StateMismatch).then_some(difference.map(|d| d + 1)),
+        first_difference: (kind == Finding::StateMismatch).then_some(difference),
+        stop: fed.stop.clone(),
+        canonical_sha256: canonical_sha.map(hex::encode),
+        sequencer_sha256: Some(hex::encode(pinned.sha256)),
+        previous_input_count: Some(head.input_count),
+        input_count: Some(anchor.input_count),
+        chain_id: Some(config.identity.chain_id),
+        app_address: Some(config.identity.app_address.clone()),
+        incident_id: WatchdogEvent::incident_id(now, kind.as_str(), anchor.block),
+        detected_at: crate::state::clock::rfc3339(now),
+        schema_version: 1,
+    };
+    let evidence = Evidence {
+        sequencer_bytes,
+        canonical,
+        inputs: Some(scratch.join("inputs.jsonl")),
+        worker: Some(&worker),
+        client: Some(&client),
+        block: anchor.block,
+    };
+    latch(wd, events, event, Some(head), evidence).await
+}
+
+async fn worker_version(worker: &MachineWorker) -> Option<String> {
+    match worker.info().await.ok()? {
+        machine::BackendInfo::Cartesi(info) => Some(info.version_string()),
+        _ => None,
+    }
+}
+
+/// The manifest of a new checkpoint.
+pub(crate) fn new_manifest(
+    backend: Backend,
+    anchor: &Anchor,
+    sha: &B256,
+    root: &machine::Hash,
+    libcartesi_version: Option<String>,
+    origin: &str,
+    created_at: String,
+) -> ManifestFile {
+    let root_hex = hex::encode(root);
+    ManifestFile {
+        version: 1,
+        block: anchor.block,
+        input_count: anchor.input_count,
+        block_hash: format!("{:#x}", anchor.hash),
+        state_sha256: hex::encode(sha),
+        machine_backend: backend.as_str().to_owned(),
+        machine_root_hash: (backend == Backend::Cartesi).then(|| format!("0x{root_hex}")),
+        libcartesi_version,
+        native_sha256: (backend == Backend::Native).then_some(root_hex),
+        origin: origin.to_owned(),
+        created_at,
+    }
+}
+
+/// The loaded machine must be the one the manifest describes.
+pub(crate) async fn verify_loaded(worker: &MachineWorker, manifest: &ManifestFile) -> Result<()> {
+    let root = worker.root_hash().await.map_err(feed::machine_error)?;
+    let hex_root = hex::encode(root);
+    let expected = match (&manifest.native_sha256, &manifest.machine_root_hash) {
+        (Some(native), _) => native.trim_start_matches("0x").to_ascii_lowercase(),
+        (None, Some(root)) => root.trim_start_matches("0x").to_ascii_lowercase(),
+        (None, None) => return Ok(()),
+    };
+    if hex_root != expected {
+        return Err(Error::fail(
+            Class::Operator,
+            "checkpoint_corrupt",
+            format!("the stored machine hashes to {hex_root}, its manifest says {expected}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The bootstrap compare of step 5: the first comparison of a never-agreed head.
+async fn bootstrap_compare(
+    wd: &Watchdog,
+    events: &mut dyn Write,
+    config: &ConfigFile,
+    head: &HeadFile,
+    pinned: &Pinned,
+    scratch: &Path,
+) -> Result<TickEnd> {
+    if hex::encode(pinned.sha256) == head.state_sha256 {
+        let mut agreed = head.clone();
+        agreed.agreed = true;
+        wd.dir
+            .write_head(&agreed)
+            .map_err(|e| Error::fail(Class::Internal, "publish_failed", e.to_string()))?;
+        let _ = fsx::remove_any(scratch.parent().unwrap_or(scratch));
+        tracing::info!(target: "watchdog::tick", event = "agreed", block = head.block, "bootstrap agreed");
+        return Ok(TickEnd {
+            outcome: Outcome::Agreed,
+            reason: None,
+            message: format!(
+                "sequencer agrees with the bootstrap at block {}",
+                head.block
+            ),
+            incident_id: None,
+            divergence_kind: None,
+        });
+    }
+    let now = wd.clock.now_unix();
+    let sequencer_bytes = match &pinned.bytes {
+        Some(path) => fsx::read_capped(path, wd.settings.max_state_bytes).ok(),
+        None => None,
+    };
+    let canonical = fsx::read_capped(
+        &wd.dir.head_dir(head).join(STATE_FILE),
+        wd.settings.max_state_bytes,
+    )
+    .ok();
+    let difference = match (&canonical, &sequencer_bytes) {
+        (Some(a), Some(b)) => first_difference(a, b),
+        _ => None,
+    };
+    let event = WatchdogEvent {
+        kind: Finding::StateMismatch.as_str().to_owned(),
+        previous_safe_block: Some(head.block),
+        sequencer_inclusion_block: Some(pinned.block),
+        mismatch_offset: Some(difference.map(|d| d + 1)),
+        first_difference: Some(difference),
+        stop: None,
+        canonical_sha256: Some(head.state_sha256.clone()),
+        sequencer_sha256: Some(hex::encode(pinned.sha256)),
+        previous_input_count: Some(head.input_count),
+        input_count: Some(head.input_count),
+        chain_id: Some(config.identity.chain_id),
+        app_address: Some(config.identity.app_address.clone()),
+        incident_id: WatchdogEvent::incident_id(now, Finding::StateMismatch.as_str(), pinned.block),
+        detected_at: crate::state::clock::rfc3339(now),
+        schema_version: 1,
+    };
+    let evidence = Evidence {
+        sequencer_bytes,
+        canonical,
+        inputs: None,
+        worker: None,
+        client: None,
+        block: pinned.block,
+    };
+    latch(wd, events, event, Some(head), evidence).await
+}
+
+/// Latches `inclusion_block_regressed` (no L1 or machine work).
+async fn regressed(
+    wd: &Watchdog,
+    events: &mut dyn Write,
+    config: &ConfigFile,
+    head: &HeadFile,
+    block: u64,
+) -> Result<TickEnd> {
+    let now = wd.clock.now_unix();
+    let kind = Finding::InclusionBlockRegressed.as_str();
+    let event = WatchdogEvent {
+        kind: kind.to_owned(),
+        previous_safe_block: Some(head.block),
+        sequencer_inclusion_block: Some(block),
+        mismatch_offset: None,
+        first_difference: None,
+        stop: None,
+        canonical_sha256: Some(head.state_sha256.clone()),
+        sequencer_sha256: None,
+        previous_input_count: Some(head.input_count),
+        input_count: None,
+        chain_id: Some(config.identity.chain_id),
+        app_address: Some(config.identity.app_address.clone()),
+        incident_id: WatchdogEvent::incident_id(now, kind, block),
+        detected_at: crate::state::clock::rfc3339(now),
+        schema_version: 1,
+    };
+    let evidence = Evidence {
+        sequencer_bytes: None,
+        canonical: None,
+        inputs: None,
+        worker: None,
+        client: None,
+        block,
+    };
+    latch(wd, events, event, Some(head), evidence).await
+}
+
+/// Step 13.1: re-reads (H.block, B] on the confirmation provider; any difference or failure is
+/// a transient error, never a latch.
+async fn confirm(
+    wd: &Watchdog,
+    config: &ConfigFile,
+    head: &HeadFile,
+    anchor: &Anchor,
+    fed: &Fed,
+    codes: &[i64],
+    counters: &Counters,
+) -> Result<()> {
+    let Some(url) = &wd.settings.confirm_rpc_url else {
+        return Ok(());
+    };
+    let unavailable = |e: Error| {
+        Error::fail(
+            Class::Transient,
+            "confirm_unavailable",
+            format!("confirm provider: {}", e.message()),
+        )
+    };
+    let budget = RequestBudget::new(wd.settings.max_rpc_requests);
+    counters.watch_confirm(&budget);
+    let provider = connect_l1(url, &budget).map_err(unavailable)?;
+    let identity = crate::identity::parsed(config)?;
+    let span = report::read_span(wd, &report::provider_id(url));
+    let reader = feed::reader(
+        provider,
+        identity.app,
+        identity.input_box,
+        identity.chain_id,
+        codes.to_vec(),
+        span,
+    );
+    let at_b = l1::block_by_number(reader.provider(), anchor.block)
+        .await
+        .map_err(|e| unavailable(e.into()))?;
+    let count = reader
+        .input_count_at(at_b.hash)
+        .await
+        .map_err(|e| unavailable(e.into()))?;
+    let mut fingerprints = Vec::new();
+    let to = fed
+        .stop
+        .as_ref()
+        .map_or(anchor.block, |stop| stop.input_block);
+    if to > head.block {
+        let mut cursor = reader.cursor(head.block + 1, to, head.input_count);
+        while let Some(input) = cursor.next().await.map_err(|e| unavailable(e.into()))? {
+            fingerprints.push((
+                input.index,
+                input.block_number,
+                input.tx_hash,
+                input.log_index,
+                B256::from_slice(&Sha256::digest(&input.raw)),
+            ));
+            if fingerprints.len() == fed.fingerprints.len() && fed.stop.is_some() {
+                break;
+            }
+        }
+    }
+    if at_b.hash != anchor.hash || count != anchor.input_count || fingerprints != fed.fingerprints {
+        return Err(Error::fail(
+            Class::Transient,
+            "provider_disagreement",
+            format!(
+                "the confirmation provider disagrees about the inputs of blocks {}..={}",
+                head.block + 1,
+                anchor.block
+            ),
+        ));
+    }
+    tracing::info!(target: "watchdog::tick", event = "confirmed", inputs = fingerprints.len(), "the confirmation provider agrees");
+    Ok(())
+}
+
+/// What an incident can keep.
+struct Evidence<'a> {
+    sequencer_bytes: Option<Vec<u8>>,
+    canonical: Option<Vec<u8>>,
+    inputs: Option<PathBuf>,
+    worker: Option<&'a MachineWorker>,
+    client: Option<&'a SequencerClient>,
+    block: u64,
+}
+
+/// Steps 13.2–13.5: latch, event, evidence.
+async fn latch(
+    wd: &Watchdog,
+    events: &mut dyn Write,
+    event: WatchdogEvent,
+    head: Option<&HeadFile>,
+    mut evidence: Evidence<'_>,
+) -> Result<TickEnd> {
+    let kind = event.kind.clone();
+    let id = event.incident_id.clone();
+    let message = format!("divergence {kind} at block {}", evidence.block);
+    match incident::latch(&wd.dir, &event) {
+        Ok(dir) => {
+            emit_event(events, &event.line());
+            tracing::error!(target: "watchdog::tick", event = "latched", kind = %kind, incident = %id, "{message}");
+            if evidence.sequencer_bytes.is_none() && evidence.client.is_some() {
+                evidence.sequencer_bytes =
+                    best_effort_download(evidence.client, evidence.block).await;
+            }
+            collect(wd, &dir, head, &evidence).await;
+            Ok(TickEnd {
+                outcome: Outcome::Diverged(finding(&kind)),
+                reason: Some(Reason::new(finding(&kind).as_str())),
+                message,
+                incident_id: Some(id),
+                divergence_kind: Some(kind),
+            })
+        }
+        Err(e) => {
+            emit_event(events, &event.line());
+            tracing::error!(target: "watchdog::tick", event = "latch_failed", error = %e, "cannot create incident/");
+            Ok(TickEnd {
+                outcome: Outcome::Diverged(finding(&kind)),
+                reason: Some(Reason::LATCH_FAILED),
+                message: format!("{message}; the latch could not be created: {e}"),
+                incident_id: Some(id),
+                divergence_kind: Some(kind),
+            })
+        }
+    }
+}
+
+fn finding(kind: &str) -> Finding {
+    match kind {
+        "inclusion_block_regressed" => Finding::InclusionBlockRegressed,
+        "canonical_machine_dead" => Finding::CanonicalMachineDead,
+        _ => Finding::StateMismatch,
+    }
+}
+
+/// In digest mode, the sequencer's bytes are fetched after the latch, kept only if they are
+/// the state of block B.
+async fn best_effort_download(client: Option<&SequencerClient>, block: u64) -> Option<Vec<u8>> {
+    let client = client?;
+    match client.download_state(1 << 30, None).await {
+        Ok(Conditional::Modified(state)) if state.meta.inclusion_block == block => {
+            Some(state.bytes)
+        }
+        _ => None,
+    }
+}
+
+async fn collect(wd: &Watchdog, dir: &Path, head: Option<&HeadFile>, evidence: &Evidence<'_>) {
+    let comparison = match (&evidence.canonical, &evidence.sequencer_bytes) {
+        (Some(a), Some(b)) => first_difference(a, b).map(|d| Comparison {
+            first_difference: d,
+            mismatch_offset: d + 1,
+        }),
+        _ => None,
+    };
+    let mut writer = EvidenceWriter::start(dir, comparison);
+    match &evidence.sequencer_bytes {
+        Some(bytes) => writer.file("sequencer_state", "sequencer_state.bin", bytes),
+        None => writer.missing("sequencer_state", "transient: not available for this block"),
+    }
+    match &evidence.canonical {
+        Some(bytes) => writer.file("canonical_state", "canonical_state.bin", bytes),
+        None => writer.missing("canonical_state", "operator: no canonical state"),
+    }
+    if let (Some(a), Some(b)) = (&evidence.sequencer_bytes, &evidence.canonical)
+        && let (Ok(a), Ok(b)) = (crate::snapshot::decode(a), crate::snapshot::decode(b))
+    {
+        let diff = crate::snapshot::diff(&a, &b);
+        let text = crate::json::to_string(&diff).unwrap_or_default();
+        writer.file(
+            "wallet_diff",
+            "wallet_diff.json",
+            format!("{text}\n").as_bytes(),
+        );
+    }
+    if let Some(inputs) = &evidence.inputs {
+        match std::fs::read(inputs) {
+            Ok(bytes) => writer.file("inputs", "inputs.jsonl", &bytes),
+            Err(e) => writer.missing("inputs", &format!("internal: {e}")),
+        }
+    }
+    if let Some(head) = head {
+        match fsx::copy_tree(&wd.dir.head_dir(head), &dir.join("base")) {
+            Ok(()) => writer.item("base", "base"),
+            Err(e) => writer.missing("base", &format!("internal: {e}")),
+        }
+    }
+    if let Some(worker) = evidence.worker {
+        match worker.store(dir.join("canonical_machine")).await {
+            Ok(_) => writer.item("canonical_machine", "canonical_machine"),
+            Err(e) => writer.missing("canonical_machine", &format!("internal: {e}")),
+        }
+    }
+    writer.finish();
+}

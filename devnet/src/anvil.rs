@@ -39,6 +39,9 @@ pub struct AnvilOptions {
     pub log_path: Option<PathBuf>,
     /// Readiness deadline (spawn, port, chain id, progress).
     pub ready_timeout: Duration,
+    /// Extra environment variables for the child (its environment is otherwise scrubbed to
+    /// `PATH`, `HOME` and `LANG`), e.g. a run id an orphan audit can find.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for AnvilOptions {
@@ -49,6 +52,7 @@ impl Default for AnvilOptions {
             block_time: None,
             log_path: None,
             ready_timeout: Duration::from_secs(10),
+            env: Vec::new(),
         }
     }
 }
@@ -119,6 +123,7 @@ impl Anvil {
         command
             .env_clear()
             .envs(std::env::vars_os().filter(|(k, _)| k == "PATH" || k == "HOME" || k == "LANG"))
+            .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)

@@ -9,27 +9,56 @@
 //! - [`Devnet`] bundles anvil and the deployment with helpers for deposits, inputs and mining.
 //! - [`RpcProxy`] sits between a client and the node and refuses `eth_getLogs` ranges the way
 //!   hosted providers do, recording every request.
+//! - [`LocalStack`] is the whole stack as one RAII value: [`Devnet`] plus the devnet sequencer
+//!   (a task, or a `devnet-sequencer` child), with restarts, re-provisioning, a settle pump and
+//!   a teardown that audits for orphans ([`process`]).
+//! - [`Supervisor`] runs a [`LocalStack`] for `devnet up`: stable [`Front`]s, restarts with
+//!   backoff ([`RestartPolicy`]), health checks, [`state_file`] (`devnet.json`, the lock).
+//! - [`cli`] is the `devnet` command line (`up`, `status`, `env`, `down`, `doctor`,
+//!   `sequencer`); [`exports`] renders the watchdog's `CARTESI_WATCHDOG_*` settings.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod anvil;
+pub mod cli;
 mod contracts;
+pub mod demo;
+pub mod driver;
+mod error;
+pub mod exports;
+mod front;
 mod install;
+mod local;
 pub mod pins;
+pub mod process;
 mod range;
 mod rpc_proxy;
+pub mod scenario;
 pub mod sequencer;
+mod sequencer_child;
 mod stack;
+pub mod state_file;
+mod supervisor;
 
 pub use anvil::{Anvil, AnvilOptions};
 pub use contracts::{
     AddressDrift, Deployment, PlannedContract, deploy, pinned_address, rollups_plan,
 };
+pub use error::{Class, DevnetError, classify};
+pub use front::Front;
 pub use install::{
     ANVIL_BIN_ENV, InstalledTool, Installer, TOOLS_DIR_ENV, anvil_binary, verify_integrity,
     workspace_root,
 };
+pub use local::{LocalStack, LocalStackBuilder, Mining, SequencerMode, StackDirs};
 pub use range::{BlockRange, check_exact_cover};
 pub use rpc_proxy::{
     GetLogsCap, ProxyEntry, ProxyOutcome, ProxyRules, RangeErrorProfile, RpcProxy,
 };
+pub use sequencer_child::{
+    ChildSetup, SEQUENCER_BIN_ENV, SequencerChild, sequencer_args, sequencer_binary,
+    sequencer_command,
+};
 pub use stack::{AddedInput, Devnet, DevnetBuilder};
+pub use supervisor::{
+    Decision, Outcome, RestartPolicy, RestartTracker, Supervisor, SupervisorHandle, UpOptions,
+};

@@ -58,6 +58,12 @@ impl DevnetBuilder {
         self
     }
 
+    /// Sets an environment variable for the anvil child (on top of the scrubbed environment).
+    pub fn anvil_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.anvil.env.push((key.into(), value.into()));
+        self
+    }
+
     /// The readiness deadline of anvil.
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.anvil.ready_timeout = timeout;
@@ -140,6 +146,46 @@ impl Devnet {
     /// Mines `blocks` blocks.
     pub async fn mine(&self, blocks: u64) -> Result<()> {
         self.anvil.mine(blocks).await
+    }
+
+    /// Takes an L1 snapshot (`anvil_snapshot`); [`revert`](Self::revert) returns to it.
+    pub async fn snapshot(&self) -> Result<U256> {
+        self.provider
+            .anvil_snapshot()
+            .await
+            .context("anvil_snapshot")
+    }
+
+    /// Reverts the L1 to a snapshot; fails if the snapshot is unknown.
+    pub async fn revert(&self, id: U256) -> Result<()> {
+        let reverted = self
+            .provider
+            .anvil_revert(id)
+            .await
+            .context("anvil_revert")?;
+        ensure!(reverted, "anvil has no snapshot {id}");
+        Ok(())
+    }
+
+    /// Replaces the newest `depth` blocks with as many empty ones (`anvil_reorg`): the
+    /// transactions of those blocks are gone, and the tip hashes change.
+    pub async fn reorg(&self, depth: u64) -> Result<()> {
+        let options = alloy::rpc::types::anvil::ReorgOptions {
+            depth,
+            tx_block_pairs: Vec::new(),
+        };
+        self.provider
+            .anvil_reorg(options)
+            .await
+            .context("anvil_reorg")
+    }
+
+    /// Drops the newest `depth` blocks (`anvil_rollback`).
+    pub async fn rollback(&self, depth: u64) -> Result<()> {
+        self.provider
+            .anvil_rollback(Some(depth))
+            .await
+            .context("anvil_rollback")
     }
 
     /// Turns mining on every transaction on or off.

@@ -21,8 +21,9 @@ pub const DA_INPUT_BOX_AND_ESPRESSO: [u8; 4] = [0x85, 0x79, 0xfd, 0x0c];
 /// `getNumberOfInputs(app)` on `input_box` at `block`; pass [`BlockParam::Hash`] for the
 /// completeness witness so that a reorg fails the query instead of answering for another chain.
 ///
-/// An empty result where the InputBox has code means 0 inputs; an empty result without code is
-/// [`Error::NoCode`].
+/// An empty result where the InputBox has code today (`latest`) means 0 inputs: at `block` it
+/// was not deployed yet (e.g. block 0 of a devnet). An empty result for an address that has no
+/// code even today is [`Error::NoCode`]: a configuration error.
 pub async fn input_count<P: Provider>(
     provider: &P,
     input_box: Address,
@@ -39,10 +40,11 @@ pub async fn input_count<P: Provider>(
         });
     };
     if ret.is_empty() {
-        if code_at(provider, input_box, block).await?.is_empty() {
+        let latest = BlockParam::Tag(crate::HeadTag::Latest);
+        if code_at(provider, input_box, latest).await?.is_empty() {
             return Err(Error::NoCode {
                 address: input_box,
-                block: block.to_string(),
+                block: latest.to_string(),
             });
         }
         return Ok(0);

@@ -139,6 +139,11 @@ pub struct DeadlineArgs {
 /// `l1 scan`
 #[derive(Debug, Clone, Args)]
 pub struct ScanArgs {
+    /// Read the identity and the learned span (read-only) from this initialized state
+    /// directory [env: CARTESI_WATCHDOG_STATE_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
     /// Where and what to read.
     #[command(flatten)]
     pub l1: L1Args,

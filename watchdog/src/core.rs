@@ -1,6 +1,6 @@
 //! The library API of the state commands (spec §1.1): a [`Watchdog`] opened on a state
-//! directory with resolved [`Settings`], an injectable [`Clock`], and blocking methods that
-//! each return a [`Summary`].
+//! directory with resolved [`Settings`], an injectable [`Clock`], machine backend and
+//! [`ProgressSink`], and blocking methods that each return a [`Summary`](crate::Summary).
 
 use std::future::Future;
 use std::io::Write;
@@ -13,6 +13,7 @@ use machine::{CartesiBackend, LoadOptions, MachineBackend, NativeBackend};
 use sequencer_client::{RedactedUrl, SequencerClient};
 
 use crate::options::{Backend, Settings};
+use crate::progress::ProgressSink;
 use crate::settings::Deadline;
 use crate::state::layout::StateDir;
 use crate::{Class, Error, Result};
@@ -46,11 +47,25 @@ impl Clock for FixedClock {
 }
 
 /// A watchdog on one state directory.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use watchdog::{FixedClock, Settings, Watchdog};
+///
+/// let settings = Settings::default(); // or Settings::resolve(&args, &env)
+/// let wd = Watchdog::open("/var/lib/watchdog", settings).with_clock(Arc::new(FixedClock(0)));
+/// let mut alerts = Vec::new(); // receives the `watchdog_event` line of a new latch
+/// let summary = wd.tick(&mut alerts);
+/// println!("{}", summary.line());
+/// std::process::exit(i32::from(summary.exit_code()));
+/// ```
 pub struct Watchdog {
     pub(crate) dir: StateDir,
+    pub(crate) attached: bool,
     pub(crate) settings: Settings,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) backend_override: Option<Arc<dyn MachineBackend>>,
+    pub(crate) progress: Option<Arc<dyn ProgressSink>>,
 }
 
 impl std::fmt::Debug for Watchdog {
@@ -67,10 +82,27 @@ impl Watchdog {
     pub fn open(state_dir: impl Into<PathBuf>, settings: Settings) -> Self {
         Self {
             dir: StateDir::new(state_dir),
+            attached: true,
             settings,
             clock: Arc::new(SystemClock),
             backend_override: None,
+            progress: None,
         }
+    }
+
+    /// A watchdog without a state directory: only [`replay`](Self::replay) with
+    /// `from_checkpoint` works; the other commands fail with `operator/usage`.
+    pub fn detached(settings: Settings) -> Self {
+        Self {
+            attached: false,
+            ..Self::open(PathBuf::new(), settings)
+        }
+    }
+
+    /// Reports replay progress to `sink` (e.g. a terminal progress bar).
+    pub fn with_progress(mut self, sink: Arc<dyn ProgressSink>) -> Self {
+        self.progress = Some(sink);
+        self
     }
 
     /// Replaces the clock.
@@ -172,13 +204,53 @@ pub(crate) fn emit_event(events: &mut dyn Write, line: &str) {
 }
 
 impl Watchdog {
-    /// `init` (spec §6.1).
+    /// Fails unless the watchdog has a state directory.
+    fn require_attached(&self) -> Result<()> {
+        if self.attached {
+            Ok(())
+        } else {
+            Err(Error::Usage(format!(
+                "--state-dir (or {}) is required",
+                crate::env::STATE_DIR
+            )))
+        }
+    }
+
+    /// `init` (spec §6.1): verifies the bootstrap and creates the state directory.
     pub fn init(&self, options: &crate::InitOptions) -> Result<crate::Summary> {
+        self.require_attached()?;
         crate::init::run(self, options)
     }
 
-    /// `tick` (spec §5). `events` receives the raw `watchdog_event` line of a new latch.
+    /// `tick` (spec §5): one compare cycle. `events` receives the raw `watchdog_event` line
+    /// of a new latch. Every path ends in a summary, failures included.
     pub fn tick(&self, events: &mut dyn Write) -> crate::Summary {
+        if let Err(error) = self.require_attached() {
+            return crate::Summary::failed(Some("tick"), &error);
+        }
         crate::tick::run(self, events)
+    }
+
+    /// `status` (spec §6.2): a read-only report; takes no lock and writes nothing. Exit 0
+    /// while the state is readable (latched included), else 1 with what could be read.
+    pub fn status(&self) -> crate::Summary {
+        if let Err(error) = self.require_attached() {
+            return crate::Summary::failed(Some("status"), &error);
+        }
+        crate::status::run(self)
+    }
+
+    /// `clear --block B --reason TEXT` (spec §6.3): archives the latched incident into
+    /// `incidents/`. `block` must be the incident's sequencer inclusion block.
+    pub fn clear(&self, block: u64, reason: &str) -> Result<crate::Summary> {
+        self.require_attached()?;
+        crate::clear::run(self, block, reason)
+    }
+
+    /// `replay` (spec §6.4): re-derives the canonical state from the head (or
+    /// `options.from_checkpoint`) into the new directory `options.out`, lock-free and without
+    /// writing the state directory.
+    pub fn replay(&self, options: &crate::ReplayOptions) -> Result<crate::Summary> {
+        crate::replay::run(self, options)
     }
 }

@@ -9,6 +9,7 @@ use machine::{MachineWorker, RunControl, StateSource};
 use sha2::{Digest, Sha256};
 
 use crate::inputs::input_line;
+use crate::progress::ProgressSink;
 use crate::state::event::StopRecord;
 use crate::{Class, Error, Result};
 
@@ -105,7 +106,9 @@ pub(crate) async fn preflight(
 }
 
 /// Step 10: streams the inputs of `(from, to]` starting at `start_index`, appending each to
-/// `log` (the `inputs.jsonl` format) and feeding it with reference host semantics.
+/// `log` (the `inputs.jsonl` format) and feeding it with reference host semantics. `progress`
+/// hears the number fed after each input.
+#[allow(clippy::too_many_arguments)] // one call per command; a struct would only rename them
 pub(crate) async fn feed(
     reader: &InputReader<L1Provider>,
     worker: &MachineWorker,
@@ -114,6 +117,7 @@ pub(crate) async fn feed(
     start_index: u64,
     log: &mut dyn Write,
     ctl: &RunControl,
+    progress: Option<&dyn ProgressSink>,
 ) -> Result<Fed> {
     let mut fed = Fed {
         next_index: start_index,
@@ -137,6 +141,9 @@ pub(crate) async fn feed(
             .map_err(machine_error)?;
         fed.inputs += 1;
         fed.next_index = input.index + 1;
+        if let Some(progress) = progress {
+            progress.update(fed.inputs);
+        }
         fed.fingerprints.push((
             input.index,
             input.block_number,
@@ -223,11 +230,25 @@ pub(crate) fn reader(
     )
 }
 
+/// Maps a failure to store the machine of a new checkpoint or replay output.
+pub(crate) fn store_error(error: machine::Error) -> Error {
+    match error {
+        machine::Error::WorkerGone => machine_error(error),
+        other => Error::fail(
+            Class::Internal,
+            "publish_failed",
+            format!("storing the machine: {other}"),
+        ),
+    }
+}
+
 /// Maps a machine failure during a run to a class and reason.
 pub(crate) fn machine_error(error: machine::Error) -> Error {
     let reason = match &error {
         machine::Error::Library(_) => "libcartesi_unavailable",
         machine::Error::RevertMismatch { .. } => "revert_failed",
+        // The machine thread only goes away by panicking.
+        machine::Error::WorkerGone => "panic",
         _ => match error.class() {
             machine::Class::Operator => "checkpoint_corrupt",
             machine::Class::Transient => "deadline_exceeded",

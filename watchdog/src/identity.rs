@@ -83,8 +83,9 @@ pub(crate) fn check(settings: &Settings, config: &ConfigFile) -> Result<()> {
             Class::Operator,
             "identity_mismatch",
             format!(
-                "{} differ from config.json (app {}, chain {})",
+                "{} {} not match config.json (app {}, chain {})",
                 mismatches.join(", "),
+                if mismatches.len() == 1 { "does" } else { "do" },
                 address_lower(id.app),
                 id.chain_id
             ),

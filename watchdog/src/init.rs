@@ -115,15 +115,17 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
             ));
         }
         let at_b0 = l1::block_by_number(&provider, block0).await?;
-        let at = BlockParam::Hash(at_b0.hash);
+        // The application may postdate B0 (e.g. block 0 of a devnet): ask it at the head tag.
+        let now = BlockParam::Hash(head.hash);
         let input_box = match settings.input_box_address {
             Some(configured) => {
-                l1::ensure_input_box(&provider, app, configured, at).await?;
+                l1::ensure_input_box(&provider, app, configured, now).await?;
                 configured
             }
-            None => l1::discover_input_box(&provider, app, at).await?,
+            None => l1::discover_input_box(&provider, app, now).await?,
         };
-        let count = l1::input_count(&provider, input_box, app, at).await?;
+        let count =
+            l1::input_count(&provider, input_box, app, BlockParam::Hash(at_b0.hash)).await?;
         Ok((
             chain_id,
             input_box,

@@ -10,14 +10,55 @@
 //!   passes an [`Env`]) and installs nothing global; [`logging::subscriber`] and
 //!   [`log_panic`] are for the binary to install.
 //!
-//! Commands: `snapshot decode FILE|-`, `snapshot diff A B` (on [`canonical::WalletSnapshot`],
-//! see [`snapshot`]) and `l1 scan` (on the `l1` reader).
+//! # Commands
+//!
+//! The state commands are methods of a [`Watchdog`] opened on a state directory with resolved
+//! [`Settings`] (flag > environment > `config.json` > default); the clock, the machine backend
+//! and a [`ProgressSink`] are injectable.
+//!
+//! | Command | Lock | Library | Outcomes (exit) |
+//! |---|---|---|---|
+//! | `init` | exclusive | [`Watchdog::init`] | `initialized`, `already_initialized` (0) |
+//! | `tick` | exclusive | [`Watchdog::tick`] | `agreed`, `idle` (0); `diverged`, `latched` (2) |
+//! | `status` | none | [`Watchdog::status`] | `ok` (0, latched included) |
+//! | `clear --block B --reason TEXT` | exclusive | [`Watchdog::clear`] | `cleared` (0) |
+//! | `replay --from-block A --to-block B --out DIR` | none | [`Watchdog::replay`] | `replayed`, `stopped` (0) |
+//! | `l1 scan --from A --to B` | none | - | `scanned` (0) |
+//! | `snapshot decode FILE\|-`, `snapshot diff A B` | none | [`snapshot`] | `decoded`, `compared` (0) |
+//!
+//! Any command can end `failed` (exit 1) with a [`Class`] and a [`Reason`].
+//!
+//! * **init** checks the chain id, the bootstrap block against the L1 head tag and its hash,
+//!   derives or checks the InputBox, loads the bootstrap (`genesis:devnet|sepolia` or a stored
+//!   machine), and writes `config.json`, the first checkpoint and `head.json` (last, as the
+//!   completion marker). Rerunning it is idempotent; an interrupted init resumes.
+//! * **tick** polls the sequencer's finalized inclusion block, pins the compared block B
+//!   (digest route, else a streamed download), checks L1 (chain id, head tag ≥ B, the head's
+//!   block hash, the input count at B), replays the inputs since the head through the machine,
+//!   extracts the state on a throw-away copy and compares. Agreement publishes a checkpoint
+//!   crash-safely and moves `head.json`; a divergence latches `incident/` with evidence and
+//!   writes one `watchdog_event` line to the alert stream. A latched directory answers 2 with
+//!   no work until `clear`. Every tick holding the lock writes `last_tick.json` and
+//!   `status.prom`.
+//! * **status** reports identity, head, latch (event and evidence index), last tick, learned
+//!   span and checkpoints without taking the lock or writing anything.
+//! * **clear** archives `incident/` to `incidents/<incident_id>/` with a `resolution.json`
+//!   once the operator confirms the incident's block; the head is unchanged, so the next tick
+//!   compares again.
+//! * **replay** copies the head (or `--from-checkpoint`, e.g. an incident's `base/`) into a
+//!   new `--out` directory, verifies it there and re-runs the tick's L1 and machine steps up to
+//!   B, leaving `machine/` (usable as a bootstrap), `manifest.json`, `state.bin` and
+//!   `inputs.jsonl`. It never writes the state directory.
+//! * **l1 scan** prints the inputs a tick would see; with `--state-dir` it takes the identity
+//!   and the learned span (read-only) from an initialized state directory.
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod clear;
 mod cli;
 mod command;
 mod core;
+mod divergence;
 pub mod env;
 mod error;
 mod feed;
@@ -30,11 +71,14 @@ pub mod logging;
 pub mod options;
 mod outcome;
 mod panic;
+pub mod progress;
 pub mod release;
+mod replay;
 mod report;
 pub mod settings;
 pub mod snapshot;
 pub mod state;
+mod status;
 pub mod summary;
 mod tick;
 
@@ -52,5 +96,7 @@ pub use json::{ObjectWriter, RawJson, to_string as to_json};
 pub use options::Settings;
 pub use outcome::{Class, Finding, Outcome, Reason};
 pub use panic::{log_panic, panic_message, panic_summary};
+pub use progress::ProgressSink;
 pub use release::ReleaseInfo;
+pub use replay::ReplayOptions;
 pub use summary::Summary;

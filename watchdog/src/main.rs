@@ -10,6 +10,9 @@ use std::{
 use watchdog::{Env, Io, Parsed, env::RUST_LOG};
 
 fn main() -> ExitCode {
+    // Crash-injection builds honour `FAILPOINTS=name=action;…` (crash tests only).
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
     let env = Env::from_pairs(std::env::vars_os());
     let invocation = match watchdog::parse(std::env::args_os(), &env) {
         Parsed::Run(invocation) => invocation,
@@ -29,7 +32,9 @@ fn main() -> ExitCode {
 
     let (stdin, stdout, stderr) = (io::stdin(), io::stdout(), io::stderr());
     let (mut stdin, mut stdout) = (stdin.lock(), stdout.lock());
-    let mut stderr = stderr.lock();
+    // Unlocked: log lines come from other threads too (the machine worker); each write of the
+    // alert line takes the lock for itself.
+    let mut stderr = stderr;
     let summary = catch_unwind(AssertUnwindSafe(|| {
         let mut streams = Io {
             stdin: &mut stdin,

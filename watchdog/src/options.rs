@@ -155,6 +155,32 @@ impl fmt::Debug for Settings {
     }
 }
 
+impl Default for Settings {
+    /// Nothing from flags or environment: every value from `config.json` or its default.
+    fn default() -> Self {
+        Self {
+            state_dir: None,
+            rpc_url: None,
+            confirm_rpc_url: None,
+            sequencer_url: None,
+            chain_id: None,
+            app_address: None,
+            input_box_address: None,
+            machine_backend: None,
+            state_source: None,
+            libcartesi_path: None,
+            range_codes: None,
+            l1_head_tag: None,
+            metrics_file: None,
+            state_pin: PinMode::Auto,
+            max_state_bytes: DEFAULT_MAX_STATE_BYTES,
+            deadline: Deadline::DEFAULT,
+            max_rpc_requests: DEFAULT_MAX_RPC_REQUESTS,
+            progress: false,
+        }
+    }
+}
+
 impl Settings {
     /// Resolves flags over the environment.
     pub fn resolve(args: &WatchArgs, env: &Env) -> Result<Self> {

@@ -11,6 +11,7 @@ use crate::Summary;
 use crate::core::Watchdog;
 use crate::state::files::{self, ConfigFile, LastTickFile, RpcRequests, SpanFile, Totals};
 use crate::state::fsx;
+use crate::state::layout::StateDir;
 use crate::state::prom::Metrics;
 
 /// Request counters of one tick, read at the end.
@@ -73,8 +74,8 @@ pub(crate) fn provider_id(url: &RedactedUrl) -> String {
 }
 
 /// The span learned for `provider`, if any.
-pub(crate) fn read_span(wd: &Watchdog, provider: &str) -> Option<u64> {
-    let bytes = fsx::read_capped(&wd.dir.span_path(), 1 << 16).ok()?;
+pub(crate) fn read_span(dir: &StateDir, provider: &str) -> Option<u64> {
+    let bytes = fsx::read_capped(&dir.span_path(), 1 << 16).ok()?;
     let span: SpanFile = files::parse(&bytes, 1).ok()?;
     (span.provider == provider && span.span > 0).then_some(span.span)
 }

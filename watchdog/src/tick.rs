@@ -15,15 +15,17 @@ use machine::{MachineWorker, RunControl, Status};
 use sequencer_client::{Conditional, SequencerClient};
 use sha2::{Digest, Sha256};
 
-use crate::core::{Watchdog, block_on, connect_l1, deadline_instant, emit_event, sequencer};
-use crate::feed::{self, Anchor, Fed};
+use crate::core::{Watchdog, block_on, connect_l1, deadline_instant, sequencer};
+use crate::divergence::{Evidence, confirm, latch};
+use crate::feed::{self, Anchor};
 use crate::options::{Backend, PinMode};
+use crate::progress::Reporting;
 use crate::report::{self, Counters, TickRecord};
 use crate::state::StateError;
 use crate::state::event::{WatchdogEvent, first_difference};
 use crate::state::files::{ConfigFile, HeadFile, ManifestFile};
 use crate::state::fsx;
-use crate::state::incident::{self, Comparison, EvidenceWriter};
+use crate::state::incident;
 use crate::state::layout::checkpoint_name;
 use crate::state::lock::RunLock;
 use crate::{Class, Error, Finding, Outcome, Reason, Result, Summary};
@@ -364,7 +366,7 @@ async fn compare(
     counters.watch_l1(&budget);
     let provider = connect_l1(&rpc_url, &budget)?;
     let provider_id = report::provider_id(&rpc_url);
-    let span = report::read_span(wd, &provider_id);
+    let span = report::read_span(&wd.dir, &provider_id);
     let codes = crate::identity::codes(&wd.settings, config)?;
     let identity = crate::identity::parsed(config)?;
     let reader = feed::reader(
@@ -419,6 +421,10 @@ async fn compare(
                 format!("{}: {e}", inputs_path.display()),
             )
         })?);
+    let reporting = Reporting::start(
+        wd.progress.as_deref(),
+        anchor.input_count.saturating_sub(head.input_count),
+    );
     let fed = feed::feed(
         &reader,
         &worker,
@@ -427,8 +433,10 @@ async fn compare(
         head.input_count,
         &mut inputs_log,
         &ctl,
+        reporting.sink(),
     )
     .await;
+    drop(reporting);
     let _ = inputs_log.flush();
     let fed = fed?;
     progress.inputs = fed.inputs;
@@ -479,7 +487,7 @@ async fn compare(
         let hash = worker
             .store(workspace.join("machine"))
             .await
-            .map_err(feed::machine_error)?;
+            .map_err(feed::store_error)?;
         let now = crate::state::clock::rfc3339(wd.clock.now_unix());
         let manifest = new_manifest(
             backend_kind,
@@ -559,7 +567,7 @@ async fn compare(
     latch(wd, events, event, Some(head), evidence).await
 }
 
-async fn worker_version(worker: &MachineWorker) -> Option<String> {
+pub(crate) async fn worker_version(worker: &MachineWorker) -> Option<String> {
     match worker.info().await.ok()? {
         machine::BackendInfo::Cartesi(info) => Some(info.version_string()),
         _ => None,
@@ -717,201 +725,4 @@ async fn regressed(
         block,
     };
     latch(wd, events, event, Some(head), evidence).await
-}
-
-/// Step 13.1: re-reads (H.block, B] on the confirmation provider; any difference or failure is
-/// a transient error, never a latch.
-async fn confirm(
-    wd: &Watchdog,
-    config: &ConfigFile,
-    head: &HeadFile,
-    anchor: &Anchor,
-    fed: &Fed,
-    codes: &[i64],
-    counters: &Counters,
-) -> Result<()> {
-    let Some(url) = &wd.settings.confirm_rpc_url else {
-        return Ok(());
-    };
-    let unavailable = |e: Error| {
-        Error::fail(
-            Class::Transient,
-            "confirm_unavailable",
-            format!("confirm provider: {}", e.message()),
-        )
-    };
-    let budget = RequestBudget::new(wd.settings.max_rpc_requests);
-    counters.watch_confirm(&budget);
-    let provider = connect_l1(url, &budget).map_err(unavailable)?;
-    let identity = crate::identity::parsed(config)?;
-    let span = report::read_span(wd, &report::provider_id(url));
-    let reader = feed::reader(
-        provider,
-        identity.app,
-        identity.input_box,
-        identity.chain_id,
-        codes.to_vec(),
-        span,
-    );
-    let at_b = l1::block_by_number(reader.provider(), anchor.block)
-        .await
-        .map_err(|e| unavailable(e.into()))?;
-    let count = reader
-        .input_count_at(at_b.hash)
-        .await
-        .map_err(|e| unavailable(e.into()))?;
-    let mut fingerprints = Vec::new();
-    let to = fed
-        .stop
-        .as_ref()
-        .map_or(anchor.block, |stop| stop.input_block);
-    if to > head.block {
-        let mut cursor = reader.cursor(head.block + 1, to, head.input_count);
-        while let Some(input) = cursor.next().await.map_err(|e| unavailable(e.into()))? {
-            fingerprints.push((
-                input.index,
-                input.block_number,
-                input.tx_hash,
-                input.log_index,
-                B256::from_slice(&Sha256::digest(&input.raw)),
-            ));
-            if fingerprints.len() == fed.fingerprints.len() && fed.stop.is_some() {
-                break;
-            }
-        }
-    }
-    if at_b.hash != anchor.hash || count != anchor.input_count || fingerprints != fed.fingerprints {
-        return Err(Error::fail(
-            Class::Transient,
-            "provider_disagreement",
-            format!(
-                "the confirmation provider disagrees about the inputs of blocks {}..={}",
-                head.block + 1,
-                anchor.block
-            ),
-        ));
-    }
-    tracing::info!(target: "watchdog::tick", event = "confirmed", inputs = fingerprints.len(), "the confirmation provider agrees");
-    Ok(())
-}
-
-/// What an incident can keep.
-struct Evidence<'a> {
-    sequencer_bytes: Option<Vec<u8>>,
-    canonical: Option<Vec<u8>>,
-    inputs: Option<PathBuf>,
-    worker: Option<&'a MachineWorker>,
-    client: Option<&'a SequencerClient>,
-    block: u64,
-}
-
-/// Steps 13.2–13.5: latch, event, evidence.
-async fn latch(
-    wd: &Watchdog,
-    events: &mut dyn Write,
-    event: WatchdogEvent,
-    head: Option<&HeadFile>,
-    mut evidence: Evidence<'_>,
-) -> Result<TickEnd> {
-    let kind = event.kind.clone();
-    let id = event.incident_id.clone();
-    let message = format!("divergence {kind} at block {}", evidence.block);
-    match incident::latch(&wd.dir, &event) {
-        Ok(dir) => {
-            emit_event(events, &event.line());
-            tracing::error!(target: "watchdog::tick", event = "latched", kind = %kind, incident = %id, "{message}");
-            if evidence.sequencer_bytes.is_none() && evidence.client.is_some() {
-                evidence.sequencer_bytes =
-                    best_effort_download(evidence.client, evidence.block).await;
-            }
-            collect(wd, &dir, head, &evidence).await;
-            Ok(TickEnd {
-                outcome: Outcome::Diverged(finding(&kind)),
-                reason: Some(Reason::new(finding(&kind).as_str())),
-                message,
-                incident_id: Some(id),
-                divergence_kind: Some(kind),
-            })
-        }
-        Err(e) => {
-            emit_event(events, &event.line());
-            tracing::error!(target: "watchdog::tick", event = "latch_failed", error = %e, "cannot create incident/");
-            Ok(TickEnd {
-                outcome: Outcome::Diverged(finding(&kind)),
-                reason: Some(Reason::LATCH_FAILED),
-                message: format!("{message}; the latch could not be created: {e}"),
-                incident_id: Some(id),
-                divergence_kind: Some(kind),
-            })
-        }
-    }
-}
-
-fn finding(kind: &str) -> Finding {
-    match kind {
-        "inclusion_block_regressed" => Finding::InclusionBlockRegressed,
-        "canonical_machine_dead" => Finding::CanonicalMachineDead,
-        _ => Finding::StateMismatch,
-    }
-}
-
-/// In digest mode, the sequencer's bytes are fetched after the latch, kept only if they are
-/// the state of block B.
-async fn best_effort_download(client: Option<&SequencerClient>, block: u64) -> Option<Vec<u8>> {
-    let client = client?;
-    match client.download_state(1 << 30, None).await {
-        Ok(Conditional::Modified(state)) if state.meta.inclusion_block == block => {
-            Some(state.bytes)
-        }
-        _ => None,
-    }
-}
-
-async fn collect(wd: &Watchdog, dir: &Path, head: Option<&HeadFile>, evidence: &Evidence<'_>) {
-    let comparison = match (&evidence.canonical, &evidence.sequencer_bytes) {
-        (Some(a), Some(b)) => first_difference(a, b).map(|d| Comparison {
-            first_difference: d,
-            mismatch_offset: d + 1,
-        }),
-        _ => None,
-    };
-    let mut writer = EvidenceWriter::start(dir, comparison);
-    match &evidence.sequencer_bytes {
-        Some(bytes) => writer.file("sequencer_state", "sequencer_state.bin", bytes),
-        None => writer.missing("sequencer_state", "transient: not available for this block"),
-    }
-    match &evidence.canonical {
-        Some(bytes) => writer.file("canonical_state", "canonical_state.bin", bytes),
-        None => writer.missing("canonical_state", "operator: no canonical state"),
-    }
-    if let (Some(a), Some(b)) = (&evidence.sequencer_bytes, &evidence.canonical)
-        && let (Ok(a), Ok(b)) = (crate::snapshot::decode(a), crate::snapshot::decode(b))
-    {
-        let diff = crate::snapshot::diff(&a, &b);
-        let text = crate::json::to_string(&diff).unwrap_or_default();
-        writer.file(
-            "wallet_diff",
-            "wallet_diff.json",
-            format!("{text}\n").as_bytes(),
-        );
-    }
-    if let Some(inputs) = &evidence.inputs {
-        match std::fs::read(inputs) {
-            Ok(bytes) => writer.file("inputs", "inputs.jsonl", &bytes),
-            Err(e) => writer.missing("inputs", &format!("internal: {e}")),
-        }
-    }
-    if let Some(head) = head {
-        match fsx::copy_tree(&wd.dir.head_dir(head), &dir.join("base")) {
-            Ok(()) => writer.item("base", "base"),
-            Err(e) => writer.missing("base", &format!("internal: {e}")),
-        }
-    }
-    if let Some(worker) = evidence.worker {
-        match worker.store(dir.join("canonical_machine")).await {
-            Ok(_) => writer.item("canonical_machine", "canonical_machine"),
-            Err(e) => writer.missing("canonical_machine", &format!("internal: {e}")),
-        }
-    }
-    writer.finish();
 }

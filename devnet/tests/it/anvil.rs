@@ -106,3 +106,36 @@ async fn a_binary_that_exits_fails_fast_with_its_log() {
     };
     assert!(Anvil::spawn(options).await.is_err());
 }
+
+#[tokio::test]
+async fn snapshots_revert_and_reorgs_rewrite_the_tip() {
+    let devnet = devnet::Devnet::start().await.unwrap();
+    let start = devnet.block_number().await.unwrap();
+    let snapshot = devnet.snapshot().await.unwrap();
+    devnet.mine(3).await.unwrap();
+    assert_eq!(devnet.block_number().await.unwrap(), start + 3);
+    devnet.revert(snapshot).await.unwrap();
+    assert_eq!(devnet.block_number().await.unwrap(), start);
+
+    devnet.mine(2).await.unwrap();
+    let before = l1_hash(&devnet, start + 2).await;
+    devnet.reorg(1).await.unwrap();
+    let after = l1_hash(&devnet, start + 2).await;
+    assert_ne!(before, after, "the tip was replaced");
+    assert_eq!(devnet.block_number().await.unwrap(), start + 2);
+    devnet.rollback(1).await.unwrap();
+    assert_eq!(devnet.block_number().await.unwrap(), start + 1);
+    devnet.shutdown().await.unwrap();
+}
+
+async fn l1_hash(devnet: &devnet::Devnet, number: u64) -> alloy::primitives::B256 {
+    use alloy::providers::Provider as _;
+    devnet
+        .provider()
+        .get_block_by_number(number.into())
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .hash
+}

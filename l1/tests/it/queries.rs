@@ -99,7 +99,7 @@ async fn head_tags_and_block_numbers_resolve_to_number_and_hash() {
 }
 
 #[tokio::test]
-async fn an_empty_count_means_zero_only_where_the_input_box_has_code() {
+async fn an_empty_count_means_zero_only_where_the_input_box_has_code_today() {
     let mock = Mock::new();
     let at = BlockParam::Number(5);
     mock.asserter.push_success(&Bytes::new());
@@ -135,7 +135,8 @@ async fn an_empty_count_means_zero_only_where_the_input_box_has_code() {
     let (method, params) = mock.requests()[1].clone();
     assert_eq!(
         (method.as_str(), params),
-        ("eth_getCode", json!([INPUT_BOX, "0x5"]))
+        ("eth_getCode", json!([INPUT_BOX, "latest"])),
+        "code is checked today: at the queried block the InputBox may not exist yet"
     );
 }
 

@@ -1,5 +1,6 @@
 //! Running a parsed [`Invocation`]: every command returns a [`Summary`], on every path.
 
+mod progress;
 mod scan;
 mod snapshot;
 mod state;

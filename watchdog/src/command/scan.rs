@@ -1,7 +1,10 @@
 //! `l1 scan --from A --to B` (spec `watchdog.md` §6.5): the inputs a tick would see, with the
-//! same plan and per-log checks, the first index read at A-1 and the count proven at B.
+//! same plan and per-log checks, the first index read at A-1 and the count proven at B. With
+//! `--state-dir` (or `CARTESI_WATCHDOG_STATE_DIR`) naming an initialized state directory, the
+//! identity comes from its `config.json` (flags and environment must match it) and the span a
+//! tick learned for the same provider is used, read-only.
 
-use std::{fmt, future::Future, io::Write, time::Duration};
+use std::{fmt, future::Future, io::Write, path::PathBuf, time::Duration};
 
 use alloy_primitives::Address;
 use l1::{BlockParam, InputReader, RangePlan, RequestBudget, RpcConfig};
@@ -13,7 +16,9 @@ use crate::{
     cli::ScanArgs,
     env::{self, Env},
     inputs::input_line,
+    options::Settings,
     settings::{Deadline, parse_address, parse_deadline, parse_u64, parse_url, pick, require},
+    state::layout::StateDir,
 };
 
 /// Default request budget per provider.
@@ -26,6 +31,8 @@ struct ScanSettings {
     app: Address,
     input_box: Option<Address>,
     codes: Vec<i64>,
+    /// The span learned by ticks with this provider (read-only).
+    span: Option<u64>,
     max_rpc_requests: u64,
     deadline: Deadline,
     from: u64,
@@ -40,6 +47,7 @@ impl fmt::Debug for ScanSettings {
             .field("app", &self.app)
             .field("input_box", &self.input_box)
             .field("codes", &self.codes)
+            .field("span", &self.span)
             .field("from", &self.from)
             .field("to", &self.to)
             .finish_non_exhaustive()
@@ -55,16 +63,17 @@ impl ScanSettings {
                 args.from, args.to
             )));
         }
-        let codes = match pick(
+        let codes = pick(
             l1.long_block_range_error_codes.clone(),
             env,
             env::LONG_BLOCK_RANGE_ERROR_CODES,
             |s| Ok(s.to_owned()),
-        )? {
-            Some(list) => RangePlan::parse_codes(&list)
-                .map_err(|e| Error::config(env::LONG_BLOCK_RANGE_ERROR_CODES, e.to_string()))?,
-            None => l1::DEFAULT_RANGE_ERROR_CODES.to_vec(),
-        };
+        )?
+        .map(|list| {
+            RangePlan::parse_codes(&list)
+                .map_err(|e| Error::config(env::LONG_BLOCK_RANGE_ERROR_CODES, e.to_string()))
+        })
+        .transpose()?;
         if let Some(topic) = env.get(env::INPUT_ADDED_TOPIC) {
             let standard = format!("{:#x}", l1::INPUT_ADDED_TOPIC);
             if !topic.trim().eq_ignore_ascii_case(&standard) {
@@ -74,29 +83,74 @@ impl ScanSettings {
                 ));
             }
         }
-        Ok(Self {
-            rpc_url: require(
-                l1.rpc_url.clone(),
-                env,
-                "--rpc-url",
-                env::BLOCKCHAIN_HTTP_ENDPOINT,
-                parse_url,
-            )?,
+        let rpc_url = require(
+            l1.rpc_url.clone(),
+            env,
+            "--rpc-url",
+            env::BLOCKCHAIN_HTTP_ENDPOINT,
+            parse_url,
+        )?;
+        let given = Settings {
             chain_id: pick(l1.chain_id, env, env::BLOCKCHAIN_ID, parse_u64)?,
-            app: require(
-                l1.app_address,
-                env,
-                "--app-address",
-                env::APP_ADDRESS,
-                parse_address,
-            )?,
-            input_box: pick(
+            app_address: pick(l1.app_address, env, env::APP_ADDRESS, parse_address)?,
+            input_box_address: pick(
                 l1.input_box_address,
                 env,
                 env::CONTRACTS_INPUT_BOX_ADDRESS,
                 parse_address,
             )?,
+            range_codes: codes,
+            ..Settings::default()
+        };
+        let state_dir = pick(args.state_dir.clone(), env, env::STATE_DIR, |s| {
+            Ok(PathBuf::from(s))
+        })?;
+        let stored = match &state_dir {
+            Some(dir) => StateDir::new(dir)
+                .read_config()?
+                .map(|config| (dir, config)),
+            None => None,
+        };
+        let (chain_id, app, input_box, codes, span) = match stored {
+            // Identity as for replay: config.json, which flags and environment must match.
+            Some((dir, config)) => {
+                crate::identity::check(&given, &config)?;
+                let identity = crate::identity::parsed(&config)?;
+                let codes = crate::identity::codes(&given, &config)?;
+                let span = crate::report::read_span(
+                    &StateDir::new(dir),
+                    &crate::report::provider_id(&rpc_url),
+                );
+                (
+                    Some(identity.chain_id),
+                    identity.app,
+                    Some(identity.input_box),
+                    codes,
+                    span,
+                )
+            }
+            None => (
+                given.chain_id,
+                given.app_address.ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--app-address (or {}) is required",
+                        env::APP_ADDRESS
+                    ))
+                })?,
+                given.input_box_address,
+                given
+                    .range_codes
+                    .unwrap_or_else(|| l1::DEFAULT_RANGE_ERROR_CODES.to_vec()),
+                None,
+            ),
+        };
+        Ok(Self {
+            rpc_url,
+            chain_id,
+            app,
+            input_box,
             codes,
+            span,
             max_rpc_requests: pick(l1.max_rpc_requests, env, env::MAX_RPC_REQUESTS, parse_u64)?
                 .unwrap_or(DEFAULT_MAX_RPC_REQUESTS),
             deadline: pick(args.deadline.deadline, env, env::DEADLINE, parse_deadline)?
@@ -176,7 +230,9 @@ async fn scan(settings: &ScanSettings, budget: &RequestBudget, out: &mut dyn Wri
         }
         None => l1::discover_input_box(&provider, settings.app, at_target).await?,
     };
-    let plan = RangePlan::new().with_codes(settings.codes.clone());
+    let plan = RangePlan::new()
+        .with_codes(settings.codes.clone())
+        .with_span(settings.span);
     let reader = InputReader::new(provider, settings.app, input_box, chain_id, plan);
     let start_index = match settings.from.checked_sub(1) {
         None => 0,

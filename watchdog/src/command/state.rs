@@ -1,16 +1,40 @@
 //! The state-directory commands: thin adapters from parsed arguments to [`Watchdog`].
 
+use std::path::PathBuf;
+
 use crate::cli::{ClearArgs, InitArgs, ReplayArgs, StatusArgs, TickArgs};
 use crate::env::{self, Env};
 use crate::options::Settings;
 use crate::settings::{parse_u64, pick};
-use crate::{Error, InitOptions, Result, Summary, Watchdog};
+use crate::{Error, InitOptions, ReplayOptions, Result, Summary, Watchdog};
 
-use super::Io;
+use super::{Io, progress};
 
 fn open(settings: Settings) -> Result<Watchdog> {
     let dir = settings.require_state_dir()?;
-    Ok(Watchdog::open(dir, settings))
+    let progress = settings.progress;
+    let wd = Watchdog::open(dir, settings);
+    Ok(match progress::for_stderr(progress) {
+        Some(bar) => wd.with_progress(bar),
+        None => wd,
+    })
+}
+
+/// The state directory of the commands that take only `--state-dir`.
+fn state_dir_only(flag: Option<PathBuf>, env: &Env) -> Result<Settings> {
+    let state_dir = pick(flag, env, env::STATE_DIR, |s| Ok(PathBuf::from(s)))?;
+    if let Some(dir) = &state_dir
+        && !dir.is_absolute()
+    {
+        return Err(Error::config(
+            env::STATE_DIR,
+            "the state directory must be absolute",
+        ));
+    }
+    Ok(Settings {
+        state_dir,
+        ..Settings::default()
+    })
 }
 
 pub(super) fn init(args: &InitArgs, env: &Env) -> Result<Summary> {
@@ -38,14 +62,34 @@ pub(super) fn tick(args: &TickArgs, env: &Env, io: &mut Io<'_>) -> Result<Summar
     Ok(open(settings)?.tick(io.stderr))
 }
 
-pub(super) fn status(_args: &StatusArgs, _env: &Env) -> Result<Summary> {
-    Err(Error::Usage("status is not available in this build".into()))
+pub(super) fn status(args: &StatusArgs, env: &Env) -> Result<Summary> {
+    let settings = state_dir_only(args.state_dir.clone(), env)?;
+    Ok(open(settings)?.status())
 }
 
-pub(super) fn clear(_args: &ClearArgs, _env: &Env) -> Result<Summary> {
-    Err(Error::Usage("clear is not available in this build".into()))
+pub(super) fn clear(args: &ClearArgs, env: &Env) -> Result<Summary> {
+    let settings = state_dir_only(args.state_dir.clone(), env)?;
+    open(settings)?.clear(args.block, &args.reason)
 }
 
-pub(super) fn replay(_args: &ReplayArgs, _env: &Env) -> Result<Summary> {
-    Err(Error::Usage("replay is not available in this build".into()))
+pub(super) fn replay(args: &ReplayArgs, env: &Env) -> Result<Summary> {
+    let settings = Settings::resolve(&args.watch, env)?;
+    let options = ReplayOptions {
+        from_block: args.from_block,
+        to_block: args.to_block,
+        out: args.out.clone(),
+        from_checkpoint: args.from_checkpoint.clone(),
+    };
+    let wd = match settings.state_dir.clone() {
+        Some(_) => open(settings)?,
+        None => {
+            let progress = settings.progress;
+            let wd = Watchdog::detached(settings);
+            match progress::for_stderr(progress) {
+                Some(bar) => wd.with_progress(bar),
+                None => wd,
+            }
+        }
+    };
+    wd.replay(&options)
 }

@@ -67,6 +67,35 @@ impl WatchdogEvent {
         )
     }
 
+    /// Whether `id` has the shape `YYYYMMDDTHHMMSSZ-<kind>-<B:020>` with a snake_case kind:
+    /// only such ids become directory names (an id read back from `divergence.json` is
+    /// untrusted).
+    pub fn is_valid_incident_id(id: &str) -> bool {
+        let bytes = id.as_bytes();
+        let digits = |range: std::ops::Range<usize>| {
+            bytes
+                .get(range)
+                .is_some_and(|b| b.iter().all(u8::is_ascii_digit))
+        };
+        if bytes.len() < 16 + 1 + 1 + 1 + 20
+            || !digits(0..8)
+            || bytes[8] != b'T'
+            || !digits(9..15)
+            || bytes[15] != b'Z'
+            || bytes[16] != b'-'
+        {
+            return false;
+        }
+        let rest = &id[17..];
+        let Some((kind, block)) = rest.rsplit_once('-') else {
+            return false;
+        };
+        !kind.is_empty()
+            && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            && block.len() == 20
+            && block.bytes().all(|b| b.is_ascii_digit())
+    }
+
     /// The compact JSON (also the content of `divergence.json`, without a newline).
     pub fn to_json(&self) -> String {
         crate::json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
@@ -114,6 +143,23 @@ mod tests {
             event.line(),
             "watchdog_event {\"kind\":\"state_mismatch\",\"previous_safe_block\":7000123,\"sequencer_inclusion_block\":7000200,\"mismatch_offset\":69,\"first_difference\":68,\"canonical_sha256\":\"9f86\",\"sequencer_sha256\":\"41a2\",\"previous_input_count\":45,\"input_count\":48,\"chain_id\":11155111,\"app_address\":\"0x4ce6\",\"incident_id\":\"20260921T141320Z-state_mismatch-00000000000007000200\",\"detected_at\":\"2026-09-21T14:13:20Z\",\"schema_version\":1}\n"
         );
+    }
+
+    #[test]
+    fn only_well_formed_incident_ids_are_valid() {
+        let id = WatchdogEvent::incident_id(1_790_000_000, "state_mismatch", 7_000_200);
+        assert!(WatchdogEvent::is_valid_incident_id(&id));
+        for bad in [
+            "",
+            "../../etc",
+            "20260921T141320Z-state_mismatch-0000000000000700020",
+            "20260921T141320Z-state/mismatch-00000000000007000200",
+            "20260921T141320Z--00000000000007000200",
+            "20260921X141320Z-state_mismatch-00000000000007000200",
+            "20260921T141320Z-state_mismatch-00000000000007000200/..",
+        ] {
+            assert!(!WatchdogEvent::is_valid_incident_id(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -22,8 +22,69 @@ pub struct EvidenceFile {
     /// Offsets of the first difference, when both states are known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
-    /// Item name → file name, or `<item>_missing` → `<class>: <reason>`.
-    pub items: std::collections::BTreeMap<String, String>,
+    /// Item name → file name, or `<item>_missing` → `<class>: <reason>`, in collection order.
+    pub items: Items,
+}
+
+/// The `items` object of `evidence.json`: keys in the order the items were collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Items(Vec<(String, String)>);
+
+impl Items {
+    /// Sets `key` (in place if present, else appended).
+    pub fn insert(&mut self, key: String, value: String) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The entries, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl Serialize for Items {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Items {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Items;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Items, A::Error> {
+                let mut items = Items::default();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    items.insert(k, v);
+                }
+                Ok(items)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// Where two states first differ.
@@ -44,8 +105,10 @@ pub fn latch(dir: &StateDir, event: &WatchdogEvent) -> FsResult<PathBuf> {
     fsx::create_dir(&temp)?;
     fsx::write_new(&temp.join("divergence.json"), event.to_json().as_bytes())?;
     fsx::sync_dir(&temp)?;
+    fail::fail_point!("latch.before_rename");
     let incident = dir.incident();
     fsx::rename_durable(&temp, &incident)?;
+    fail::fail_point!("latch.after_rename");
     Ok(incident)
 }
 
@@ -181,6 +244,7 @@ pub fn archive(dir: &StateDir, id: &str, resolution: &ResolutionFile) -> FsResul
         &incident.join("resolution.json"),
         &files::render(resolution),
     )?;
+    fail::fail_point!("clear.before_rename");
     fsx::rename_durable(&incident, &incidents.join(&name))?;
     fsx::sync_dir(dir.root())?;
     Ok(format!("incidents/{name}"))
@@ -225,8 +289,17 @@ mod tests {
         evidence.finish();
         let index = read_evidence(&dir).unwrap();
         assert_eq!(index.collection, "finished");
-        assert_eq!(index.items["sequencer_state"], "sequencer_state.bin");
-        assert_eq!(index.items["base_missing"], "internal: gone");
+        assert_eq!(
+            index.items.get("sequencer_state"),
+            Some("sequencer_state.bin")
+        );
+        assert_eq!(index.items.get("base_missing"), Some("internal: gone"));
+        let keys: Vec<&str> = index.items.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            ["sequencer_state", "base_missing"],
+            "collection order"
+        );
 
         let resolution = ResolutionFile {
             version: 1,

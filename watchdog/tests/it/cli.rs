@@ -52,6 +52,11 @@ fn help_texts_are_pinned() {
             &["snapshot", "diff", "--help"][..],
             "help-snapshot-diff.txt",
         ),
+        (&["init", "--help"][..], "help-init.txt"),
+        (&["tick", "--help"][..], "help-tick.txt"),
+        (&["status", "--help"][..], "help-status.txt"),
+        (&["clear", "--help"][..], "help-clear.txt"),
+        (&["replay", "--help"][..], "help-replay.txt"),
     ] {
         let r = run(args);
         assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);

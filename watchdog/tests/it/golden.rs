@@ -8,8 +8,27 @@ fn path(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Replaces `"duration_ms":<n>` with `"duration_ms":0`.
+/// Replaces `"duration_ms":<n>` with `"duration_ms":0` and the value of the metrics line
+/// `cartesi_watchdog_tick_duration_seconds{…}` with `0.000`.
 pub(crate) fn filter(text: &str) -> String {
+    let text = filter_durations(text);
+    let mut out: Vec<String> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        match (
+            line.starts_with("cartesi_watchdog_tick_duration_seconds{"),
+            line.rfind(' '),
+        ) {
+            (true, Some(space)) => {
+                let newline = if line.ends_with('\n') { "\n" } else { "" };
+                out.push(format!("{} 0.000{newline}", &line[..space]));
+            }
+            _ => out.push(line.to_owned()),
+        }
+    }
+    out.concat()
+}
+
+fn filter_durations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     const KEY: &str = "\"duration_ms\":";
@@ -52,5 +71,9 @@ fn filter_zeroes_durations_only() {
     assert_eq!(
         filter(r#"{"duration_ms":51234,"x":1}{"duration_ms":7}"#),
         r#"{"duration_ms":0,"x":1}{"duration_ms":0}"#
+    );
+    assert_eq!(
+        filter("a 1\ncartesi_watchdog_tick_duration_seconds{x=\"y\"} 0.123\nb 2\n"),
+        "a 1\ncartesi_watchdog_tick_duration_seconds{x=\"y\"} 0.000\nb 2\n"
     );
 }

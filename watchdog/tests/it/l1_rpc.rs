@@ -1,8 +1,13 @@
 //! A small in-process L1 JSON-RPC double on 127.0.0.1: an InputBox with known inputs, answering
 //! `eth_chainId`, `eth_getBlockByNumber`, `eth_call` (getInputBox, getDataAvailability,
-//! getNumberOfInputs at a block hash) and `eth_getLogs`, with an Infura-style range cap.
+//! getNumberOfInputs at a block hash) and `eth_getLogs`, with an Infura-style range cap. A
+//! shared chain ([`serve_shared`]) can be changed while it is served: a lagging `safe` tag, a
+//! reorg (new block hashes), more inputs.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
 
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use axum::{Router, body::Bytes as Body, http::StatusCode, response::IntoResponse};
@@ -34,17 +39,42 @@ pub(crate) struct Chain {
     pub(crate) inputs: Vec<Placed>,
     /// Largest `eth_getLogs` range answered; larger ones get `-32005`.
     pub(crate) max_range: u64,
+    /// The latest block.
+    pub(crate) head: u64,
+    /// The `safe` and `finalized` block (at most `head`).
+    pub(crate) safe: u64,
+    /// Mixed into every block hash: changing it is a deep reorg.
+    pub(crate) salt: u64,
+    /// The chain id answered.
+    pub(crate) chain_id: u64,
 }
 
-pub(crate) fn block_hash(n: u64) -> B256 {
-    B256::from(U256::from(0xb10c_0000_0000u64 + n))
-}
-
-fn block_of_hash(hash: &str) -> Option<u64> {
-    (0..=HEAD).find(|n| format!("{:#x}", block_hash(*n)) == hash)
+fn salted_hash(n: u64, salt: u64) -> B256 {
+    B256::from(U256::from(0xb10c_0000_0000u64 + n) + (U256::from(salt) << 128))
 }
 
 impl Chain {
+    /// A chain holding `inputs` (placed in order, one log per transaction), head [`HEAD`].
+    pub(crate) fn with_inputs(inputs: Vec<Placed>) -> Self {
+        Self {
+            inputs,
+            max_range: 4,
+            head: HEAD,
+            safe: HEAD,
+            salt: 0,
+            chain_id: CHAIN_ID,
+        }
+    }
+
+    /// The hash of block `n` on this chain.
+    pub(crate) fn hash(&self, n: u64) -> B256 {
+        salted_hash(n, self.salt)
+    }
+
+    fn block_of_hash(&self, hash: &str) -> Option<u64> {
+        (0..=self.head).find(|n| format!("{:#x}", self.hash(*n)) == hash)
+    }
+
     /// Inputs at (block, tx, log): 3 (0,0), 3 (1,4), 7 (0,2), 12 (5,1), 12 (5,3).
     pub(crate) fn sample() -> Self {
         let spots = [(3, 0, 0), (3, 1, 4), (7, 0, 2), (12, 5, 1), (12, 5, 3)];
@@ -67,10 +97,7 @@ impl Chain {
                 },
             })
             .collect();
-        Self {
-            inputs,
-            max_range: 4,
-        }
+        Self::with_inputs(inputs)
     }
 
     fn count_at(&self, block: u64) -> usize {
@@ -92,7 +119,7 @@ impl Chain {
             ],
             "data": format!("0x{}", hex::encode(&data)),
             "blockNumber": format!("{:#x}", p.block),
-            "blockHash": format!("{:#x}", block_hash(p.block)),
+            "blockHash": format!("{:#x}", self.hash(p.block)),
             "transactionHash": format!("{:#x}", B256::from(U256::from(0x7a00 + p.block * 16 + p.tx_index))),
             "transactionIndex": format!("{:#x}", p.tx_index),
             "logIndex": format!("{:#x}", p.log_index),
@@ -106,16 +133,17 @@ impl Chain {
                 .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
         };
         match method {
-            "eth_chainId" => Ok(json!(format!("{CHAIN_ID:#x}"))),
+            "eth_chainId" => Ok(json!(format!("{:#x}", self.chain_id))),
             "eth_getBlockByNumber" => {
                 let n = match params[0].as_str() {
-                    Some("latest" | "safe" | "finalized") => Some(HEAD),
+                    Some("latest") => Some(self.head),
+                    Some("safe" | "finalized") => Some(self.safe),
                     _ => quantity(&params[0]),
                 };
                 match n {
-                    Some(n) if n <= HEAD => Ok(json!({
+                    Some(n) if n <= self.head => Ok(json!({
                         "number": format!("{n:#x}"),
-                        "hash": format!("{:#x}", block_hash(n)),
+                        "hash": format!("{:#x}", self.hash(n)),
                     })),
                     _ => Ok(Value::Null),
                 }
@@ -128,7 +156,7 @@ impl Chain {
                     .unwrap_or_default();
                 let at = params[1]["blockHash"]
                     .as_str()
-                    .and_then(block_of_hash)
+                    .and_then(|h| self.block_of_hash(h))
                     .or(quantity(&params[1]));
                 let Some(at) = at else {
                     return Err((-32000, "header not found".into()));
@@ -168,10 +196,14 @@ impl Chain {
 /// Serves `chain` on an ephemeral loopback port, on its own thread, for the rest of the test
 /// process.
 pub(crate) fn serve(chain: Chain) -> SocketAddr {
+    serve_shared(Arc::new(Mutex::new(chain)))
+}
+
+/// Serves a chain the test keeps changing.
+pub(crate) fn serve_shared(chain: Arc<Mutex<Chain>>) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
-    let chain = Arc::new(chain);
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -186,7 +218,8 @@ pub(crate) fn serve(chain: Chain) -> SocketAddr {
                     };
                     let id = request["id"].clone();
                     let method = request["method"].as_str().unwrap_or_default();
-                    let reply = match chain.answer(method, &request["params"]) {
+                    let answer = chain.lock().unwrap().answer(method, &request["params"]);
+                    let reply = match answer {
                         Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
                         Err((code, message)) => json!({
                             "jsonrpc": "2.0", "id": id,

@@ -4,10 +4,15 @@
 //! intended change, then review the diff.
 
 mod cli;
+mod fake_sequencer;
 mod golden;
 mod l1_rpc;
+mod rig;
 mod scan;
 mod snapshot;
+mod state_cli;
+mod state_tools;
+mod tick;
 
 use std::{
     io::Write,

@@ -1,0 +1,117 @@
+//! `devnet down`: stop a running supervisor, or clean up after a dead one.
+//!
+//! With the supervisor alive (its lock held): SIGTERM to it (its pid checked against the
+//! recorded start time), up to 10 s for the lock to be released, else SIGKILL (its children
+//! die with it: parent-death signal). Then, with the lock free: recorded process groups whose
+//! leader still matches its start time get SIGTERM, 3 s, SIGKILL; the orphan audit runs; the
+//! run's files are removed (unless `--keep`). Running it again does nothing.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use rustix::process::Signal;
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::{Exit, emit};
+use crate::error::DevnetError;
+use crate::local::wipe;
+use crate::process::{self, TERM_GRACE};
+use crate::state_file::{ProcessRecord, StateFile, supervisor_alive};
+
+/// How long the supervisor gets to tear down after SIGTERM.
+const SUPERVISOR_GRACE: Duration = Duration::from_secs(10);
+
+/// `devnet down` options.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Keep `devnet.json`, the sequencer data and the watchdog state dir.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+fn matches(record: &ProcessRecord) -> bool {
+    match record.start_time {
+        Some(start) => process::is_same_process(record.pid, start),
+        None => process::is_running(record.pid),
+    }
+}
+
+async fn wait_lock_free(dir: &Path, deadline: Instant) -> Result<bool> {
+    loop {
+        if !supervisor_alive(dir)? {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Stops the devnet in `dir`.
+pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Result<Exit> {
+    let mut stopped_supervisor = None;
+    if supervisor_alive(dir)? {
+        let state = StateFile::read(dir)?;
+        let supervisor = state.as_ref().map(|s| s.supervisor).filter(matches);
+        let Some(supervisor) = supervisor else {
+            anyhow::bail!(
+                "a supervisor holds {} but its record does not match a live process",
+                dir.display()
+            );
+        };
+        process::signal_process(supervisor.pid, Signal::TERM);
+        if !wait_lock_free(dir, Instant::now() + SUPERVISOR_GRACE).await? {
+            tracing::warn!(target: "devnet::down", pid = supervisor.pid, "the supervisor did not stop in time; killing it");
+            if matches(&supervisor) {
+                process::signal_process(supervisor.pid, Signal::KILL);
+            }
+            wait_lock_free(dir, Instant::now() + Duration::from_secs(5)).await?;
+        }
+        stopped_supervisor = Some(supervisor.pid);
+    }
+    let Some(state) = StateFile::read(dir)? else {
+        emit(
+            out,
+            &json!({"stopped": stopped_supervisor.is_some(), "state_dir": dir, "orphans": []}),
+        )?;
+        return Ok(Exit::Passed);
+    };
+    let mut groups = Vec::new();
+    for component in [&state.components.anvil, &state.components.sequencer] {
+        if let Some(record) = component.process {
+            groups.push(record.pid);
+            if matches(&record) {
+                process::stop_foreign_group(record.pid, TERM_GRACE).await;
+            }
+        }
+    }
+    let orphans = process::audit(&state.run_id, &[]).await;
+    if !args.keep {
+        let _ = wipe(&dir.join("sequencer-data"));
+        let _ = wipe(&dir.join("watchdog"));
+        match std::fs::remove_file(StateFile::path(dir)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    emit(
+        out,
+        &json!({
+            "stopped": stopped_supervisor.is_some() || !groups.is_empty(),
+            "supervisor_pid": stopped_supervisor,
+            "state_dir": dir,
+            "run_id": state.run_id,
+            "orphans": orphans,
+        }),
+    )?;
+    if !orphans.is_empty() {
+        return Err(DevnetError::Orphans(orphans).into());
+    }
+    Ok(Exit::Passed)
+}

@@ -1,0 +1,176 @@
+//! The `devnet` command line: `doctor`, `up`, `status`, `env`, `down`, `sequencer`.
+//!
+//! Each subcommand is a variant of [`Command`] with its own argument struct and one arm in
+//! [`run`]; new subcommands slot in the same way and can build on [`LocalStack`] (a scenario's
+//! stack) or [`Supervisor`] (the `up` stack).
+//!
+//! | Command | Behaviour |
+//! |---|---|
+//! | `up` | foreground supervisor; prints one JSON line when ready and one when stopped; SIGINT/SIGTERM tear down |
+//! | `status` | JSON from `devnet.json` plus liveness; exit 0 only when up and ready |
+//! | `env [--format sh\|fish\|json]` | `CARTESI_WATCHDOG_*` and `DEVNET_*` exports of a running devnet |
+//! | `down [--keep]` | stop a running `up` (or clean a dead one); idempotent |
+//! | `doctor [--strict]` | anvil version, binaries, pins |
+//! | `demo [--keep]` | the README demonstration; exit 0 only if the watchdog behaved as expected |
+//! | `run NAME…\|--all\|--list` | named scenarios with a verdict table; exit 0 only if all passed |
+//! | `sequencer …` | the devnet sequencer in the foreground (`devnet-sequencer`'s flags) |
+//!
+//! Exit codes: 0 passed, 1 failed (a component gave up, orphans, not ready), 2 usage,
+//! 3 environment (anvil missing, readiness timeout, `address drifted`, no devnet up, another
+//! one holds the state dir).
+//!
+//! [`LocalStack`]: crate::LocalStack
+//! [`Supervisor`]: crate::Supervisor
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Class, classify};
+use crate::install::workspace_root;
+
+mod down;
+mod drill;
+mod inspect;
+mod sequencer;
+mod up;
+
+pub use down::DownArgs;
+pub use drill::{DemoArgs, RunArgs};
+pub use inspect::{DoctorArgs, EnvArgs, StatusArgs};
+pub use up::UpArgs;
+
+/// Environment variable overriding the default state directory.
+pub const STATE_DIR_ENV: &str = "DEVNET_STATE_DIR";
+
+/// A local Cartesi rollups devnet: anvil, the Rollups contracts and a faithful sequencer.
+#[derive(Debug, Parser)]
+#[command(name = "devnet", version)]
+pub struct Cli {
+    /// State directory (default: `.cache/devnet` in the workspace).
+    #[arg(long, global = true, env = STATE_DIR_ENV, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check anvil's version and the binaries; print the pins.
+    Doctor(DoctorArgs),
+    /// Start anvil, deploy the contracts, start the sequencer and supervise them (foreground).
+    Up(UpArgs),
+    /// Print the state of the devnet as JSON (exit 0 only when it is up and ready).
+    Status(StatusArgs),
+    /// Print the watchdog settings and client endpoints of the running devnet.
+    Env(EnvArgs),
+    /// Stop the devnet started by `up` and clean up.
+    Down(DownArgs),
+    /// The README demonstration: a stack, a workload, agreement, a divergence drill.
+    Demo(DemoArgs),
+    /// Run named scenarios (drills) and print a verdict table.
+    Run(RunArgs),
+    /// Run the devnet sequencer in the foreground (the flags of `devnet-sequencer`).
+    Sequencer(Box<crate::sequencer::Args>),
+}
+
+/// The process exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Did what was asked.
+    Passed,
+    /// Something checked did not hold.
+    Failed,
+    /// Bad usage.
+    Usage,
+    /// The environment is not as needed.
+    Environment,
+}
+
+impl Exit {
+    /// The numeric code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Passed => 0,
+            Self::Failed => 1,
+            Self::Usage => 2,
+            Self::Environment => 3,
+        }
+    }
+}
+
+/// The state directory: `--state-dir`/`$DEVNET_STATE_DIR`, else `<workspace>/.cache/devnet`.
+pub fn state_dir(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| workspace_root().join(".cache").join("devnet"))
+}
+
+/// Runs a parsed command line. Results go to `out` (JSON or exports), failures to `err`; logs
+/// go through `tracing`.
+pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
+    let dir = state_dir(cli.state_dir);
+    let result = match cli.command {
+        Command::Doctor(args) => inspect::doctor(&args, out).await,
+        Command::Up(args) => up::up(&dir, args, out).await,
+        Command::Status(args) => inspect::status(&dir, &args, out),
+        Command::Env(args) => inspect::env(&dir, &args, out),
+        Command::Down(args) => down::down(&dir, &args, out).await,
+        Command::Demo(args) => drill::demo(&args, out).await,
+        Command::Run(args) => drill::run(&args, out).await,
+        Command::Sequencer(args) => sequencer::sequencer(*args, out).await,
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            let _ = writeln!(err, "devnet: {e:#}");
+            match classify(&e) {
+                Class::Environment => Exit::Environment,
+                Class::Failure => Exit::Failed,
+            }
+        }
+    }
+}
+
+/// Writes one JSON value as a line and flushes.
+fn emit(out: &mut dyn Write, value: &serde_json::Value) -> anyhow::Result<()> {
+    writeln!(out, "{value}")?;
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_parses() {
+        Cli::command().debug_assert();
+        let cli =
+            Cli::try_parse_from(["devnet", "up", "--state-dir", "/x", "--mining", "auto"]).unwrap();
+        assert_eq!(cli.state_dir, Some(PathBuf::from("/x")));
+        assert!(matches!(cli.command, Command::Up(_)));
+        let cli = Cli::try_parse_from(["devnet", "env", "--format", "fish"]).unwrap();
+        assert!(matches!(cli.command, Command::Env(_)));
+        assert!(Cli::try_parse_from(["devnet", "up", "--mining", "sometimes"]).is_err());
+        assert!(Cli::try_parse_from(["devnet", "up", "--seq-fault", "nonsense"]).is_err());
+        let cli = Cli::try_parse_from([
+            "devnet",
+            "sequencer",
+            "--rpc-url",
+            "http://127.0.0.1:1",
+            "--app",
+            "0xee72fC427e6A8e8c1Be1B2921DBE9F8E4e20253c",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Command::Sequencer(_)));
+        assert_eq!(
+            state_dir(None),
+            workspace_root().join(".cache").join("devnet")
+        );
+        assert_eq!(Exit::Environment.code(), 3);
+    }
+}

@@ -1,0 +1,116 @@
+//! `devnet up`: the foreground supervisor.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use serde_json::json;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{Exit, emit};
+use crate::install::ANVIL_BIN_ENV;
+use crate::local::Mining;
+use crate::sequencer::Fault;
+use crate::sequencer_child::SEQUENCER_BIN_ENV;
+use crate::supervisor::{Outcome, RestartPolicy, Supervisor, UpOptions};
+
+/// `devnet up` options.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Mining after deployment: `auto`, `manual` or `interval:N` (a block every N seconds).
+    #[arg(long, default_value = "interval:1", value_name = "M")]
+    pub mining: Mining,
+    /// `devnet` (the built-in sequencer) or the path of an upstream sequencer binary (run
+    /// through `devnet-sequencer --sequencer PATH`; untested here).
+    #[arg(long, default_value = "devnet", value_name = "devnet|PATH")]
+    pub sequencer: String,
+    /// A sequencer fault to arm at start (repeatable), e.g. `tamper-state`.
+    #[arg(long = "seq-fault", value_name = "SPEC")]
+    pub seq_faults: Vec<Fault>,
+    /// Serve the legacy `l2_tx_index` response shape.
+    #[arg(long)]
+    pub legacy_shape: bool,
+    /// The anvil binary (default: the pinned install, installed on first use).
+    #[arg(long, env = ANVIL_BIN_ENV, value_name = "PATH")]
+    pub anvil: Option<PathBuf>,
+    /// The `devnet-sequencer` binary (default: next to this executable).
+    #[arg(long, env = SEQUENCER_BIN_ENV, value_name = "PATH")]
+    pub sequencer_bin: Option<PathBuf>,
+    /// The sequencer's L1 poll period in milliseconds.
+    #[arg(long, default_value_t = 200, value_name = "MS")]
+    pub poll_ms: u64,
+    /// Give up on a component after this many restarts within 10 minutes.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_restarts: u32,
+    /// Keep the sequencer data after exit.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+impl UpArgs {
+    fn options(self, dir: &Path) -> UpOptions {
+        let mut options = UpOptions::new(dir);
+        options.mining = self.mining;
+        if self.sequencer != "devnet" {
+            options.upstream = Some(PathBuf::from(self.sequencer));
+        }
+        options.faults = self.seq_faults;
+        options.legacy_shape = self.legacy_shape;
+        options.anvil_bin = self.anvil;
+        options.sequencer_bin = self.sequencer_bin;
+        options.poll_interval = Duration::from_millis(self.poll_ms.max(1));
+        options.keep = self.keep;
+        options.restart = RestartPolicy {
+            max_restarts: self.max_restarts,
+            ..RestartPolicy::default()
+        };
+        options
+    }
+}
+
+/// Runs the supervisor until SIGINT/SIGTERM or until a component gives up.
+pub(super) async fn up(dir: &Path, args: UpArgs, out: &mut dyn Write) -> Result<Exit> {
+    // Installed before bring-up, so a signal during it is not lost (nor fatal).
+    let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;
+    let mut handle = Supervisor::start(args.options(dir)).await?;
+    let state = handle.state();
+    emit(
+        out,
+        &json!({
+            "state": state.state,
+            "state_dir": state.state_dir,
+            "run_id": state.run_id,
+            "endpoints": state.endpoints,
+            "addresses": state.addresses,
+            "ready_after_ms": state.ready_after_ms,
+        }),
+    )?;
+    let ended = tokio::select! {
+        outcome = handle.wait() => Some(outcome),
+        _ = term.recv() => None,
+        _ = int.recv() => None,
+    };
+    let outcome = match ended {
+        Some(outcome) => outcome?,
+        None => {
+            tracing::info!(target: "devnet::supervisor", "signal received");
+            handle.shutdown().await?
+        }
+    };
+    let (exit, outcome_json) = match &outcome {
+        Outcome::Stopped => (Exit::Passed, json!({"outcome": "stopped"})),
+        Outcome::Degraded { component, reason } => (
+            Exit::Failed,
+            json!({"outcome": "degraded", "component": component, "reason": reason}),
+        ),
+    };
+    let mut line = json!({"state": "stopped"});
+    if let (Some(line), Some(extra)) = (line.as_object_mut(), outcome_json.as_object()) {
+        line.extend(extra.clone());
+    }
+    emit(out, &line)?;
+    Ok(exit)
+}

@@ -1,0 +1,267 @@
+//! The watchdog driver (spec `devnet.md` §5.6): runs the `sequencer-watchdog` binary once per
+//! command with a scrubbed environment and the devnet's `CARTESI_WATCHDOG_*` exports, and
+//! captures its exit code, summary line and `watchdog_event` lines.
+//!
+//! The devnet never links the watchdog crate: it tests the product through its process
+//! contract, exactly as cron, systemd or Kubernetes run it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::Value;
+
+/// Overrides the watchdog binary.
+pub const WATCHDOG_BIN_ENV: &str = "DEVNET_WATCHDOG_BIN";
+
+/// Prefix of the alert line.
+const EVENT_PREFIX: &str = "watchdog_event ";
+
+/// One finished watchdog command.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The arguments, for reports.
+    pub args: Vec<String>,
+    /// Exit code (`None` when killed by a signal).
+    pub exit_code: Option<i32>,
+    /// The summary line, parsed.
+    pub summary: Value,
+    /// The summary line as printed.
+    pub summary_line: String,
+    /// Every `watchdog_event` line, verbatim (without the newline).
+    pub events: Vec<String>,
+    /// The whole stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// The summary's `outcome`.
+    pub fn outcome(&self) -> &str {
+        self.summary["outcome"].as_str().unwrap_or("")
+    }
+
+    /// The summary's `reason`, if any.
+    pub fn reason(&self) -> Option<&str> {
+        self.summary["reason"].as_str()
+    }
+
+    /// Fails unless the exit code is `code`.
+    pub fn expect_exit(&self, code: i32) -> Result<&Self> {
+        if self.exit_code != Some(code) {
+            bail!(
+                "`sequencer-watchdog {}` exited {:?}, expected {code}\nsummary: {}\nstderr tail:\n{}",
+                self.args.join(" "),
+                self.exit_code,
+                self.summary_line,
+                tail(&self.stderr, 20)
+            );
+        }
+        Ok(self)
+    }
+
+    /// Fails unless the summary's outcome is `outcome`.
+    pub fn expect_outcome(&self, outcome: &str) -> Result<&Self> {
+        if self.outcome() != outcome {
+            bail!("expected outcome {outcome}, got {}", self.summary_line);
+        }
+        Ok(self)
+    }
+
+    /// The parsed events.
+    pub fn parsed_events(&self) -> Vec<Value> {
+        self.events
+            .iter()
+            .filter_map(|line| serde_json::from_str(line.strip_prefix(EVENT_PREFIX)?).ok())
+            .collect()
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Finds `sequencer-watchdog`: `DEVNET_WATCHDOG_BIN`, else next to the running executable
+/// (the same cargo target profile), else the workspace's release or debug build.
+pub fn watchdog_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(WATCHDOG_BIN_ENV) {
+        return Some(PathBuf::from(path));
+    }
+    let name = "sequencer-watchdog";
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join(name));
+        // Test binaries live in target/<profile>/deps.
+        if let Some(parent) = dir.parent() {
+            candidates.push(parent.join(name));
+        }
+    }
+    let target = crate::workspace_root().join("target");
+    candidates.push(target.join("release").join(name));
+    candidates.push(target.join("debug").join(name));
+    candidates.into_iter().find(|path| path.is_file())
+}
+
+/// Builds `sequencer-watchdog` with the cargo that runs us (`$CARGO`), in the given profile,
+/// when no binary can be found. Returns its path.
+pub async fn ensure_watchdog_binary(release: bool) -> Result<PathBuf> {
+    if let Some(found) = watchdog_binary() {
+        return Ok(found);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = tokio::process::Command::new(cargo);
+    command
+        .args([
+            "build",
+            "--locked",
+            "-p",
+            "watchdog",
+            "--bin",
+            "sequencer-watchdog",
+        ])
+        .current_dir(crate::workspace_root());
+    if release {
+        command.arg("--release");
+    }
+    let status = command
+        .status()
+        .await
+        .context("running cargo build for sequencer-watchdog")?;
+    if !status.success() {
+        bail!("building sequencer-watchdog failed ({status})");
+    }
+    watchdog_binary().ok_or_else(|| anyhow!("sequencer-watchdog not found after building it"))
+}
+
+/// Runs watchdog commands against one devnet.
+#[derive(Debug, Clone)]
+pub struct WatchdogDriver {
+    binary: PathBuf,
+    env: BTreeMap<String, String>,
+    timeout: Duration,
+}
+
+impl WatchdogDriver {
+    /// A driver for `binary` with the given `CARTESI_WATCHDOG_*` exports.
+    pub fn new(binary: impl Into<PathBuf>, exports: BTreeMap<String, String>) -> Self {
+        Self {
+            binary: binary.into(),
+            env: exports,
+            timeout: Duration::from_secs(70),
+        }
+    }
+
+    /// The binary.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// The exports passed to every command.
+    pub fn exports(&self) -> &BTreeMap<String, String> {
+        &self.env
+    }
+
+    /// Sets (or replaces) one variable for later commands.
+    pub fn set_env(&mut self, name: &str, value: impl Into<String>) {
+        self.env.insert(name.to_owned(), value.into());
+    }
+
+    /// Runs `sequencer-watchdog <args>` and captures everything.
+    pub async fn run(&self, args: &[&str]) -> Result<Run> {
+        let mut command = tokio::process::Command::new(&self.binary);
+        command
+            .args(args)
+            .env_clear()
+            .envs(
+                ["PATH", "HOME", "LANG"]
+                    .iter()
+                    .filter_map(|k| Some((*k, std::env::var(k).ok()?))),
+            )
+            .env("CARTESI_WATCHDOG_DEADLINE", "60s")
+            .env("RUST_LOG", "info")
+            .envs(&self.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", self.binary.display()))?;
+        let output = tokio::time::timeout(self.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "`sequencer-watchdog {}` did not finish in {:?}",
+                    args.join(" "),
+                    self.timeout
+                )
+            })??;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let lines: Vec<&str> = stdout.lines().collect();
+        let summary_line = lines.last().copied().unwrap_or_default().to_owned();
+        let summary: Value = serde_json::from_str(&summary_line).with_context(|| {
+            format!(
+                "summary line of `sequencer-watchdog {}`: {summary_line:?}",
+                args.join(" ")
+            )
+        })?;
+        let events = stderr
+            .lines()
+            .filter(|line| line.starts_with(EVENT_PREFIX))
+            .map(str::to_owned)
+            .collect();
+        Ok(Run {
+            args: args.iter().map(|s| (*s).to_owned()).collect(),
+            exit_code: output.status.code(),
+            summary,
+            summary_line,
+            events,
+            stderr,
+        })
+    }
+}
+
+/// The `CARTESI_WATCHDOG_*` exports for a devnet (spec `devnet.md` §5.6).
+pub fn exports(
+    state_dir: &Path,
+    rpc_url: &str,
+    sequencer_url: &str,
+    app: alloy::primitives::Address,
+    input_box: alloy::primitives::Address,
+    snapshot_block: u64,
+) -> BTreeMap<String, String> {
+    [
+        (
+            "CARTESI_WATCHDOG_STATE_DIR",
+            state_dir.display().to_string(),
+        ),
+        ("CARTESI_WATCHDOG_BLOCKCHAIN_ID", "31337".to_owned()),
+        ("CARTESI_WATCHDOG_SEQUENCER_URL", sequencer_url.to_owned()),
+        ("CARTESI_WATCHDOG_APP_ADDRESS", format!("{app:#x}")),
+        (
+            "CARTESI_WATCHDOG_BLOCKCHAIN_HTTP_ENDPOINT",
+            rpc_url.to_owned(),
+        ),
+        ("CARTESI_WATCHDOG_MACHINE_BACKEND", "native".to_owned()),
+        (
+            "CARTESI_WATCHDOG_CONTRACTS_INPUT_BOX_ADDRESS",
+            format!("{input_box:#x}"),
+        ),
+        (
+            "CARTESI_WATCHDOG_CM_SNAPSHOT_DIR",
+            "genesis:devnet".to_owned(),
+        ),
+        (
+            "CARTESI_WATCHDOG_CM_SNAPSHOT_SAFE_BLOCK",
+            snapshot_block.to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}

@@ -1,0 +1,311 @@
+//! The `devnet up` supervisor: brings a [`LocalStack`] up in a state directory (anvil, the
+//! contracts, the `devnet-sequencer` child), exposes it through stable [`Front`]s, restarts
+//! crashed children with exponential backoff and a limit, checks health, persists everything in
+//! `devnet.json` and tears down in reverse order with an orphan audit.
+//!
+//! - **Sequencer exit**: restarted after the backoff on its previous ports when free; it
+//!   recovers from L1 and its data dir, so it serves the same finalized state.
+//! - **anvil exit**: the L1 is re-provisioned (same addresses, new history), the sequencer data
+//!   wiped and the sequencer restarted; `generation` is bumped (re-run `sequencer-watchdog
+//!   init`).
+//! - **Too many exits** ([`RestartPolicy`]): the component is `failed`, the supervisor
+//!   `degraded`; it tears down and [`Outcome::Degraded`] is returned (`up` exits 1).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::error::DevnetError;
+use crate::front::Front;
+use crate::local::{LocalStack, Mining, SequencerMode, StackDirs, wipe};
+use crate::pins::CHAIN_ID;
+use crate::process;
+use crate::sequencer::{Fault, ResponseShape};
+use crate::state_file::{
+    Addresses, Component, Components, Endpoints, ProcessRecord, RunState, STATE_FORMAT, StateFile,
+    SupervisorLock, Versions, account_roles, create_private_dir, now_ms,
+};
+
+mod health;
+mod restart;
+mod runner;
+
+pub use restart::{Decision, RestartPolicy, RestartTracker};
+
+/// Options of `devnet up`.
+#[derive(Clone, Debug)]
+pub struct UpOptions {
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// Mining after deployment (default `interval:1`).
+    pub mining: Mining,
+    /// The `devnet-sequencer` binary (default: next to the running executable).
+    pub sequencer_bin: Option<PathBuf>,
+    /// Run this upstream sequencer instead (untested here).
+    pub upstream: Option<PathBuf>,
+    /// The anvil binary (default: `$DEVNET_ANVIL_BIN`, else the pinned install).
+    pub anvil_bin: Option<PathBuf>,
+    /// Sequencer faults armed at start.
+    pub faults: Vec<Fault>,
+    /// Serve the legacy `l2_tx_index` shape.
+    pub legacy_shape: bool,
+    /// The sequencer's L1 poll period.
+    pub poll_interval: Duration,
+    /// The sequencer's batch-open limit.
+    pub batch_interval: Duration,
+    /// Keep the sequencer data after exit.
+    pub keep: bool,
+    /// When crashed children are restarted.
+    pub restart: RestartPolicy,
+    /// How often health is checked.
+    pub health_interval: Duration,
+}
+
+impl UpOptions {
+    /// Defaults for a state directory: interval mining every second, the pinned tools, the
+    /// default restart policy, health every 2 s.
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+            mining: Mining::Interval(1),
+            sequencer_bin: None,
+            upstream: None,
+            anvil_bin: None,
+            faults: Vec::new(),
+            legacy_shape: false,
+            poll_interval: Duration::from_millis(200),
+            batch_interval: Duration::from_secs(2),
+            keep: false,
+            restart: RestartPolicy::default(),
+            health_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// How a supervisor ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stopped on request (signal, [`SupervisorHandle::shutdown`]).
+    Stopped,
+    /// A component exhausted its restarts.
+    Degraded {
+        /// `anvil` or `sequencer`.
+        component: String,
+        /// Its last failure.
+        reason: String,
+    },
+}
+
+/// Starts supervisors.
+#[derive(Debug)]
+pub struct Supervisor;
+
+impl Supervisor {
+    /// Takes the state directory's lock, brings the stack up, writes `devnet.json` (`ready`)
+    /// and spawns the supervision loop on the current runtime.
+    ///
+    /// Errors are [`DevnetError::AlreadyRunning`] or [`DevnetError::BringUp`] (the state file
+    /// then says `failed`).
+    pub async fn start(options: UpOptions) -> Result<SupervisorHandle> {
+        let started = Instant::now();
+        let dir = std::path::absolute(&options.state_dir)
+            .with_context(|| format!("resolving {}", options.state_dir.display()))?;
+        create_private_dir(&dir)?;
+        let lock = SupervisorLock::acquire(&dir, Duration::from_secs(1)).map_err(|_| {
+            let pid = StateFile::read(&dir)
+                .ok()
+                .flatten()
+                .map(|s| s.supervisor.pid);
+            DevnetError::AlreadyRunning {
+                dir: dir.clone(),
+                pid,
+            }
+        })?;
+        let dirs = StackDirs::under(&dir);
+        // A fresh L1 makes everything of a previous run stale.
+        wipe(&dirs.sequencer_data)?;
+        wipe(&dir.join("watchdog"))?;
+        for stale in ["sequencer.log", "sequencer.stdout"] {
+            let _ = std::fs::remove_file(dirs.logs.join(stale));
+        }
+        create_private_dir(&dirs.logs)?;
+
+        let l1_front = Front::start().await?;
+        let seq_front = Front::start().await?;
+        let run_id = process::new_run_id();
+        let me = std::process::id();
+        let mut state = StateFile {
+            format: STATE_FORMAT,
+            run_id: run_id.clone(),
+            state: RunState::Starting,
+            generation: 0,
+            state_dir: dir.clone(),
+            supervisor: ProcessRecord {
+                pid: me,
+                start_time: process::start_time(me),
+            },
+            chain_id: CHAIN_ID,
+            mining: options.mining.to_string(),
+            endpoints: Endpoints {
+                l1_rpc: l1_front.url(),
+                sequencer: seq_front.url(),
+            },
+            addresses: None,
+            accounts: account_roles(),
+            versions: Versions::default(),
+            components: Components {
+                anvil: Component::starting(dirs.logs.join("anvil.log")),
+                sequencer: Component::starting(dirs.logs.join("sequencer.log")),
+            },
+            reason: None,
+            started_at_ms: now_ms(),
+            ready_after_ms: None,
+            updated_at_ms: 0,
+        };
+        state.write(&dir)?;
+
+        let stack = match bring_up(&options, &dir, &run_id).await {
+            Ok(stack) => stack,
+            Err(e) => {
+                state.state = RunState::Failed;
+                state.reason = Some(format!("{e:#}"));
+                let _ = state.write(&dir);
+                return Err(DevnetError::BringUp(e).into());
+            }
+        };
+        l1_front.set_target(Some(stack.anvil_addr()));
+        seq_front.set_target(stack.sequencer_addr());
+        state.addresses = Some(Addresses::from(stack.devnet().deployment()));
+        runner::record_anvil(&mut state.components.anvil, &stack);
+        runner::record_sequencer(&mut state.components.sequencer, &stack);
+        state.state = RunState::Ready;
+        state.ready_after_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(0));
+        state.write(&dir)?;
+        tracing::info!(
+            target: "devnet::supervisor",
+            l1 = %state.endpoints.l1_rpc,
+            sequencer = %state.endpoints.sequencer,
+            ready_ms = state.ready_after_ms,
+            "devnet ready"
+        );
+
+        let (publish, subscription) = watch::channel(state.clone());
+        let (stop, stopped) = watch::channel(false);
+        let runner = runner::Runner::new(runner::Parts {
+            dir,
+            stack,
+            l1_front,
+            seq_front,
+            state,
+            publish,
+            lock,
+            policy: options.restart,
+            health_interval: options.health_interval,
+            keep: options.keep,
+        });
+        let task = tokio::spawn(runner.run(stopped));
+        Ok(SupervisorHandle {
+            state: subscription,
+            stop,
+            task: Some(task),
+            finished: None,
+        })
+    }
+}
+
+async fn bring_up(options: &UpOptions, dir: &std::path::Path, run_id: &str) -> Result<LocalStack> {
+    let mut builder = LocalStack::builder()
+        .dir(dir)
+        .run_id(run_id)
+        .mining(options.mining)
+        .sequencer(SequencerMode::Child {
+            bin: options.sequencer_bin.clone(),
+            upstream: options.upstream.clone(),
+        });
+    if let Some(bin) = &options.anvil_bin {
+        builder = builder.anvil_bin(bin);
+    }
+    let faults = options.faults.clone();
+    let legacy = options.legacy_shape;
+    let poll = options.poll_interval;
+    let batch = options.batch_interval;
+    builder
+        .configure_sequencer(move |config| {
+            config.faults = faults;
+            config.poll_interval = poll;
+            config.batch_interval = batch;
+            if legacy {
+                config.shape = ResponseShape::Legacy;
+            }
+        })
+        .start()
+        .await
+}
+
+/// A running supervisor. Dropping it asks the loop to tear down (which completes if the runtime
+/// keeps running; otherwise the children are killed as the loop is dropped).
+#[derive(Debug)]
+pub struct SupervisorHandle {
+    state: watch::Receiver<StateFile>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<Result<Outcome>>>,
+    finished: Option<Outcome>,
+}
+
+impl SupervisorHandle {
+    /// The current state (what `devnet.json` holds).
+    pub fn state(&self) -> StateFile {
+        self.state.borrow().clone()
+    }
+
+    /// A receiver that sees every state change.
+    pub fn subscribe(&self) -> watch::Receiver<StateFile> {
+        self.state.clone()
+    }
+
+    /// Waits (up to `timeout`) until the state satisfies `pred`; returns that state.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        pred: impl FnMut(&StateFile) -> bool,
+    ) -> Result<StateFile> {
+        let mut rx = self.state.clone();
+        let state = tokio::time::timeout(timeout, rx.wait_for(pred))
+            .await
+            .context("timed out waiting for the supervisor state")?
+            .context("the supervisor is gone")?;
+        Ok(state.clone())
+    }
+
+    /// Waits until the loop ends by itself (a degraded component) or after a stop request.
+    /// Cancel-safe: a `select!` may drop this future and call it again.
+    pub async fn wait(&mut self) -> Result<Outcome> {
+        if let Some(outcome) = &self.finished {
+            return Ok(outcome.clone());
+        }
+        let task = self
+            .task
+            .as_mut()
+            .context("the supervision loop already ended with an error")?;
+        let joined = task.await;
+        self.task = None;
+        let outcome = joined.context("the supervision loop panicked")??;
+        self.finished = Some(outcome.clone());
+        Ok(outcome)
+    }
+
+    /// Asks the loop to stop, then waits for the teardown.
+    pub async fn shutdown(mut self) -> Result<Outcome> {
+        self.stop.send_replace(true);
+        self.wait().await
+    }
+}
+
+impl Drop for SupervisorHandle {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}

@@ -1,0 +1,234 @@
+//! Crash injection at every durability step (conventions rule 26): the real binary runs a tick
+//! with `FAILPOINTS=<point>=panic`, which ends it at that step as a crash would, then runs it
+//! again and checks that it resumes from the last durable state with the same verdict, never
+//! leaves an unloadable state or a false divergence, and that GC removes the leftovers.
+//!
+//! Built and run by `cargo test`: the dev-dependency on this crate enables `failpoints`.
+#![cfg(feature = "failpoints")]
+
+// Shared with the `it` test binary, which uses all of them.
+#[allow(dead_code)]
+#[path = "it/fake_sequencer.rs"]
+mod fake_sequencer;
+#[allow(dead_code)]
+#[path = "it/l1_rpc.rs"]
+mod l1_rpc;
+#[allow(dead_code)]
+#[path = "it/rig.rs"]
+mod rig;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rig::{B0, Rig, list, wallet_inputs};
+
+const NEW_HEAD: &str = "00000000000000000012-00000000000000000005";
+const BOOTSTRAP: &str = "00000000000000000002-00000000000000000000";
+
+struct Run {
+    code: i32,
+    summary: serde_json::Value,
+    stderr: String,
+}
+
+fn run(rig: &Rig, args: &[&str], failpoints: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sequencer-watchdog"));
+    cmd.args(args)
+        .current_dir(rig.tmp.path())
+        .env_clear()
+        .env("CARTESI_WATCHDOG_STATE_DIR", &rig.state)
+        .env("CARTESI_WATCHDOG_BLOCKCHAIN_HTTP_ENDPOINT", rig.l1_url())
+        .env("CARTESI_WATCHDOG_SEQUENCER_URL", rig.seq.url())
+        .env(
+            "CARTESI_WATCHDOG_APP_ADDRESS",
+            format!("{:#x}", l1_rpc::APP),
+        )
+        .env("CARTESI_WATCHDOG_MACHINE_BACKEND", "native");
+    if let Some(failpoints) = failpoints {
+        cmd.env("FAILPOINTS", failpoints);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A hung run fails the test instead of hanging it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let Output { stderr, .. } = child.wait_with_output().unwrap();
+            panic!(
+                "{args:?} {failpoints:?} hung:\n{}",
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(stdout).unwrap();
+    let stderr = String::from_utf8(stderr).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "{args:?} {failpoints:?}: {stdout}\n{stderr}"
+    );
+    Run {
+        code: status.code().expect("an exit code, not a signal"),
+        summary: serde_json::from_str(&stdout).unwrap(),
+        stderr,
+    }
+}
+
+fn initialized() -> Rig {
+    let rig = Rig::new(wallet_inputs());
+    let b0 = B0.to_string();
+    let r = run(
+        &rig,
+        &[
+            "init",
+            "--snapshot-dir",
+            "genesis:devnet",
+            "--snapshot-safe-block",
+            &b0,
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    rig
+}
+
+fn head_block(rig: &Rig) -> u64 {
+    let head: serde_json::Value = serde_json::from_str(&rig.file("head.json")).unwrap();
+    head["block"].as_u64().unwrap()
+}
+
+/// The state stays readable: `status` exits 0.
+fn assert_loadable(rig: &Rig, point: &str) {
+    let status = run(rig, &["status"], None);
+    assert_eq!(status.code, 0, "{point}: {}", status.summary);
+}
+
+#[test]
+fn a_crash_at_any_publish_step_resumes_from_the_last_durable_head() {
+    // (point, head after the crash, leftover expected in checkpoints/ before the next tick)
+    let points: [(&str, u64, Option<&str>); 6] = [
+        ("machine.publish.after_store", B0, None),
+        ("machine.publish.after_sync", B0, None),
+        ("machine.publish.after_rename", B0, None),
+        ("publish.before_rename", B0, None),
+        ("publish.before_head", B0, Some(NEW_HEAD)),
+        ("publish.after_head", 12, Some(BOOTSTRAP)),
+    ];
+    for (point, head_after, leftover) in points {
+        let rig = initialized();
+        rig.serve_canonical(12);
+        let crashed = run(&rig, &["tick"], Some(&format!("{point}=panic")));
+        assert_eq!(
+            crashed.code, 1,
+            "{point}: {}\n{}",
+            crashed.summary, crashed.stderr
+        );
+        assert_eq!(crashed.summary["class"], "internal", "{point}");
+        assert_eq!(crashed.summary["reason"], "panic", "{point}");
+        assert_eq!(head_block(&rig), head_after, "{point}: the durable head");
+        assert_loadable(&rig, point);
+        let entries = rig.checkpoints();
+        assert!(
+            entries.len() > 1,
+            "{point}: the crash left something behind: {entries:?}"
+        );
+        if let Some(leftover) = leftover {
+            assert!(
+                entries.iter().any(|e| e == leftover),
+                "{point}: {entries:?}"
+            );
+        }
+
+        let resumed = run(&rig, &["tick"], None);
+        assert_eq!(
+            resumed.code, 0,
+            "{point}: {}\n{}",
+            resumed.summary, resumed.stderr
+        );
+        let expected = if head_after == 12 { "idle" } else { "agreed" };
+        assert_eq!(resumed.summary["outcome"], expected, "{point}");
+        assert!(
+            !resumed.stderr.contains("watchdog_event"),
+            "{point}: no false divergence"
+        );
+        assert_eq!(head_block(&rig), 12, "{point}");
+        assert_eq!(
+            rig.checkpoints(),
+            [NEW_HEAD],
+            "{point}: GC removed every leftover"
+        );
+        assert_loadable(&rig, point);
+    }
+}
+
+#[test]
+fn a_crash_while_latching_never_loses_the_divergence() {
+    for point in ["latch.before_rename", "latch.after_rename"] {
+        let rig = initialized();
+        rig.serve_tampered(12, 40);
+        let crashed = run(&rig, &["tick"], Some(&format!("{point}=panic")));
+        assert_eq!(crashed.code, 1, "{point}: {}", crashed.summary);
+        assert_eq!(
+            head_block(&rig),
+            B0,
+            "{point}: the head never moves on a divergence"
+        );
+        assert_loadable(&rig, point);
+
+        let again = run(&rig, &["tick"], None);
+        let events = again
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("watchdog_event "))
+            .count();
+        if point == "latch.before_rename" {
+            // The latch was not durable: detected again, with its one event.
+            assert_eq!(
+                (again.code, again.summary["outcome"].as_str()),
+                (2, Some("diverged")),
+                "{point}"
+            );
+            assert_eq!(events, 1, "{point}: {}", again.stderr);
+            assert!(
+                list(&rig.state)
+                    .iter()
+                    .all(|n| !n.starts_with("incident.tmp-")),
+                "GC"
+            );
+        } else {
+            // The latch was durable: it holds (the crashed run could not announce it).
+            assert_eq!(
+                (again.code, again.summary["outcome"].as_str()),
+                (2, Some("latched")),
+                "{point}"
+            );
+            assert_eq!(events, 0, "{point}");
+        }
+        assert_eq!(rig.file("incident/divergence.json").lines().count(), 1);
+    }
+}
+
+#[test]
+fn a_crash_while_clearing_leaves_the_incident_latched_until_cleared_again() {
+    let rig = initialized();
+    rig.serve_tampered(12, 40);
+    assert_eq!(run(&rig, &["tick"], None).code, 2);
+    let clear = ["clear", "--block", "12", "--reason", "fixed"];
+    let crashed = run(&rig, &clear, Some("clear.before_rename=panic"));
+    assert_eq!(crashed.code, 1);
+    assert!(rig.state.join("incident").is_dir());
+    assert_eq!(run(&rig, &["tick"], None).summary["outcome"], "latched");
+    let cleared = run(&rig, &clear, None);
+    assert_eq!(cleared.code, 0, "{}", cleared.summary);
+    assert_eq!(list(&rig.state.join("incidents")).len(), 1);
+}

@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use rustix::process::{Pid, Signal};
 use tokio::time::Instant;
+
+use crate::process;
 
 use crate::install;
 use crate::pins::CHAIN_ID;
@@ -142,7 +144,7 @@ impl Anvil {
 
         let deadline = Instant::now() + options.ready_timeout;
         // From here on `guard` kills the child if readiness fails or this future is dropped.
-        let mut guard = SpawnGuard(Some(child));
+        let mut guard = process::SpawnGuard::new(child, "anvil");
         let port = wait_for_port(guard.child()?, &log_path, deadline).await?;
         let url: reqwest::Url = format!("http://127.0.0.1:{port}")
             .parse()
@@ -156,10 +158,7 @@ impl Anvil {
             deadline,
         )
         .await?;
-        let child = guard
-            .0
-            .take()
-            .ok_or_else(|| anyhow!("the anvil child vanished"))?;
+        let child = guard.release()?;
         Ok(Self {
             child,
             port,
@@ -239,26 +238,7 @@ impl Anvil {
 
 impl Drop for Anvil {
     fn drop(&mut self) {
-        kill_and_reap(&mut self.child);
-    }
-}
-
-/// Kills a child that has not become ready yet.
-struct SpawnGuard(Option<Child>);
-
-impl SpawnGuard {
-    fn child(&mut self) -> Result<&mut Child> {
-        self.0
-            .as_mut()
-            .ok_or_else(|| anyhow!("the anvil child was already taken"))
-    }
-}
-
-impl Drop for SpawnGuard {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            kill_and_reap(child);
-        }
+        process::kill_and_reap(&mut self.child);
     }
 }
 
@@ -266,14 +246,6 @@ fn signal_group(child: &Child, signal: Signal) {
     // The child leads its own group (`process_group(0)`), so pgid = pid. A group that is
     // already gone answers ESRCH, which is what we want.
     let _ = rustix::process::kill_process_group(Pid::from_child(child), signal);
-}
-
-fn kill_and_reap(child: &mut Child) {
-    if matches!(child.try_wait(), Ok(Some(_))) {
-        return;
-    }
-    signal_group(child, Signal::KILL);
-    let _ = child.wait();
 }
 
 /// Reads the port from the `Listening on 127.0.0.1:<port>` line of the log.

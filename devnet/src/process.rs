@@ -169,3 +169,55 @@ mod tests {
         assert!(pids_with_run_id(&a).is_empty());
     }
 }
+
+/// Kills a child's process group (the child leads it) and reaps the child, unless it already
+/// exited.
+pub fn kill_and_reap(child: &mut std::process::Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    signal_group(child.id(), Signal::KILL);
+    let _ = child.wait();
+}
+
+/// Owns a freshly spawned child until it is ready: dropping the guard (readiness failed, or the
+/// future waiting for it was dropped) kills its group and reaps it.
+#[derive(Debug)]
+pub struct SpawnGuard {
+    child: Option<std::process::Child>,
+    what: &'static str,
+}
+
+impl SpawnGuard {
+    /// Guards `child`, named `what` in errors.
+    pub fn new(child: std::process::Child, what: &'static str) -> Self {
+        Self {
+            child: Some(child),
+            what,
+        }
+    }
+
+    /// The guarded child.
+    pub fn child(&mut self) -> anyhow::Result<&mut std::process::Child> {
+        let what = self.what;
+        self.child
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("the {what} child was already taken"))
+    }
+
+    /// Hands the ready child over; the guard no longer kills it.
+    pub fn release(mut self) -> anyhow::Result<std::process::Child> {
+        let what = self.what;
+        self.child
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("the {what} child vanished"))
+    }
+}
+
+impl Drop for SpawnGuard {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            kill_and_reap(child);
+        }
+    }
+}

@@ -229,13 +229,10 @@ impl SequencerChild {
             .spawn()
             .with_context(|| format!("spawning {}", setup.bin.display()))?;
         let start_time = process::start_time(child.id());
-        let mut pending = Pending(Some(child));
+        let mut pending = process::SpawnGuard::new(child, "sequencer");
         let deadline = Instant::now() + setup.ready_timeout;
         let announcement = wait_for_announcement(pending.child()?, setup, deadline).await?;
-        let child = pending
-            .0
-            .take()
-            .ok_or_else(|| anyhow!("the sequencer child vanished"))?;
+        let child = pending.release()?;
         Ok(Self {
             child,
             start_time,
@@ -285,7 +282,7 @@ impl SequencerChild {
 
     /// Kills the whole group at once (SIGKILL) and reaps the child.
     pub fn kill(&mut self) {
-        kill_and_reap(&mut self.child);
+        process::kill_and_reap(&mut self.child);
     }
 
     /// Stops the child: SIGTERM to its group, a grace period, then SIGKILL; reaps it.
@@ -315,31 +312,7 @@ impl SequencerChild {
 
 impl Drop for SequencerChild {
     fn drop(&mut self) {
-        kill_and_reap(&mut self.child);
-    }
-}
-
-fn kill_and_reap(child: &mut Child) {
-    process::signal_group(child.id(), Signal::KILL);
-    let _ = child.wait();
-}
-
-/// Kills a child that has not announced itself yet.
-struct Pending(Option<Child>);
-
-impl Pending {
-    fn child(&mut self) -> Result<&mut Child> {
-        self.0
-            .as_mut()
-            .ok_or_else(|| anyhow!("the sequencer child was already taken"))
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            kill_and_reap(child);
-        }
+        process::kill_and_reap(&mut self.child);
     }
 }
 

@@ -4,11 +4,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alloy_primitives::B256;
 use l1::RequestBudget;
 use machine::MachineWorker;
 use sequencer_client::{Conditional, SequencerClient};
-use sha2::{Digest, Sha256};
 
 use crate::core::{Watchdog, connect_l1, emit_event};
 use crate::feed::{self, Anchor, Fed};
@@ -61,7 +59,7 @@ pub(crate) async fn confirm(
         .input_count_at(at_b.hash)
         .await
         .map_err(|e| unavailable(e.into()))?;
-    let mut fingerprints = Vec::new();
+    let mut fingerprints = crate::feed::Fingerprints::default();
     let to = fed
         .stop
         .as_ref()
@@ -69,13 +67,7 @@ pub(crate) async fn confirm(
     if to > head.block {
         let mut cursor = reader.cursor(head.block + 1, to, head.input_count);
         while let Some(input) = cursor.next().await.map_err(|e| unavailable(e.into()))? {
-            fingerprints.push((
-                input.index,
-                input.block_number,
-                input.tx_hash,
-                input.log_index,
-                B256::from_slice(&Sha256::digest(&input.raw)),
-            ));
+            fingerprints.push(&input);
             if fingerprints.len() == fed.fingerprints.len() && fed.stop.is_some() {
                 break;
             }

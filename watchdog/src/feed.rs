@@ -24,8 +24,46 @@ pub(crate) struct Anchor {
     pub input_count: u64,
 }
 
-/// The identity of one replayed input, compared against a confirmation provider.
-pub(crate) type Fingerprint = (u64, u64, B256, Option<u64>, B256);
+/// A running digest of the replayed inputs' identities — `(index, block, tx_hash, log_index,
+/// input_sha256)` each — compared against a confirmation provider. Memory stays constant
+/// however many inputs a tick replays.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fingerprints {
+    hasher: Sha256,
+    count: u64,
+}
+
+impl Fingerprints {
+    /// Adds one input.
+    pub(crate) fn push(&mut self, input: &l1::Input) {
+        self.hasher.update(input.index.to_be_bytes());
+        self.hasher.update(input.block_number.to_be_bytes());
+        self.hasher.update(input.tx_hash);
+        self.hasher.update(input.log_index.map_or([0xff; 9], |i| {
+            let mut word = [0; 9];
+            word[1..].copy_from_slice(&i.to_be_bytes());
+            word
+        }));
+        self.hasher.update(Sha256::digest(&input.raw));
+        self.count += 1;
+    }
+
+    /// Inputs added.
+    pub(crate) fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// The digest so far.
+    pub(crate) fn digest(&self) -> B256 {
+        B256::from_slice(&self.hasher.clone().finalize())
+    }
+}
+
+impl PartialEq for Fingerprints {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count && self.digest() == other.digest()
+    }
+}
 
 /// What feeding produced.
 #[derive(Debug, Default)]
@@ -36,8 +74,8 @@ pub(crate) struct Fed {
     pub next_index: u64,
     /// Set when the machine reached a fixed point.
     pub stop: Option<StopRecord>,
-    /// One entry per input fed, in order.
-    pub fingerprints: Vec<Fingerprint>,
+    /// The identities of the inputs fed, in order.
+    pub fingerprints: Fingerprints,
     /// The scan's bookkeeping (ranges, span).
     pub report: Option<ScanReport>,
 }
@@ -144,13 +182,7 @@ pub(crate) async fn feed(
         if let Some(progress) = progress {
             progress.update(fed.inputs);
         }
-        fed.fingerprints.push((
-            input.index,
-            input.block_number,
-            input.tx_hash,
-            input.log_index,
-            B256::from_slice(&Sha256::digest(&input.raw)),
-        ));
+        fed.fingerprints.push(&input);
         if report.outcome.is_fixed_point() {
             tracing::warn!(target: "watchdog::feed", event = "machine_stopped", index = input.index, block = input.block_number, outcome = %report.outcome, "the canonical machine reached a fixed point");
             fed.stop = Some(StopRecord {

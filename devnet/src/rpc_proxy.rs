@@ -7,6 +7,11 @@
 //! with [`GetLogsCap::max_results`] the request is forwarded and a result with more logs than
 //! the cap is replaced by the error. Block tags are resolved at the node. Batches are handled
 //! element by element; every other method passes through unchanged.
+//!
+//! Further actions reproduce other provider failures: an HTTP status for every request
+//! ([`ProxyRules::http_status`]), a body that is not JSON ([`ProxyRules::invalid_json`]), a
+//! JSON-RPC error for one method ([`ProxyRules::rpc_error_for`]), another chain id
+//! ([`ProxyRules::chain_id`]) and a head that lags behind the node ([`ProxyRules::head_lag`]).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -16,7 +21,8 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -35,6 +41,19 @@ pub use cap::{GetLogsCap, RangeErrorProfile};
 pub struct ProxyRules {
     /// The `eth_getLogs` cap, if any.
     pub get_logs_cap: Option<GetLogsCap>,
+    /// Answer every request with this HTTP status and, if given, this `Retry-After` (seconds);
+    /// nothing reaches the node.
+    pub http_status: Option<(u16, Option<u64>)>,
+    /// Answer every request for this method with this JSON-RPC error code and message; the node
+    /// is not asked.
+    pub rpc_error_for: Option<(String, i64, String)>,
+    /// Answer `eth_chainId` with this chain id.
+    pub chain_id: Option<u64>,
+    /// Answer `eth_getBlockByNumber` for `latest`, `safe` and `finalized` with the block this
+    /// many below the tagged one (block 0 at least), as a node behind the chain would.
+    pub head_lag: Option<u64>,
+    /// Answer every request with a body that is not JSON (HTTP 200).
+    pub invalid_json: bool,
 }
 
 /// What happened to one JSON-RPC request.
@@ -54,6 +73,15 @@ pub enum ProxyOutcome {
     },
     /// The node could not be reached or answered something that is not JSON.
     Unreachable,
+    /// Answered by the proxy with this HTTP status (no JSON-RPC answer).
+    HttpStatus {
+        /// The HTTP status sent to the client.
+        status: u16,
+    },
+    /// Answered by the proxy with a body that is not JSON.
+    InvalidJson,
+    /// Forwarded; the proxy rewrote the node's answer (chain id or lagging head).
+    Rewritten,
 }
 
 /// One recorded JSON-RPC request.
@@ -194,8 +222,29 @@ impl Drop for RpcProxy {
     }
 }
 
+/// A body cut short inside a JSON object.
+const INVALID_JSON: &str = r#"{"jsonrpc":"2.0","id":1,"result":"#;
+
 async fn handle(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let answer = match serde_json::from_slice::<Value>(&body) {
+    let parsed = serde_json::from_slice::<Value>(&body);
+    let (http_status, invalid_json) = {
+        let rules = lock(&shared.rules);
+        (rules.http_status, rules.invalid_json)
+    };
+    if let Some((status, retry_after)) = http_status {
+        shared.record_all(&parsed, &ProxyOutcome::HttpStatus { status });
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let mut response = (status, status.canonical_reason().unwrap_or_default()).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(RETRY_AFTER, seconds.into());
+        }
+        return response;
+    }
+    if invalid_json {
+        shared.record_all(&parsed, &ProxyOutcome::InvalidJson);
+        return ([(CONTENT_TYPE, "application/json")], INVALID_JSON).into_response();
+    }
+    let answer = match parsed {
         Ok(Value::Array(items)) => {
             let mut answers = Vec::with_capacity(items.len());
             for item in items {
@@ -210,17 +259,51 @@ async fn handle(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     ([(CONTENT_TYPE, "application/json")], answer.to_string()).into_response()
 }
 
+fn method_of(request: &Value) -> String {
+    request
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 impl Shared {
+    /// Records every request of a body answered as a whole.
+    fn record_all(&self, parsed: &serde_json::Result<Value>, outcome: &ProxyOutcome) {
+        match parsed {
+            Ok(Value::Array(items)) => {
+                for item in items {
+                    self.record(method_of(item), None, None, outcome.clone());
+                }
+            }
+            Ok(item) => self.record(method_of(item), None, None, outcome.clone()),
+            Err(_) => self.record(String::new(), None, None, outcome.clone()),
+        }
+    }
+
     async fn handle_one(&self, request: Value) -> Value {
-        let method = request
-            .get("method")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let method = method_of(&request);
         let id = request.get("id").cloned().unwrap_or(Value::Null);
-        let cap = lock(&self.rules)
-            .get_logs_cap
-            .filter(|_| method == "eth_getLogs");
+        let rules = lock(&self.rules).clone();
+        if let Some((_, code, message)) = rules.rpc_error_for.as_ref().filter(|r| r.0 == method) {
+            self.record(method, None, None, ProxyOutcome::Refused { code: *code });
+            return error_response(id, *code, message);
+        }
+        if let Some(chain_id) = rules.chain_id.filter(|_| method == "eth_chainId") {
+            self.record(method, None, None, ProxyOutcome::Rewritten);
+            return json!({"jsonrpc": "2.0", "id": id, "result": format!("{chain_id:#x}")});
+        }
+        if let Some(lag) = rules.head_lag.filter(|_| method == "eth_getBlockByNumber")
+            && let Some(request) = self.lagging(&request, lag).await
+        {
+            let Some(answer) = self.forward(&request).await else {
+                self.record(method, None, None, ProxyOutcome::Unreachable);
+                return error_response(id, -32603, "upstream unreachable");
+            };
+            self.record(method, None, None, ProxyOutcome::Rewritten);
+            return answer;
+        }
+        let cap = rules.get_logs_cap.filter(|_| method == "eth_getLogs");
         let range = match cap {
             Some(_) => self.requested_range(&request).await,
             None => None,
@@ -290,6 +373,19 @@ impl Shared {
             .ok()?;
         let bytes = response.bytes().await.ok()?;
         serde_json::from_slice(&bytes).ok()
+    }
+
+    /// For an `eth_getBlockByNumber` of `latest`, `safe` or `finalized`: the same request for
+    /// the block `lag` below the tagged one; `None` for other requests or an unresolvable tag.
+    async fn lagging(&self, request: &Value, lag: u64) -> Option<Value> {
+        let tag = request.pointer("/params/0")?;
+        if !matches!(tag.as_str()?, "latest" | "safe" | "finalized") {
+            return None;
+        }
+        let number = self.resolve_block(Some(tag)).await?.saturating_sub(lag);
+        let mut request = request.clone();
+        *request.pointer_mut("/params/0")? = Value::String(format!("{number:#x}"));
+        Some(request)
     }
 
     /// The inclusive block range of an `eth_getLogs` request, tags resolved at the node;

@@ -1,11 +1,17 @@
 //! The library API of the state commands (spec §1.1): a [`Watchdog`] opened on a state
 //! directory with resolved [`Settings`], an injectable [`Clock`], machine backend and
 //! [`ProgressSink`], and blocking methods that each return a [`Summary`](crate::Summary).
+//!
+//! Injection points: the machine backend ([`Watchdog::with_backend`]), the clock
+//! ([`Watchdog::with_clock`]), the L1 provider ([`Watchdog::with_l1`], any alloy transport), the
+//! sequencer client ([`Watchdog::with_sequencer`]), the progress sink, the alert stream (the
+//! `events` writer of [`Watchdog::tick`]) and per-tick [`TickOptions`].
 
 use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use l1::{L1Provider, RequestBudget, RpcConfig};
@@ -66,6 +72,37 @@ pub struct Watchdog {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) backend_override: Option<Arc<dyn MachineBackend>>,
     pub(crate) progress: Option<Arc<dyn ProgressSink>>,
+    pub(crate) cancel: Option<Arc<AtomicBool>>,
+    pub(crate) l1_override: Option<L1Provider>,
+    pub(crate) sequencer_override: Option<SequencerClient>,
+}
+
+/// Per-tick overrides of the library API (spec §1.1): each `Some` replaces the setting the
+/// watchdog was opened with, for this tick only.
+#[derive(Clone, Default)]
+pub struct TickOptions {
+    /// The whole tick's deadline (`Deadline(None)` = none).
+    pub deadline: Option<Deadline>,
+    /// A confirmation provider for this tick.
+    pub confirm_rpc_url: Option<RedactedUrl>,
+    /// The request budget per provider.
+    pub max_rpc_requests: Option<u64>,
+    /// Where replay progress goes.
+    pub progress: Option<Arc<dyn ProgressSink>>,
+    /// Set to `true` to abandon the tick at the next step: it ends `failed`,
+    /// `transient/cancelled`, after finishing or abandoning the current durable step.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl std::fmt::Debug for TickOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TickOptions")
+            .field("deadline", &self.deadline)
+            .field("confirm_rpc_url", &self.confirm_rpc_url)
+            .field("max_rpc_requests", &self.max_rpc_requests)
+            .field("cancel", &self.cancel)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Watchdog {
@@ -87,6 +124,9 @@ impl Watchdog {
             clock: Arc::new(SystemClock),
             backend_override: None,
             progress: None,
+            cancel: None,
+            l1_override: None,
+            sequencer_override: None,
         }
     }
 
@@ -102,6 +142,21 @@ impl Watchdog {
     /// Reports replay progress to `sink` (e.g. a terminal progress bar).
     pub fn with_progress(mut self, sink: Arc<dyn ProgressSink>) -> Self {
         self.progress = Some(sink);
+        self
+    }
+
+    /// Ticks read L1 through this provider (any alloy transport, e.g. a mock or an in-process
+    /// node) instead of connecting to the configured RPC URL. Its requests are not counted
+    /// against the request budget.
+    pub fn with_l1(mut self, provider: L1Provider) -> Self {
+        self.l1_override = Some(provider);
+        self
+    }
+
+    /// Ticks talk to the sequencer through this client instead of one built from the
+    /// configured URL.
+    pub fn with_sequencer(mut self, client: SequencerClient) -> Self {
+        self.sequencer_override = Some(client);
         self
     }
 
@@ -175,17 +230,46 @@ pub(crate) fn block_on<T>(
     deadline: Deadline,
     future: impl Future<Output = Result<T>>,
 ) -> Result<T> {
+    block_on_cancellable(deadline, None, future)
+}
+
+/// Like [`block_on`], also abandoning `future` at its next await once `cancel` is set.
+pub(crate) fn block_on_cancellable<T>(
+    deadline: Deadline,
+    cancel: Option<&Arc<AtomicBool>>,
+    future: impl Future<Output = Result<T>>,
+) -> Result<T> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    match deadline.0 {
-        None => runtime.block_on(future),
-        Some(limit) => runtime.block_on(async {
-            tokio::time::timeout(limit, future)
+    let bounded = async {
+        match deadline.0 {
+            None => future.await,
+            Some(limit) => tokio::time::timeout(limit, future)
                 .await
-                .unwrap_or_else(|_| Err(Error::Deadline(format!("{}s", limit.as_secs()))))
-        }),
+                .unwrap_or_else(|_| Err(Error::Deadline(format!("{}s", limit.as_secs())))),
+        }
+    };
+    let Some(cancel) = cancel else {
+        return runtime.block_on(bounded);
+    };
+    runtime.block_on(async {
+        tokio::select! {
+            result = bounded => result,
+            () = cancelled(cancel) => Err(Error::fail(
+                Class::Transient,
+                "cancelled",
+                "the command was cancelled",
+            )),
+        }
+    })
+}
+
+/// Resolves once `flag` is set (checked every 20 ms).
+async fn cancelled(flag: &AtomicBool) {
+    while !flag.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -224,6 +308,32 @@ impl Watchdog {
 
     /// `tick` (spec §5): one compare cycle. `events` receives the raw `watchdog_event` line
     /// of a new latch. Every path ends in a summary, failures included.
+    pub fn tick_with(&self, options: TickOptions, events: &mut dyn Write) -> crate::Summary {
+        let mut settings = self.settings.clone();
+        if let Some(deadline) = options.deadline {
+            settings.deadline = deadline;
+        }
+        if let Some(url) = options.confirm_rpc_url {
+            settings.confirm_rpc_url = Some(url);
+        }
+        if let Some(budget) = options.max_rpc_requests {
+            settings.max_rpc_requests = budget;
+        }
+        let this = Watchdog {
+            dir: self.dir.clone(),
+            attached: self.attached,
+            settings,
+            clock: self.clock.clone(),
+            backend_override: self.backend_override.clone(),
+            progress: options.progress.or_else(|| self.progress.clone()),
+            cancel: options.cancel,
+            l1_override: self.l1_override.clone(),
+            sequencer_override: self.sequencer_override.clone(),
+        };
+        this.tick(events)
+    }
+
+    /// `tick` with the settings the watchdog was opened with; see [`tick_with`](Self::tick_with).
     pub fn tick(&self, events: &mut dyn Write) -> crate::Summary {
         if let Err(error) = self.require_attached() {
             return crate::Summary::failed(Some("tick"), &error);

@@ -86,7 +86,7 @@ pub use cli::{
     Cli, Command, DeadlineArgs, L1Args, L1Command, LogFormat, ScanArgs, SnapshotCommand,
 };
 pub use command::{Io, run};
-pub use core::{Clock, FixedClock, SystemClock, Watchdog};
+pub use core::{Clock, FixedClock, SystemClock, TickOptions, Watchdog};
 pub use env::Env;
 pub use error::{Error, Result};
 pub use init::InitOptions;

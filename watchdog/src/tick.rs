@@ -15,7 +15,7 @@ use machine::{MachineWorker, RunControl, Status};
 use sequencer_client::{Conditional, SequencerClient};
 use sha2::{Digest, Sha256};
 
-use crate::core::{Watchdog, block_on, connect_l1, deadline_instant, sequencer};
+use crate::core::{Watchdog, block_on_cancellable, connect_l1, deadline_instant, sequencer};
 use crate::divergence::{Evidence, confirm, latch};
 use crate::feed::{self, Anchor};
 use crate::options::{Backend, PinMode};
@@ -199,8 +199,9 @@ fn locked(
         }
     }
     let deadline = wd.settings.deadline;
-    block_on(
+    block_on_cancellable(
         deadline,
+        wd.cancel.as_ref(),
         compare(wd, events, counters, progress, &config, &head, &manifest),
     )
 }
@@ -328,7 +329,10 @@ async fn compare(
             )
         })?,
     };
-    let client = sequencer(&sequencer_url, wd.settings.max_state_bytes)?;
+    let client = match &wd.sequencer_override {
+        Some(client) => client.clone(),
+        None => sequencer(&sequencer_url, wd.settings.max_state_bytes)?,
+    };
     counters.watch_sequencer(&client);
 
     // 4–5: cheap poll and decision on P.
@@ -361,11 +365,19 @@ async fn compare(
     }
 
     // 8: L1 preflight.
-    let rpc_url = wd.settings.require_rpc_url()?;
     let budget = RequestBudget::new(wd.settings.max_rpc_requests);
     counters.watch_l1(&budget);
-    let provider = connect_l1(&rpc_url, &budget)?;
-    let provider_id = report::provider_id(&rpc_url);
+    let (provider, provider_id) = match &wd.l1_override {
+        // An injected provider carries its own transport; its span is kept under its own id.
+        Some(provider) => (provider.clone(), "injected".to_owned()),
+        None => {
+            let rpc_url = wd.settings.require_rpc_url()?;
+            (
+                connect_l1(&rpc_url, &budget)?,
+                report::provider_id(&rpc_url),
+            )
+        }
+    };
     let span = report::read_span(&wd.dir, &provider_id);
     let codes = crate::identity::codes(&wd.settings, config)?;
     let identity = crate::identity::parsed(config)?;
@@ -410,6 +422,7 @@ async fn compare(
     let ctl = RunControl {
         cycle_budget: config.max_cycles_per_input,
         deadline: deadline_instant(wd.settings.deadline),
+        cancel: wd.cancel.clone(),
         ..RunControl::default()
     };
     let inputs_path = scratch.join("inputs.jsonl");

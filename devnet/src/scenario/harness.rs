@@ -25,6 +25,9 @@ pub struct StackOptions {
     pub faults: Vec<Fault>,
     /// An `eth_getLogs` cap on the watchdog's L1 edge (puts a proxy there).
     pub wd_l1_cap: Option<GetLogsCap>,
+    /// Rules for a proxy on the watchdog's L1 edge (puts a proxy there; `wd_l1_cap`, when
+    /// also given, replaces their cap). Change them with [`Harness::set_wd_l1_rules`].
+    pub wd_l1_rules: Option<ProxyRules>,
     /// Seal batches at this many ops (default: the sequencer's).
     pub batch_max_ops: Option<usize>,
     /// Build `sequencer-watchdog` in release mode if it has to be built.
@@ -76,16 +79,16 @@ impl Harness {
             .await
             .context("starting the sequencer")?;
         let client = SequencerClient::new(RedactedUrl::parse(&seq.url())?)?;
-        let proxy = match options.wd_l1_cap {
-            Some(cap) => Some(
-                RpcProxy::start(
-                    devnet.rpc_url(),
-                    ProxyRules {
-                        get_logs_cap: Some(cap),
-                    },
-                )
-                .await?,
-            ),
+        let rules = match (options.wd_l1_rules, options.wd_l1_cap) {
+            (Some(rules), None) => Some(rules),
+            (rules, Some(cap)) => Some(ProxyRules {
+                get_logs_cap: Some(cap),
+                ..rules.unwrap_or_default()
+            }),
+            (None, None) => None,
+        };
+        let proxy = match rules {
+            Some(rules) => Some(RpcProxy::start(devnet.rpc_url(), rules).await?),
             None => None,
         };
         let wd_l1 = proxy
@@ -210,6 +213,15 @@ impl Harness {
     /// Mines until the finalized block moves past the previous one (e.g. after a deposit).
     pub async fn settle(&mut self) -> Result<u64> {
         self.submit_and_settle(&[]).await
+    }
+
+    /// Replaces the rules of the proxy on the watchdog's L1 edge (fails without one).
+    pub fn set_wd_l1_rules(&self, rules: ProxyRules) -> Result<()> {
+        self.proxy
+            .as_ref()
+            .context("no proxy on the watchdog's L1 edge (set StackOptions::wd_l1_rules)")?
+            .set_rules(rules);
+        Ok(())
     }
 
     /// Replaces the sequencer's armed faults.

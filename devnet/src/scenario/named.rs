@@ -8,7 +8,7 @@ use canonical::Method;
 use super::{Checks, Harness, StackOptions};
 use crate::pins::{ANVIL_ADDRESSES, roles};
 use crate::sequencer::ResponseShape;
-use crate::{BlockRange, GetLogsCap, check_exact_cover};
+use crate::{BlockRange, GetLogsCap, ProxyRules, check_exact_cover};
 
 const ALICE: usize = roles::ALICE;
 const BOB: usize = roles::BOB;
@@ -100,6 +100,14 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         name: "legacy-shape-agree",
         description: "the older l2_tx_index response shape, state pinned by download → agreement",
     },
+    ScenarioInfo {
+        name: "transient-matrix",
+        description: "429, 503, a rate-limit error, invalid JSON, a lagging head on the watchdog's L1 → exit 1 transient each, never 2; cleared → agreement",
+    },
+    ScenarioInfo {
+        name: "chain-id-mismatch",
+        description: "the watchdog's L1 answers another chain id → exit 1 operator chain_id_mismatch",
+    },
 ];
 
 /// Deposit, transfer, `init`, `tick` → agreed. Returns the agreed block.
@@ -135,6 +143,30 @@ async fn drill(h: &mut Harness, checks: &mut Checks, fault: &str, kind: &str) ->
     Ok(())
 }
 
+/// Puts `rules` on the watchdog's L1 edge and expects a tick that fails with class `class`
+/// (and `reason`, when given) and emits no event.
+async fn l1_fault(
+    h: &Harness,
+    checks: &mut Checks,
+    what: &str,
+    rules: ProxyRules,
+    class: &str,
+    reason: Option<&str>,
+) -> Result<()> {
+    h.set_wd_l1_rules(rules)?;
+    let tick = h.tick().await?;
+    checks.run(what, &tick, 1, "failed", reason);
+    let observed = tick.summary["class"].as_str().unwrap_or("-");
+    checks.that(
+        &format!("{what}: class"),
+        class,
+        observed,
+        observed == class,
+    );
+    checks.events(&format!("{what}: no event"), &tick, 0, "-");
+    Ok(())
+}
+
 fn flip_byte(path: &Path) -> Result<()> {
     let mut bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
     let last = bytes.len().checked_sub(1).context("empty file")?;
@@ -161,6 +193,9 @@ pub(super) async fn run(name: &str, checks: &mut Checks) -> Result<()> {
         "batch-close-agree" => options.batch_max_ops = Some(4),
         "log-range-cap" => options.wd_l1_cap = Some(GetLogsCap::max_results(3)),
         "legacy-shape-agree" => options.shape = ResponseShape::Legacy,
+        "transient-matrix" | "chain-id-mismatch" => {
+            options.wd_l1_rules = Some(ProxyRules::default());
+        }
         _ => {}
     }
     let mut h = Harness::start(options).await?;
@@ -540,6 +575,81 @@ async fn scenario(name: &str, h: &mut Harness, checks: &mut Checks) -> Result<()
             );
             let status = h.watchdog(&["status"]).await?;
             checks.run("status", &status, 0, "ok", None);
+        }
+        "transient-matrix" => {
+            agree(h, checks).await?;
+            // New finalized activity, so every tick has to reach the L1.
+            h.transfer(ALICE, BOB, 1_000).await?;
+            let faults = [
+                (
+                    "HTTP 429, Retry-After 1",
+                    ProxyRules {
+                        http_status: Some((429, Some(1))),
+                        ..ProxyRules::default()
+                    },
+                    Some("l1_unavailable"),
+                ),
+                (
+                    "HTTP 503",
+                    ProxyRules {
+                        http_status: Some((503, None)),
+                        ..ProxyRules::default()
+                    },
+                    Some("l1_unavailable"),
+                ),
+                (
+                    "eth_getLogs rate limit",
+                    ProxyRules {
+                        rpc_error_for: Some((
+                            "eth_getLogs".into(),
+                            -32005,
+                            "too many requests".into(),
+                        )),
+                        ..ProxyRules::default()
+                    },
+                    Some("l1_unavailable"),
+                ),
+                (
+                    "invalid JSON",
+                    ProxyRules {
+                        invalid_json: true,
+                        ..ProxyRules::default()
+                    },
+                    None,
+                ),
+                (
+                    "head lag (safe below B)",
+                    ProxyRules {
+                        head_lag: Some(1_000_000),
+                        ..ProxyRules::default()
+                    },
+                    Some("l1_head_lags"),
+                ),
+            ];
+            for (what, rules, reason) in faults {
+                l1_fault(h, checks, what, rules, "transient", reason).await?;
+            }
+            h.set_wd_l1_rules(ProxyRules::default())?;
+            let tick = h.tick().await?;
+            checks.run("tick with the rules cleared", &tick, 0, "agreed", None);
+        }
+        "chain-id-mismatch" => {
+            agree(h, checks).await?;
+            h.transfer(ALICE, BOB, 1_000).await?;
+            let rules = ProxyRules {
+                chain_id: Some(1),
+                ..ProxyRules::default()
+            };
+            let what = "the L1 answers chain id 1";
+            l1_fault(
+                h,
+                checks,
+                what,
+                rules,
+                "operator",
+                Some("chain_id_mismatch"),
+            )
+            .await?;
         }
         other => anyhow::bail!("no scenario named {other}"),
     }

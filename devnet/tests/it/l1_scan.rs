@@ -122,6 +122,7 @@ async fn l1_scans_through_a_range_capped_provider_completely_and_contiguously() 
         devnet.rpc_url(),
         ProxyRules {
             get_logs_cap: Some(GetLogsCap::max_range(CAP)),
+            ..ProxyRules::default()
         },
     )
     .await
@@ -171,6 +172,7 @@ async fn l1_scans_through_a_range_capped_provider_completely_and_contiguously() 
     proxy.clear_entries();
     proxy.set_rules(ProxyRules {
         get_logs_cap: Some(GetLogsCap::max_results(MAX_LOGS).suggesting()),
+        ..ProxyRules::default()
     });
     let (again, report) = scan(&proxy.url(), &devnet, RangePlan::new(), from, to).await;
     assert_eq!(again, inputs);

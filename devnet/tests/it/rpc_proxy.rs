@@ -53,6 +53,7 @@ async fn the_proxy_refuses_wide_ranges_and_large_answers_like_a_provider() {
         devnet.rpc_url(),
         ProxyRules {
             get_logs_cap: Some(GetLogsCap::max_range(4)),
+            ..ProxyRules::default()
         },
     )
     .await
@@ -133,6 +134,7 @@ async fn the_proxy_refuses_wide_ranges_and_large_answers_like_a_provider() {
                 .profile(RangeErrorProfile::Reth)
                 .suggesting(),
         ),
+        ..ProxyRules::default()
     });
     let answer = rpc(&url, get_logs(4, hex(first), hex(last), &input_box)).await;
     assert_eq!(answer["error"]["code"], -32602);
@@ -178,4 +180,164 @@ async fn node_errors_and_an_unreachable_node_are_reported() {
     assert_eq!(answer["error"]["code"], -32603);
     assert_eq!(proxy.entries()[1].outcome, ProxyOutcome::Unreachable);
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+fn call(id: u64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+async fn raw(url: &str, body: Value) -> reqwest::Response {
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn http_statuses_and_invalid_json_answer_every_request() {
+    let devnet = Devnet::start().await.unwrap();
+    let proxy = RpcProxy::start(
+        devnet.rpc_url(),
+        ProxyRules {
+            http_status: Some((429, Some(1))),
+            ..ProxyRules::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = proxy.url();
+    let response = raw(&url, call(1, "eth_chainId", json!([]))).await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+
+    proxy.set_rules(ProxyRules {
+        http_status: Some((503, None)),
+        ..ProxyRules::default()
+    });
+    let batch = json!([
+        call(2, "eth_chainId", json!([])),
+        call(3, "eth_blockNumber", json!([]))
+    ]);
+    let response = raw(&url, batch).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().get("retry-after").is_none());
+
+    proxy.set_rules(ProxyRules {
+        invalid_json: true,
+        ..ProxyRules::default()
+    });
+    let response = raw(&url, call(4, "eth_blockNumber", json!([]))).await;
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.unwrap();
+    assert!(serde_json::from_slice::<Value>(&body).is_err());
+
+    let outcomes: Vec<(String, ProxyOutcome)> = proxy
+        .entries()
+        .into_iter()
+        .map(|e| (e.method, e.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (
+                "eth_chainId".into(),
+                ProxyOutcome::HttpStatus { status: 429 }
+            ),
+            (
+                "eth_chainId".into(),
+                ProxyOutcome::HttpStatus { status: 503 }
+            ),
+            (
+                "eth_blockNumber".into(),
+                ProxyOutcome::HttpStatus { status: 503 }
+            ),
+            ("eth_blockNumber".into(), ProxyOutcome::InvalidJson),
+        ]
+    );
+
+    // Cleared, the node answers again.
+    proxy.set_rules(ProxyRules::default());
+    let answer = rpc(&url, call(5, "eth_chainId", json!([]))).await;
+    assert_eq!(answer["result"], "0x7a69");
+}
+
+#[tokio::test]
+async fn method_errors_chain_ids_and_a_lagging_head_are_answered_per_method() {
+    let devnet = Devnet::start().await.unwrap();
+    devnet.mine(10).await.unwrap();
+    let latest = devnet.block_number().await.unwrap();
+    let proxy = RpcProxy::start(
+        devnet.rpc_url(),
+        ProxyRules {
+            rpc_error_for: Some(("eth_getLogs".into(), -32005, "too many requests".into())),
+            chain_id: Some(1),
+            head_lag: Some(4),
+            ..ProxyRules::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = proxy.url();
+
+    // The error for the named method only.
+    let answer = rpc(&url, get_logs(1, hex(0), json!("latest"), "0x00")).await;
+    assert_eq!(answer["id"], 1);
+    assert_eq!(answer["error"]["code"], -32005);
+    assert_eq!(answer["error"]["message"], "too many requests");
+    let answer = rpc(&url, call(2, "eth_blockNumber", json!([]))).await;
+    assert_eq!(answer["result"], hex(latest));
+
+    // Another chain id.
+    let answer = rpc(&url, call(3, "eth_chainId", json!([]))).await;
+    assert_eq!(answer["id"], 3);
+    assert_eq!(answer["result"], "0x1");
+
+    // Tagged blocks lag by 4 (anvil: safe = latest − 1); numbered blocks are the node's.
+    let number = |answer: &Value| answer["result"]["number"].clone();
+    let answer = rpc(
+        &url,
+        call(4, "eth_getBlockByNumber", json!(["latest", false])),
+    )
+    .await;
+    assert_eq!(number(&answer), hex(latest - 4));
+    let answer = rpc(
+        &url,
+        call(5, "eth_getBlockByNumber", json!(["safe", false])),
+    )
+    .await;
+    assert_eq!(number(&answer), hex(latest - 5));
+    let answer = rpc(
+        &url,
+        call(6, "eth_getBlockByNumber", json!([hex(latest), false])),
+    )
+    .await;
+    assert_eq!(number(&answer), hex(latest));
+    proxy.set_rules(ProxyRules {
+        head_lag: Some(1_000),
+        ..ProxyRules::default()
+    });
+    let answer = rpc(
+        &url,
+        call(7, "eth_getBlockByNumber", json!(["finalized", false])),
+    )
+    .await;
+    assert_eq!(number(&answer), hex(0));
+
+    let outcomes: Vec<ProxyOutcome> = proxy.entries().into_iter().map(|e| e.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ProxyOutcome::Refused { code: -32005 },
+            ProxyOutcome::Forwarded,
+            ProxyOutcome::Rewritten,
+            ProxyOutcome::Rewritten,
+            ProxyOutcome::Rewritten,
+            ProxyOutcome::Forwarded,
+            ProxyOutcome::Rewritten,
+        ]
+    );
 }

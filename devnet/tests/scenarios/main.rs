@@ -38,6 +38,8 @@ const NAMES: &[&str] = &[
     "provider-disagreement",
     "torn-publish",
     "legacy-shape-agree",
+    "transient-matrix",
+    "chain-id-mismatch",
 ];
 
 #[tokio::test]
@@ -133,4 +135,14 @@ async fn provider_disagreement() {
 #[tokio::test]
 async fn torn_publish() {
     scenario("torn-publish").await;
+}
+
+#[tokio::test]
+async fn transient_matrix() {
+    scenario("transient-matrix").await;
+}
+
+#[tokio::test]
+async fn chain_id_mismatch() {
+    scenario("chain-id-mismatch").await;
 }

@@ -425,3 +425,77 @@ fn gc_removes_leftovers_at_the_start_of_a_tick() {
     );
     assert!(!rig.state.join("incident.tmp-01STRAY").exists());
 }
+
+#[test]
+fn tick_options_override_the_deadline_and_cancel_a_tick() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use watchdog::TickOptions;
+    use watchdog::settings::Deadline;
+
+    let rig = Rig::initialized(wallet_inputs());
+    rig.serve_canonical(12);
+    let watchdog = rig.watchdog();
+
+    // A cancelled tick gives up before comparing and publishes nothing.
+    let mut events = Vec::new();
+    let cancel = TickOptions {
+        cancel: Some(Arc::new(AtomicBool::new(true))),
+        ..TickOptions::default()
+    };
+    let summary = watchdog.tick_with(cancel, &mut events);
+    expect(&summary, "failed", 1);
+    assert_eq!(
+        summary.reason_value().map(|r| r.as_str()),
+        Some("cancelled")
+    );
+    assert!(events.is_empty());
+    assert!(rig.file("head.json").contains("\"agreed\":false"));
+
+    // An already spent deadline for this tick only.
+    let spent = TickOptions {
+        deadline: Some(Deadline(Some(std::time::Duration::from_nanos(1)))),
+        ..TickOptions::default()
+    };
+    let summary = watchdog.tick_with(spent, &mut events);
+    expect(&summary, "failed", 1);
+    assert_eq!(
+        summary.reason_value().map(|r| r.as_str()),
+        Some("deadline_exceeded")
+    );
+
+    // The watchdog's own settings are untouched: the next plain tick agrees.
+    let (summary, _) = rig.tick();
+    expect(&summary, "agreed", 0);
+}
+
+#[test]
+fn injected_l1_provider_and_sequencer_client_replace_the_urls() {
+    use sequencer_client::{RedactedUrl, SequencerClient};
+
+    let rig = Rig::initialized(wallet_inputs());
+    rig.serve_canonical(12);
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    // The configured URLs point nowhere; only the injected provider and client can work.
+    let mut settings = rig.settings();
+    settings.rpc_url = None;
+    settings.sequencer_url = Some(RedactedUrl::parse(&dead).unwrap());
+    let provider = l1::connect(
+        &rig.l1_url(),
+        &l1::RpcConfig::default(),
+        &l1::RequestBudget::unlimited(),
+    )
+    .unwrap();
+    let client = SequencerClient::new(rig.settings().sequencer_url.unwrap()).unwrap();
+    let watchdog = rig
+        .watchdog_with(settings)
+        .with_l1(provider)
+        .with_sequencer(client);
+    let mut events = Vec::new();
+    let summary = watchdog.tick(&mut events);
+    expect(&summary, "agreed", 0);
+    assert!(events.is_empty());
+}

@@ -1,4 +1,4 @@
-//! Benchmarks of issue 5 as one bench binary (`cargo bench -p watchdog --bench watchdog`):
+//! The watchdog's benchmarks as one bench binary (`cargo bench -p watchdog --bench watchdog`):
 //!
 //! 1. an idle tick against a loopback sequencer, side by side with one plain GET of
 //!    `/finalized_state/inclusion_block` on the same server;

@@ -127,6 +127,28 @@ pub(crate) struct Expect {
     pub(crate) index: u64,
 }
 
+/// Parses one `eth_getLogs` entry (JSON) and runs the reader's per-log checks on it: an
+/// `InputAdded` log of `app` emitted by `input_box` in blocks `from..=to`, carrying input
+/// `index`. Never panics, whatever the bytes; this is the entry point of the `log` fuzz target.
+pub fn check_log_json(
+    json: &[u8],
+    input_box: Address,
+    app: Address,
+    from: u64,
+    to: u64,
+    index: u64,
+) -> Result<Input, LogProblem> {
+    let log: RawLog =
+        serde_json::from_slice(json).map_err(|_| LogProblem::BadData("not a JSON log object"))?;
+    let want = Expect {
+        input_box,
+        app,
+        range: BlockRange { from, to },
+        index,
+    };
+    check(log, &want)
+}
+
 /// Runs the per-log checks, except the chain id, which the caller checks on the returned input
 /// because a mismatch is an operator error rather than an incomplete read.
 pub(crate) fn check(log: RawLog, want: &Expect) -> Result<Input, LogProblem> {

@@ -172,18 +172,52 @@ struct RawDigest {
     sha256: String,
 }
 
+impl FinalizedPoint {
+    /// Decodes a `/finalized_state/inclusion_block` body in either shape. Never panics,
+    /// whatever the bytes; this is the entry point of the `finalized_point` fuzz target.
+    pub fn from_json(body: &[u8]) -> Result<Self> {
+        let route = Route::InclusionBlock;
+        Self::from_raw(route, crate::body::decode_json(route, body)?)
+    }
+
+    fn from_raw(route: Route, raw: RawPoint) -> Result<Self> {
+        let cursor = InputCursor::from_fields(raw.executed_input_count, raw.l2_tx_index)
+            .ok_or_else(|| Error::bad(route, "neither executed_input_count nor l2_tx_index"))?;
+        Ok(Self {
+            inclusion_block: raw.inclusion_block,
+            cursor,
+        })
+    }
+}
+
+impl FinalizedDigest {
+    /// Decodes a `/finalized_state/digest` body. Never panics, whatever the bytes; this is the
+    /// entry point of the `finalized_digest` fuzz target.
+    pub fn from_json(body: &[u8]) -> Result<Self> {
+        let route = Route::Digest;
+        Self::from_raw(route, crate::body::decode_json(route, body)?)
+    }
+
+    fn from_raw(route: Route, raw: RawDigest) -> Result<Self> {
+        let cursor = InputCursor::from_fields(raw.executed_input_count, raw.l2_tx_index)
+            .ok_or_else(|| Error::bad(route, "missing executed_input_count"))?;
+        let sha256 = parse_sha256(&raw.sha256)
+            .ok_or_else(|| Error::bad(route, "sha256 is not 64 hex digits"))?;
+        Ok(Self {
+            inclusion_block: raw.inclusion_block,
+            cursor,
+            sha256,
+        })
+    }
+}
+
 impl SequencerClient {
     /// `GET /finalized_state/inclusion_block`: `{"inclusion_block", "executed_input_count"}` or
     /// the legacy `{"inclusion_block", "l2_tx_index"}`.
     pub async fn inclusion_block(&self) -> Result<FinalizedPoint> {
         let route = Route::InclusionBlock;
         let raw: RawPoint = self.get_json(route, self.get(route)).await?;
-        let cursor = InputCursor::from_fields(raw.executed_input_count, raw.l2_tx_index)
-            .ok_or_else(|| Error::bad(route, "neither executed_input_count nor l2_tx_index"))?;
-        Ok(FinalizedPoint {
-            inclusion_block: raw.inclusion_block,
-            cursor,
-        })
+        FinalizedPoint::from_raw(route, raw)
     }
 
     /// `GET /finalized_state/digest`. Builds without the route answer 404 (see
@@ -191,15 +225,7 @@ impl SequencerClient {
     pub async fn digest(&self) -> Result<FinalizedDigest> {
         let route = Route::Digest;
         let raw: RawDigest = self.get_json(route, self.get(route)).await?;
-        let cursor = InputCursor::from_fields(raw.executed_input_count, raw.l2_tx_index)
-            .ok_or_else(|| Error::bad(route, "missing executed_input_count"))?;
-        let sha256 = parse_sha256(&raw.sha256)
-            .ok_or_else(|| Error::bad(route, "sha256 is not 64 hex digits"))?;
-        Ok(FinalizedDigest {
-            inclusion_block: raw.inclusion_block,
-            cursor,
-            sha256,
-        })
+        FinalizedDigest::from_raw(route, raw)
     }
 
     /// Streams `GET /finalized_state` into `path` (created or truncated, mode 0600, synced),

@@ -3,6 +3,7 @@
 
 mod bisect;
 mod checks;
+mod corpus;
 mod http;
 mod queries;
 mod support;

@@ -300,7 +300,14 @@ impl Devnet {
 
     /// Stops anvil (SIGTERM, then SIGKILL).
     pub async fn shutdown(self) -> Result<()> {
-        self.anvil.shutdown().await.map(drop)
+        // The provider's block poller (started by receipt waits) goes first, so it never polls
+        // a stopped node.
+        let Self {
+            anvil, provider, ..
+        } = self;
+        drop(provider);
+        tokio::task::yield_now().await;
+        anvil.shutdown().await.map(drop)
     }
 
     fn add_input_call(&self, payload: Bytes) -> InputBox::addInputCall {

@@ -248,7 +248,7 @@ pub(crate) fn block_on_cancellable<T>(
             None => future.await,
             Some(limit) => tokio::time::timeout(limit, future)
                 .await
-                .unwrap_or_else(|_| Err(Error::Deadline(format!("{}s", limit.as_secs())))),
+                .unwrap_or_else(|_| Err(Error::Deadline(human(limit)))),
         }
     };
     let Some(cancel) = cancel else {
@@ -264,6 +264,16 @@ pub(crate) fn block_on_cancellable<T>(
             )),
         }
     })
+}
+
+/// A duration as the deadline flag spells it: `30m`, `90s`, `2h`, `250ms`.
+fn human(d: Duration) -> String {
+    match (d.as_secs(), d.subsec_millis()) {
+        (s, 0) if s % 3600 == 0 && s > 0 => format!("{}h", s / 3600),
+        (s, 0) if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+        (s, 0) => format!("{s}s"),
+        _ => format!("{}ms", d.as_millis()),
+    }
 }
 
 /// Resolves once `flag` is set (checked every 20 ms).

@@ -67,7 +67,10 @@ pub(crate) async fn confirm(
     if to > head.block {
         let mut cursor = reader.cursor(head.block + 1, to, head.input_count);
         while let Some(input) = cursor.next().await.map_err(|e| unavailable(e.into()))? {
-            fingerprints.push(&input);
+            fingerprints.push(
+                &input,
+                &<sha2::Sha256 as sha2::Digest>::digest(&input.raw).into(),
+            );
             if fingerprints.len() == fed.fingerprints.len() && fed.stop.is_some() {
                 break;
             }

@@ -8,7 +8,7 @@ use l1::{HeadTag, InputReader, L1Provider, RangePlan, ScanReport};
 use machine::{MachineWorker, RunControl, StateSource};
 use sha2::{Digest, Sha256};
 
-use crate::inputs::input_line;
+use crate::inputs::input_line_hashed;
 use crate::progress::ProgressSink;
 use crate::state::event::StopRecord;
 use crate::{Class, Error, Result};
@@ -35,7 +35,7 @@ pub(crate) struct Fingerprints {
 
 impl Fingerprints {
     /// Adds one input.
-    pub(crate) fn push(&mut self, input: &l1::Input) {
+    pub(crate) fn push(&mut self, input: &l1::Input, sha256: &[u8; 32]) {
         self.hasher.update(input.index.to_be_bytes());
         self.hasher.update(input.block_number.to_be_bytes());
         self.hasher.update(input.tx_hash);
@@ -44,7 +44,7 @@ impl Fingerprints {
             word[1..].copy_from_slice(&i.to_be_bytes());
             word
         }));
-        self.hasher.update(Sha256::digest(&input.raw));
+        self.hasher.update(sha256);
         self.count += 1;
     }
 
@@ -166,7 +166,8 @@ pub(crate) async fn feed(
     }
     let mut cursor = reader.cursor(from_exclusive + 1, to, start_index);
     while let Some(input) = cursor.next().await? {
-        writeln!(log, "{}", input_line(&input)).map_err(|e| {
+        let sha256: [u8; 32] = Sha256::digest(&input.raw).into();
+        writeln!(log, "{}", input_line_hashed(&input, &sha256)).map_err(|e| {
             Error::fail(
                 Class::Internal,
                 "publish_failed",
@@ -182,7 +183,7 @@ pub(crate) async fn feed(
         if let Some(progress) = progress {
             progress.update(fed.inputs);
         }
-        fed.fingerprints.push(&input);
+        fed.fingerprints.push(&input, &sha256);
         if report.outcome.is_fixed_point() {
             tracing::warn!(target: "watchdog::feed", event = "machine_stopped", index = input.index, block = input.block_number, outcome = %report.outcome, "the canonical machine reached a fixed point");
             fed.stop = Some(StopRecord {

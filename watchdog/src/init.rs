@@ -194,8 +194,7 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
         .write_config(&config)
         .map_err(|e| Error::fail(Class::Internal, "publish_failed", e.to_string()))?;
     fsx::write_new(&workspace.join(STATE_FILE), &state)?;
-    let version = None;
-    let manifest = new_manifest(backend, &anchor, &sha, &root, version, "bootstrap", now);
+    let manifest = new_manifest(backend, &anchor, &sha, &root, None, "bootstrap", now);
     let head = HeadFile {
         version: 1,
         checkpoint: format!(

@@ -14,6 +14,11 @@ use crate::json::{ObjectWriter, RawJson};
 /// `payload_len` is the length of the application payload inside the `EvmAdvance`;
 /// `input_sha256` and `input` are over the whole `EvmAdvance` calldata, fed unchanged.
 pub fn input_line(input: &l1::Input) -> String {
+    input_line_hashed(input, &Sha256::digest(&input.raw).into())
+}
+
+/// [`input_line`] with the input's SHA-256 already computed (a replay hashes each input once).
+pub(crate) fn input_line_hashed(input: &l1::Input, sha256: &[u8; 32]) -> String {
     let a = &input.advance;
     let mut w = ObjectWriter::new();
     w.field("type", "input")
@@ -27,7 +32,7 @@ pub fn input_line(input: &l1::Input) -> String {
         .field("chain_id", &a.chain_id)
         .raw("timestamp", &decimal(a.block_timestamp))
         .field("payload_len", &a.payload.len())
-        .field("input_sha256", &hex::encode(Sha256::digest(&input.raw)))
+        .field("input_sha256", &hex::encode(sha256))
         .field("input", &hex0x(&input.raw));
     w.finish()
 }

@@ -4,13 +4,14 @@
 //! identity comes from its `config.json` (flags and environment must match it) and the span a
 //! tick learned for the same provider is used, read-only.
 
-use std::{fmt, future::Future, io::Write, path::PathBuf, time::Duration};
+use std::{fmt, io::Write, path::PathBuf};
 
 use alloy_primitives::Address;
 use l1::{BlockParam, InputReader, RangePlan, RequestBudget, RpcConfig};
 use sequencer_client::RedactedUrl;
 
 use super::Io;
+use crate::core::block_on;
 use crate::{
     Error, Outcome, Result, Summary,
     cli::ScanArgs,
@@ -179,31 +180,6 @@ pub(super) fn run(args: &ScanArgs, env: &Env, io: &mut Io<'_>) -> Result<Summary
         .extra("to", &settings.to)
         .extra("inputs", &count)
         .extra("requests", &budget.used()))
-}
-
-/// Runs `future` on a private current-thread runtime, within the deadline.
-fn block_on<T>(deadline: Deadline, future: impl Future<Output = Result<T>>) -> Result<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
-    match deadline.0 {
-        None => runtime.block_on(future),
-        Some(limit) => runtime.block_on(async {
-            tokio::time::timeout(limit, future)
-                .await
-                .unwrap_or_else(|_| Err(Error::Deadline(human(limit))))
-        }),
-    }
-}
-
-fn human(d: Duration) -> String {
-    match (d.as_secs(), d.subsec_millis()) {
-        (s, 0) if s % 3600 == 0 => format!("{}h", s / 3600),
-        (s, 0) if s % 60 == 0 => format!("{}m", s / 60),
-        (s, 0) => format!("{s}s"),
-        _ => format!("{}ms", d.as_millis()),
-    }
 }
 
 async fn scan(settings: &ScanSettings, budget: &RequestBudget, out: &mut dyn Write) -> Result<u64> {

@@ -167,7 +167,14 @@ mod tests {
         assert!(text.contains(
             "cartesi_watchdog_tick_duration_seconds{app_address=\"0xab\",chain=\"31337\"} 51.234\n"
         ));
-        assert!(!text.contains('e'.to_string().as_str()) || !text.contains("e+"));
+        // Every sample value is a plain decimal: no exponent, no sign, no NaN.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(
+                value.chars().all(|c| c.is_ascii_digit() || c == '.'),
+                "{line}"
+            );
+        }
     }
 
     #[test]

@@ -2,13 +2,19 @@
 //! directory with resolved [`Settings`], an injectable [`Clock`], machine backend and
 //! [`ProgressSink`], and blocking methods that each return a [`Summary`](crate::Summary).
 //!
-//! Injection points: the machine backend ([`Watchdog::with_backend`]), the clock
-//! ([`Watchdog::with_clock`]), the L1 provider ([`Watchdog::with_l1`], any alloy transport), the
-//! sequencer client ([`Watchdog::with_sequencer`]), the progress sink, the alert stream (the
-//! `events` writer of [`Watchdog::tick`]) and per-tick [`TickOptions`].
+//! Injection points, with the spec's trait names:
+//!
+//! | Spec trait | Here | Injected with |
+//! |---|---|---|
+//! | `L1Provider` | alloy's `Provider` ([`l1::L1Provider`], any transport) | [`Watchdog::with_l1`] |
+//! | `SequencerClient` | [`SequencerSource`] (implemented by [`SequencerClient`]) | [`Watchdog::with_sequencer`] |
+//! | `MachineBackend` | [`machine::MachineBackend`] | [`Watchdog::with_backend`] |
+//! | `Clock` | [`Clock`] | [`Watchdog::with_clock`] |
+//! | `EventSink` | [`EventSink`] (every [`std::io::Write`] is one) | the `events` argument of [`Watchdog::tick`] |
+//!
+//! plus the [`ProgressSink`] ([`Watchdog::with_progress`]) and per-tick [`TickOptions`].
 
 use std::future::Future;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,9 +24,11 @@ use l1::{L1Provider, RequestBudget, RpcConfig};
 use machine::{CartesiBackend, LoadOptions, MachineBackend, NativeBackend};
 use sequencer_client::{RedactedUrl, SequencerClient};
 
+use crate::alert::{EventSink, Forward};
 use crate::options::{Backend, Settings};
 use crate::progress::ProgressSink;
 use crate::settings::Deadline;
+use crate::source::SequencerSource;
 use crate::state::layout::StateDir;
 use crate::{Class, Error, Result};
 
@@ -74,7 +82,7 @@ pub struct Watchdog {
     pub(crate) progress: Option<Arc<dyn ProgressSink>>,
     pub(crate) cancel: Option<Arc<AtomicBool>>,
     pub(crate) l1_override: Option<L1Provider>,
-    pub(crate) sequencer_override: Option<SequencerClient>,
+    pub(crate) sequencer_override: Option<Arc<dyn SequencerSource>>,
 }
 
 /// Per-tick overrides of the library API (spec §1.1): each `Some` replaces the setting the
@@ -153,10 +161,11 @@ impl Watchdog {
         self
     }
 
-    /// Ticks talk to the sequencer through this client instead of one built from the
-    /// configured URL.
-    pub fn with_sequencer(mut self, client: SequencerClient) -> Self {
-        self.sequencer_override = Some(client);
+    /// Ticks read the sequencer through this source (a [`SequencerClient`] with its own URL,
+    /// timeouts and caps, or a scripted double) instead of a client built from the configured
+    /// URL and `--max-state-bytes`.
+    pub fn with_sequencer(mut self, source: Arc<dyn SequencerSource>) -> Self {
+        self.sequencer_override = Some(source);
         self
     }
 
@@ -207,7 +216,7 @@ pub(crate) fn connect_l1(url: &RedactedUrl, budget: &RequestBudget) -> Result<L1
     )?)
 }
 
-/// Builds the sequencer client.
+/// Builds the sequencer client, capping state downloads at `max_state_bytes`.
 pub(crate) fn sequencer(url: &RedactedUrl, max_state_bytes: u64) -> Result<SequencerClient> {
     let limits = sequencer_client::Limits {
         state_bytes: max_state_bytes,
@@ -290,13 +299,6 @@ pub(crate) fn deadline_instant(deadline: Deadline) -> Option<std::time::Instant>
         .map(|d| std::time::Instant::now() + d.min(Duration::from_secs(365 * 86_400)))
 }
 
-/// Writes the raw alert line and flushes it.
-pub(crate) fn emit_event(events: &mut dyn Write, line: &str) {
-    let _ = events
-        .write_all(line.as_bytes())
-        .and_then(|()| events.flush());
-}
-
 impl Watchdog {
     /// Fails unless the watchdog has a state directory.
     fn require_attached(&self) -> Result<()> {
@@ -316,9 +318,14 @@ impl Watchdog {
         crate::init::run(self, options)
     }
 
-    /// `tick` (spec §5): one compare cycle. `events` receives the raw `watchdog_event` line
-    /// of a new latch. Every path ends in a summary, failures included.
-    pub fn tick_with(&self, options: TickOptions, events: &mut dyn Write) -> crate::Summary {
+    /// `tick` (spec §5): one compare cycle. `events` receives the `watchdog_event` of a new
+    /// latch (any [`std::io::Write`] gets the raw line). Every path ends in a summary, failures
+    /// included.
+    pub fn tick_with(
+        &self,
+        options: TickOptions,
+        events: &mut (impl EventSink + ?Sized),
+    ) -> crate::Summary {
         let mut settings = self.settings.clone();
         if let Some(deadline) = options.deadline {
             settings.deadline = deadline;
@@ -344,11 +351,11 @@ impl Watchdog {
     }
 
     /// `tick` with the settings the watchdog was opened with; see [`tick_with`](Self::tick_with).
-    pub fn tick(&self, events: &mut dyn Write) -> crate::Summary {
+    pub fn tick(&self, events: &mut (impl EventSink + ?Sized)) -> crate::Summary {
         if let Err(error) = self.require_attached() {
             return crate::Summary::failed(Some("tick"), &error);
         }
-        crate::tick::run(self, events)
+        crate::tick::run(self, &mut Forward(events))
     }
 
     /// `status` (spec §6.2): a read-only report; takes no lock and writes nothing. Exit 0

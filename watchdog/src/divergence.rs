@@ -1,16 +1,16 @@
 //! Steps 13.1–13.5 of a tick (spec §5, §4.2): confirming the inputs with a second provider,
 //! latching the divergence, announcing it and collecting the evidence.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use l1::RequestBudget;
 use machine::MachineWorker;
-use sequencer_client::{Conditional, SequencerClient};
 
-use crate::core::{Watchdog, connect_l1, emit_event};
+use crate::alert::{EventSink, emit};
+use crate::core::{Watchdog, connect_l1};
 use crate::feed::{self, Anchor, Fed};
 use crate::report::{self, Counters};
+use crate::source::SequencerSource;
 use crate::state::event::{WatchdogEvent, first_difference};
 use crate::state::files::{ConfigFile, HeadFile};
 use crate::state::fsx;
@@ -97,14 +97,14 @@ pub(crate) struct Evidence<'a> {
     pub(crate) canonical: Option<Vec<u8>>,
     pub(crate) inputs: Option<PathBuf>,
     pub(crate) worker: Option<&'a MachineWorker>,
-    pub(crate) client: Option<&'a SequencerClient>,
+    pub(crate) client: Option<&'a dyn SequencerSource>,
     pub(crate) block: u64,
 }
 
 /// Steps 13.2–13.5: latch, event, evidence.
 pub(crate) async fn latch(
     wd: &Watchdog,
-    events: &mut dyn Write,
+    events: &mut dyn EventSink,
     event: WatchdogEvent,
     head: Option<&HeadFile>,
     mut evidence: Evidence<'_>,
@@ -114,7 +114,7 @@ pub(crate) async fn latch(
     let message = format!("divergence {kind} at block {}", evidence.block);
     match incident::latch(&wd.dir, &event) {
         Ok(dir) => {
-            emit_event(events, &event.line());
+            emit(events, &event);
             tracing::error!(target: "watchdog::tick", event = "latched", kind = %kind, incident = %id, "{message}");
             if evidence.sequencer_bytes.is_none() && evidence.client.is_some() {
                 evidence.sequencer_bytes =
@@ -130,7 +130,7 @@ pub(crate) async fn latch(
             })
         }
         Err(e) => {
-            emit_event(events, &event.line());
+            emit(events, &event);
             tracing::error!(target: "watchdog::tick", event = "latch_failed", error = %e, "cannot create incident/");
             Ok(TickEnd {
                 outcome: Outcome::Diverged(finding(&kind)),
@@ -153,12 +153,9 @@ fn finding(kind: &str) -> Finding {
 
 /// In digest mode, the sequencer's bytes are fetched after the latch, kept only if they are
 /// the state of block B.
-async fn best_effort_download(client: Option<&SequencerClient>, block: u64) -> Option<Vec<u8>> {
-    let client = client?;
-    match client.download_state(1 << 30, None).await {
-        Ok(Conditional::Modified(state)) if state.meta.inclusion_block == block => {
-            Some(state.bytes)
-        }
+async fn best_effort_download(client: Option<&dyn SequencerSource>, block: u64) -> Option<Vec<u8>> {
+    match client?.download_state(1 << 30).await {
+        Ok(state) if state.meta.inclusion_block == block => Some(state.bytes),
         _ => None,
     }
 }

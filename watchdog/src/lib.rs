@@ -13,8 +13,11 @@
 //! # Commands
 //!
 //! The state commands are methods of a [`Watchdog`] opened on a state directory with resolved
-//! [`Settings`] (flag > environment > `config.json` > default); the clock, the machine backend
-//! and a [`ProgressSink`] are injectable.
+//! [`Settings`] (flag > environment > `config.json` > default). The spec's injectable traits
+//! are the L1 provider (alloy's `Provider`, [`Watchdog::with_l1`]), [`SequencerSource`] (the
+//! spec's `SequencerClient`, [`Watchdog::with_sequencer`]), the machine backend
+//! ([`Watchdog::with_backend`]), [`Clock`] and [`EventSink`] (the alert stream of
+//! [`Watchdog::tick`]; every `std::io::Write` is one); a [`ProgressSink`] can be added.
 //!
 //! | Command | Lock | Library | Outcomes (exit) |
 //! |---|---|---|---|
@@ -54,6 +57,7 @@
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod alert;
 mod clear;
 mod cli;
 mod command;
@@ -77,11 +81,13 @@ mod replay;
 mod report;
 pub mod settings;
 pub mod snapshot;
+mod source;
 pub mod state;
 mod status;
 pub mod summary;
 mod tick;
 
+pub use alert::EventSink;
 pub use cli::{
     Cli, Command, DeadlineArgs, L1Args, L1Command, LogFormat, ScanArgs, SnapshotCommand,
 };
@@ -99,4 +105,6 @@ pub use panic::{log_panic, panic_message, panic_summary};
 pub use progress::ProgressSink;
 pub use release::ReleaseInfo;
 pub use replay::ReplayOptions;
+pub use source::{SequencerSource, SourceFuture};
+pub use state::event::WatchdogEvent;
 pub use summary::Summary;

@@ -205,6 +205,7 @@ fn stage(wd: &Watchdog, source: &Source, staging: &Path) -> Result<ManifestFile>
     let manifest: ManifestFile = files::parse(&bytes, 1)
         .map_err(|e| corrupt(format!("{}: {e}", manifest_path.display())))?;
     fsx::create_dir(staging)?;
+    fail::fail_point!("replay.before_copy");
     fsx::copy_tree(&source.dir.join("machine"), &staging.join("machine"))
         .map_err(|e| source.failure(wd, corrupt(e.to_string())))?;
     if let Some(head) = &source.head {

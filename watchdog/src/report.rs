@@ -1,25 +1,26 @@
 //! What a tick leaves behind besides its summary: `last_tick.json`, `status.prom` and
 //! `l1_span.json` (spec §4.3, §8.3). Failures here are logged and never change the outcome.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use l1::RequestBudget;
-use sequencer_client::{RedactedUrl, SequencerClient};
+use sequencer_client::RedactedUrl;
 use sha2::{Digest, Sha256};
 
 use crate::Summary;
 use crate::core::Watchdog;
+use crate::source::SequencerSource;
 use crate::state::files::{self, ConfigFile, LastTickFile, RpcRequests, SpanFile, Totals};
 use crate::state::fsx;
 use crate::state::layout::StateDir;
 use crate::state::prom::Metrics;
 
 /// Request counters of one tick, read at the end.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Counters {
     l1: Mutex<Option<RequestBudget>>,
     confirm: Mutex<Option<RequestBudget>>,
-    sequencer: Mutex<Option<SequencerClient>>,
+    sequencer: Mutex<Option<Arc<dyn SequencerSource>>>,
 }
 
 impl Counters {
@@ -31,7 +32,7 @@ impl Counters {
         *self.confirm.lock().unwrap_or_else(|e| e.into_inner()) = Some(budget.clone());
     }
 
-    pub(crate) fn watch_sequencer(&self, client: &SequencerClient) {
+    pub(crate) fn watch_sequencer(&self, client: &Arc<dyn SequencerSource>) {
         *self.sequencer.lock().unwrap_or_else(|e| e.into_inner()) = Some(client.clone());
     }
 
@@ -50,7 +51,7 @@ impl Counters {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .as_ref()
-                .map_or(0, SequencerClient::requests),
+                .map_or(0, |source| source.requests()),
         }
     }
 }

@@ -7,20 +7,22 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use alloy_primitives::B256;
 use l1::RequestBudget;
 use machine::{MachineWorker, RunControl, Status};
-use sequencer_client::{Conditional, SequencerClient};
 use sha2::{Digest, Sha256};
 
+use crate::alert::EventSink;
 use crate::core::{Watchdog, block_on_cancellable, connect_l1, deadline_instant, sequencer};
 use crate::divergence::{Evidence, confirm, latch};
 use crate::feed::{self, Anchor};
-use crate::options::{Backend, PinMode};
+use crate::options::Backend;
 use crate::progress::Reporting;
 use crate::report::{self, Counters, TickRecord};
+use crate::source::{Pinned, SequencerSource, pin, sequencer_error};
 use crate::state::StateError;
 use crate::state::event::{WatchdogEvent, first_difference};
 use crate::state::files::{ConfigFile, HeadFile, ManifestFile};
@@ -53,10 +55,12 @@ pub(crate) struct Progress {
     pub inputs: u64,
     pub span: Option<(String, u64)>,
     pub config: Option<ConfigFile>,
+    /// The tick's workspace `checkpoints/.tmp-<id>/`, once created.
+    pub workspace: Option<PathBuf>,
 }
 
 /// Runs one tick; `events` receives the raw `watchdog_event` line of a new latch.
-pub(crate) fn run(wd: &Watchdog, events: &mut dyn Write) -> Summary {
+pub(crate) fn run(wd: &Watchdog, events: &mut dyn EventSink) -> Summary {
     let started = Instant::now();
     if wd.dir.is_latched() {
         return latched(wd, started);
@@ -84,6 +88,7 @@ pub(crate) fn run(wd: &Watchdog, events: &mut dyn Write) -> Summary {
     let counters = Counters::default();
     let mut progress = Progress::default();
     let result = locked(wd, events, &counters, &mut progress);
+    discard_workspace(&result, progress.workspace.as_deref());
     let end = result.unwrap_or_else(|error| {
         tracing::warn!(target: "watchdog::tick", event = "failed", class = error.class().as_str(), reason = error.reason().as_str(), "{error}");
         TickEnd {
@@ -124,6 +129,24 @@ pub(crate) fn run(wd: &Watchdog, events: &mut dyn Write) -> Summary {
         report::write_span(wd, provider, *span);
     }
     summary
+}
+
+/// Removes what is left of the tick's workspace (a publish renamed it away; idle, diverged
+/// and transient or operator failures leave scratch data), so such a tick leaves
+/// `checkpoints/` as it found it. After a deadline or a cancel a machine step may still be
+/// running in it, and after an internal failure (I/O, a caught panic) it is left as evidence:
+/// those are removed by the next tick's GC (spec §4.1, §5).
+fn discard_workspace(result: &Result<TickEnd>, workspace: Option<&Path>) {
+    let Some(workspace) = workspace else { return };
+    if let Err(e) = result
+        && (e.class() == Class::Internal
+            || matches!(e.reason().as_str(), "deadline_exceeded" | "cancelled"))
+    {
+        return;
+    }
+    if let Err(e) = fsx::remove_any(workspace) {
+        tracing::warn!(target: "watchdog::gc", event = "gc_failed", error = %e, "workspace not removed");
+    }
 }
 
 /// Step 1: a latched incident answers 2 without any work.
@@ -177,7 +200,7 @@ fn missing_head() -> Error {
 /// Steps 3–14, holding the lock.
 fn locked(
     wd: &Watchdog,
-    events: &mut dyn Write,
+    events: &mut dyn EventSink,
     counters: &Counters,
     progress: &mut Progress,
 ) -> Result<TickEnd> {
@@ -255,64 +278,10 @@ fn idle(block: u64, reason: Option<Reason>) -> TickEnd {
     }
 }
 
-/// The sequencer's state at B: its digest, and its bytes when downloaded.
-struct Pinned {
-    block: u64,
-    sha256: B256,
-    bytes: Option<PathBuf>,
-}
-
-fn sequencer_error(error: sequencer_client::Error, polling: bool) -> Error {
-    let reason = if polling && matches!(error, sequencer_client::Error::NotFound { .. }) {
-        "sequencer_not_ready"
-    } else if error.is_bad_response() {
-        "sequencer_bad_response"
-    } else {
-        "sequencer_unavailable"
-    };
-    Error::fail(Class::Transient, reason, error.to_string())
-}
-
-/// Step 6: pins B with the digest route, or by downloading the state into `scratch`.
-async fn pin(client: &SequencerClient, mode: PinMode, scratch: &Path) -> Result<Pinned> {
-    if mode != PinMode::Download {
-        match client.digest().await {
-            Ok(digest) => {
-                return Ok(Pinned {
-                    block: digest.inclusion_block,
-                    sha256: digest.sha256,
-                    bytes: None,
-                });
-            }
-            Err(e) if mode == PinMode::Auto && e.is_route_absent() => {
-                tracing::info!(target: "watchdog::tick", "no digest route; downloading the state");
-            }
-            Err(e) => return Err(sequencer_error(e, false)),
-        }
-    }
-    let path = scratch.join("sequencer_state.bin");
-    match client
-        .download_state_to_file(&path, None)
-        .await
-        .map_err(|e| sequencer_error(e, false))?
-    {
-        Conditional::Modified(file) => Ok(Pinned {
-            block: file.meta.inclusion_block,
-            sha256: file.sha256,
-            bytes: Some(path),
-        }),
-        Conditional::NotModified => Err(Error::fail(
-            Class::Transient,
-            "sequencer_bad_response",
-            "304 to an unconditional state download",
-        )),
-    }
-}
-
 /// Steps 4–13 on the runtime.
 async fn compare(
     wd: &Watchdog,
-    events: &mut dyn Write,
+    events: &mut dyn EventSink,
     counters: &Counters,
     progress: &mut Progress,
     config: &ConfigFile,
@@ -329,9 +298,9 @@ async fn compare(
             )
         })?,
     };
-    let client = match &wd.sequencer_override {
-        Some(client) => client.clone(),
-        None => sequencer(&sequencer_url, wd.settings.max_state_bytes)?,
+    let client: Arc<dyn SequencerSource> = match &wd.sequencer_override {
+        Some(source) => source.clone(),
+        None => Arc::new(sequencer(&sequencer_url, wd.settings.max_state_bytes)?),
     };
     counters.watch_sequencer(&client);
 
@@ -351,15 +320,16 @@ async fn compare(
 
     // 6–7: pin B, decide again.
     let workspace = wd.dir.new_workspace()?;
+    progress.workspace = Some(workspace.clone());
     let scratch = workspace.join("scratch");
     fsx::create_dir(&scratch)?;
-    let pinned = pin(&client, wd.settings.state_pin, &scratch).await?;
+    let pinned = pin(client.as_ref(), wd.settings.state_pin, &scratch).await?;
     progress.target_block = Some(pinned.block);
     match decide(pinned.block, head) {
         Decision::Idle(reason) => return Ok(idle(pinned.block, reason)),
         Decision::Regressed => return regressed(wd, events, config, head, pinned.block).await,
         Decision::BootstrapCompare => {
-            return bootstrap_compare(wd, events, config, head, &pinned, &scratch).await;
+            return bootstrap_compare(wd, events, config, head, &pinned).await;
         }
         Decision::Replay => {}
     }
@@ -492,7 +462,9 @@ async fn compare(
                 "agreement without a canonical digest",
             ));
         };
-        fsx::rename_durable(
+        // Its bytes are synced; the entry becomes durable with the workspace's fsync in
+        // `publish`, before the workspace is renamed into `checkpoints/`.
+        fsx::rename_in(
             &scratch.join("canonical_state.bin"),
             &workspace.join(STATE_FILE),
         )?;
@@ -540,7 +512,7 @@ async fn compare(
         });
     }
 
-    // Divergence: confirm with a second provider first.
+    // Divergence: a second provider, when configured, must agree before anything latches.
     confirm(wd, config, head, &anchor, &fed, &codes, counters).await?;
     let kind = if fed.stop.is_some() {
         Finding::CanonicalMachineDead
@@ -574,7 +546,7 @@ async fn compare(
         canonical,
         inputs: Some(scratch.join("inputs.jsonl")),
         worker: Some(&worker),
-        client: Some(&client),
+        client: Some(client.as_ref()),
         block: anchor.block,
     };
     latch(wd, events, event, Some(head), evidence).await
@@ -635,11 +607,10 @@ pub(crate) async fn verify_loaded(worker: &MachineWorker, manifest: &ManifestFil
 /// The bootstrap compare of step 5: the first comparison of a never-agreed head.
 async fn bootstrap_compare(
     wd: &Watchdog,
-    events: &mut dyn Write,
+    events: &mut dyn EventSink,
     config: &ConfigFile,
     head: &HeadFile,
     pinned: &Pinned,
-    scratch: &Path,
 ) -> Result<TickEnd> {
     if hex::encode(pinned.sha256) == head.state_sha256 {
         let mut agreed = head.clone();
@@ -647,7 +618,6 @@ async fn bootstrap_compare(
         wd.dir
             .write_head(&agreed)
             .map_err(|e| Error::fail(Class::Internal, "publish_failed", e.to_string()))?;
-        let _ = fsx::remove_any(scratch.parent().unwrap_or(scratch));
         tracing::info!(target: "watchdog::tick", event = "agreed", block = head.block, "bootstrap agreed");
         return Ok(TickEnd {
             outcome: Outcome::Agreed,
@@ -660,11 +630,11 @@ async fn bootstrap_compare(
             divergence_kind: None,
         });
     }
-    let now = wd.clock.now_unix();
     let sequencer_bytes = match &pinned.bytes {
         Some(path) => fsx::read_capped(path, wd.settings.max_state_bytes).ok(),
         None => None,
     };
+    let now = wd.clock.now_unix();
     let canonical = fsx::read_capped(
         &wd.dir.head_dir(head).join(STATE_FILE),
         wd.settings.max_state_bytes,
@@ -705,7 +675,7 @@ async fn bootstrap_compare(
 /// Latches `inclusion_block_regressed` (no L1 or machine work).
 async fn regressed(
     wd: &Watchdog,
-    events: &mut dyn Write,
+    events: &mut dyn EventSink,
     config: &ConfigFile,
     head: &HeadFile,
     block: u64,

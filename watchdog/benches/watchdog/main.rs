@@ -2,9 +2,10 @@
 //!
 //! 1. an idle tick against a loopback sequencer, side by side with one plain GET of
 //!    `/finalized_state/inclusion_block` on the same server;
-//! 2. a durable checkpoint publish against a raw write + fsync of the same bytes;
-//! 3. a tick over 1k and 100k inputs, each in a child process (this binary re-executed), for
-//!    peak RSS and inputs/s.
+//! 2. a durable checkpoint publish against a raw write + fsync of the same bytes, at the sizes
+//!    a native checkpoint has after the scale workloads and at 1 MiB and 16 MiB;
+//! 3. a tick over 1k and 100k inputs of two workloads (steady and growing application state),
+//!    each in a child process (this binary re-executed), for peak RSS and inputs/s.
 //!
 //! Arguments: any of `idle`, `publish`, `scale` (default: all); `--quick` for fewer rounds.
 //! Figures go to stdout; `BENCHMARKS.md` records a run.
@@ -92,7 +93,11 @@ fn main() {
         idle::run(if quick { 10 } else { 100 });
     }
     if wants("publish") {
-        publish::run(if quick { 5 } else { 30 });
+        if quick {
+            publish::run(5, 10_000);
+        } else {
+            publish::run(30, 100_000);
+        }
     }
     if wants("scale") {
         scale::run(if quick {

@@ -1,11 +1,17 @@
-//! Benchmark 3: one tick over N inputs (deposits, 10 per block) in a child process; peak RSS
-//! (`VmHWM`) and inputs/s. The doubles, the canonical state the sequencer serves and `init`
-//! live in the parent, so the child's peak is the tick's alone.
+//! Benchmark 3: one tick over N inputs (10 per block) in a child process; peak RSS (`VmHWM`)
+//! and inputs/s. The doubles, the canonical state the sequencer serves and `init` live in the
+//! parent, so the child's peak is the tick's alone.
+//!
+//! Two workloads: `steady` (deposits and transfers cycling over four fixed accounts, each
+//! block closed by a batch that executes its deposits: the application state has the same
+//! size after 1k and 100k inputs, so the RSS ratio measures the tick's streaming) and
+//! `growing` (deposits only: they wait in the scheduler's queue, so the application state
+//! itself grows with N).
 
 use std::{path::Path, process::Command, time::Instant};
 
-use alloy_primitives::{Address, U256};
-use canonical::{Engine, InputBuilder, WalletConfig};
+use alloy_primitives::{Address, B256, U256};
+use canonical::{Batch, Engine, Frame, InputBuilder, InputOutcome, Method, WalletConfig};
 use watchdog::Watchdog;
 
 use crate::{B0, fakes};
@@ -43,17 +49,73 @@ pub(crate) fn child(args: &[String]) {
     );
 }
 
-/// Deposits of 1 unit each from a few depositors, `PER_BLOCK` per block after [`B0`].
-fn inputs(n: u64) -> Vec<fakes::Placed> {
+/// The input mix of a scale run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Workload {
+    /// Per block: nine deposits and one batch with a transfer, over four fixed accounts.
+    Steady,
+    /// Deposits of 1 unit each from four depositors, never executed by a batch.
+    Growing,
+}
+
+impl Workload {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Workload::Steady => "steady",
+            Workload::Growing => "growing",
+        }
+    }
+}
+
+/// The secret of fixed account `k` (a valid secp256k1 scalar).
+fn key(k: u64) -> B256 {
+    B256::repeat_byte(0x11 + k as u8)
+}
+
+fn inputs(workload: Workload, n: u64) -> Vec<fakes::Placed> {
     let builder = InputBuilder::new(WalletConfig::devnet(), fakes::APP);
+    let accounts: Vec<Address> = (0..4)
+        .map(|k| canonical::address_of(&key(k)).unwrap())
+        .collect();
+    let mut nonces = [0u32; 4];
+    let mut batches = 0u64;
     (0..n)
         .map(|i| {
             let block = B0 + 1 + i / PER_BLOCK;
-            let depositor = Address::repeat_byte(0xa0 + (i % 4) as u8);
-            fakes::Placed {
-                block,
-                raw: builder.deposit(depositor, U256::from(1u64), block, i),
-            }
+            let closes_block = i % PER_BLOCK == PER_BLOCK - 1;
+            let raw = match workload {
+                Workload::Steady if closes_block => {
+                    // Executes this block's deposits, then account k pays account k+1.
+                    let k = (batches % 4) as usize;
+                    let method = Method::Transfer {
+                        amount: U256::from(1u64),
+                        to: accounts[(k + 1) % 4],
+                    };
+                    let op = builder.sign(&key(k as u64), nonces[k], 1, &method).unwrap();
+                    nonces[k] += 1;
+                    let batch = Batch {
+                        nonce: batches,
+                        frames: vec![Frame {
+                            user_ops: vec![op],
+                            safe_block: block,
+                            fee_price: 1,
+                        }],
+                    };
+                    batches += 1;
+                    builder.batch(&batch, block, i)
+                }
+                Workload::Steady => builder.deposit(
+                    accounts[(i % 4) as usize],
+                    U256::from(1_000_000u64),
+                    block,
+                    i,
+                ),
+                Workload::Growing => {
+                    let depositor = Address::repeat_byte(0xa0 + (i % 4) as u8);
+                    builder.deposit(depositor, U256::from(1u64), block, i)
+                }
+            };
+            fakes::Placed { block, raw }
         })
         .collect()
 }
@@ -64,64 +126,107 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{key} missing in {line:?}"))
 }
 
-/// Runs one child per size and prints peak RSS, inputs/s and the RSS ratio of the last size
-/// over the first.
+/// Runs one child per workload and size and prints peak RSS, inputs/s and, per workload, the
+/// RSS ratio of the last size over the first.
 pub(crate) fn run(sizes: &[u64]) {
-    let mut peaks = Vec::new();
-    for &n in sizes {
-        let placed = inputs(n);
-        let last = placed.last().map_or(B0, |p| p.block);
-        let mut engine = Engine::new(WalletConfig::devnet());
-        for p in &placed {
-            engine.advance(&p.raw).unwrap();
+    for workload in [Workload::Steady, Workload::Growing] {
+        let peaks: Vec<u64> = sizes.iter().map(|&n| one(workload, n)).collect();
+        if let (Some(first), Some(last)) = (peaks.first(), peaks.last()) {
+            println!(
+                "scale {}: peak RSS ratio {} ÷ {} inputs = {:.2}",
+                workload.name(),
+                sizes[sizes.len() - 1],
+                sizes[0],
+                *last as f64 / *first as f64
+            );
         }
-        let state_bytes = engine.snapshot().encode();
-        let machine_bytes = engine.state().encode().len();
-        let l1 = fakes::l1(fakes::Chain {
-            inputs: placed,
-            head: last + 1,
-            max_range: 100,
-        });
-        let (seq, served) = fakes::sequencer(fakes::Served {
-            block: B0,
-            count: 0,
-            state: crate::genesis_state(),
-        });
-        let tmp = crate::tempdir("watchdog-bench-scale-");
-        let state = tmp.path().join("state");
-        let (l1_url, seq_url) = (format!("http://{l1}"), format!("http://{seq}"));
-        crate::init(&state, &l1_url, &seq_url);
-        *served.lock().unwrap() = fakes::Served {
-            block: last,
-            count: n,
-            state: state_bytes,
-        };
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args([CHILD_ARG, state.to_str().unwrap(), &l1_url, &seq_url])
-            .output()
-            .unwrap();
-        let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        assert!(
-            out.status.success(),
-            "child failed: {line} {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(field(&line, "outcome"), "agreed", "{line}");
-        let secs: f64 = field(&line, "secs").parse().unwrap();
-        let hwm: u64 = field(&line, "hwm_kib").parse().unwrap();
-        let before: u64 = field(&line, "hwm_before_kib").parse().unwrap();
-        println!(
-            "scale: {n:>7} inputs  tick {secs:>8.2} s  {:>9.0} inputs/s  peak RSS {hwm:>7} KiB (at start {before} KiB)  engine state {machine_bytes} B",
-            n as f64 / secs
-        );
-        peaks.push(hwm);
     }
-    if let (Some(first), Some(last)) = (peaks.first(), peaks.last()) {
-        println!(
-            "scale: peak RSS ratio {} ÷ {} inputs = {:.2}",
-            sizes[sizes.len() - 1],
-            sizes[0],
-            *last as f64 / *first as f64
-        );
+}
+
+/// One tick over `n` inputs of `workload` in a child; returns its peak RSS in KiB.
+fn one(workload: Workload, n: u64) -> u64 {
+    let placed = inputs(workload, n);
+    let last = placed.last().map_or(B0, |p| p.block);
+    let mut engine = Engine::new(WalletConfig::devnet());
+    let (mut transfers, mut included) = (0, 0);
+    for p in &placed {
+        let result = engine.advance(&p.raw).unwrap();
+        if let Some(InputOutcome::BatchExecuted { included: ops, .. }) = result.outcome {
+            transfers += 1;
+            included += ops;
+        }
     }
+    assert_eq!(
+        included, transfers,
+        "every transfer of the workload executes"
+    );
+    let state_bytes = engine.snapshot().encode();
+    let machine_bytes = engine.state().encode().len();
+    let l1 = fakes::l1(fakes::Chain {
+        inputs: placed,
+        head: last + 1,
+        max_range: 100,
+    });
+    let (seq, served) = fakes::sequencer(fakes::Served {
+        block: B0,
+        count: 0,
+        state: crate::genesis_state(),
+    });
+    let tmp = crate::tempdir("watchdog-bench-scale-");
+    let state = tmp.path().join("state");
+    let (l1_url, seq_url) = (format!("http://{l1}"), format!("http://{seq}"));
+    crate::init(&state, &l1_url, &seq_url);
+    *served.lock().unwrap() = fakes::Served {
+        block: last,
+        count: n,
+        state: state_bytes,
+    };
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([CHILD_ARG, state.to_str().unwrap(), &l1_url, &seq_url])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success(),
+        "child failed: {line} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(field(&line, "outcome"), "agreed", "{line}");
+    let secs: f64 = field(&line, "secs").parse().unwrap();
+    let hwm: u64 = field(&line, "hwm_kib").parse().unwrap();
+    let before: u64 = field(&line, "hwm_before_kib").parse().unwrap();
+    let checkpoint = checkpoint_bytes(&state);
+    println!(
+        "scale {}: {n:>7} inputs ({transfers} transfers)  tick {secs:>8.2} s  {:>9.0} inputs/s  peak RSS {hwm:>7} KiB (at start {before} KiB)  engine state {machine_bytes} B  checkpoint {checkpoint} B",
+        workload.name(),
+        n as f64 / secs
+    );
+    hwm
+}
+
+/// The canonical engine after `n` inputs of `workload`.
+pub(crate) fn engine(workload: Workload, n: u64) -> Engine {
+    let mut engine = Engine::new(WalletConfig::devnet());
+    for p in inputs(workload, n) {
+        engine.advance(&p.raw).unwrap();
+    }
+    engine
+}
+
+/// The bytes of the head checkpoint's files (what a publish writes).
+fn checkpoint_bytes(state: &Path) -> u64 {
+    fn size(path: &Path) -> u64 {
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        if meta.is_dir() {
+            std::fs::read_dir(path)
+                .unwrap()
+                .map(|e| size(&e.unwrap().path()))
+                .sum()
+        } else {
+            meta.len()
+        }
+    }
+    let head: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.join("head.json")).unwrap()).unwrap();
+    size(&state.join(head["checkpoint"].as_str().unwrap()))
 }

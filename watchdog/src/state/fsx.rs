@@ -81,7 +81,9 @@ pub fn create_dir_all(dir: &Path) -> FsResult<()> {
         .at(dir)
 }
 
-/// Writes a new file (mode 0600) and `fsync`s it; fails if it exists.
+/// Writes a new file (mode 0600) with one `write_all` and `fdatasync`s it (the data and the
+/// size needed to read it back; timestamps are not); fails if it exists. The new directory
+/// entry is durable only once the caller fsyncs the directory.
 pub fn write_new(path: &Path, bytes: &[u8]) -> FsResult<()> {
     let mut file = OpenOptions::new()
         .write(true)
@@ -90,7 +92,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> FsResult<()> {
         .open(path)
         .at(path)?;
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
+        .and_then(|()| file.sync_data())
         .at(path)
 }
 
@@ -109,6 +111,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> FsResult<()> {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Renames `from` to `to` without syncing: for moves into a directory the caller fsyncs
+/// afterwards (e.g. a workspace before [`publish`](super::layout::StateDir::publish)).
+pub fn rename_in(from: &Path, to: &Path) -> FsResult<()> {
+    fs::rename(from, to).at(from)
 }
 
 /// Renames `from` to `to` and `fsync`s the destination's directory.

@@ -211,6 +211,18 @@ impl StateDir {
 
     /// Publishes `workspace` (holding `machine/`) as the checkpoint of `head`, then points
     /// `head.json` at it (§4.1 steps 1–3). A crash before the head write keeps the old head.
+    ///
+    /// The caller has already made every file in `workspace` durable (data synced) and every
+    /// directory below it too (`machine/` is synced by the machine's store). This adds five
+    /// syncs, each needed once the previous step's data may still be in flight:
+    ///
+    /// 1. `manifest.json` (fdatasync): its bytes, before anything can name the checkpoint;
+    /// 2. the workspace directory: the entries `manifest.json`, `machine/`, `state.bin`;
+    /// 3. `checkpoints/` after the rename: the checkpoint's name, before `head.json` names it
+    ///    (otherwise a crash could leave a durable head pointing at nothing);
+    /// 4. the `head.json` temp file (fdatasync): its bytes, before the rename makes them the head;
+    /// 5. the state directory after the rename: the new head itself, before the summary says
+    ///    `agreed`.
     pub fn publish(
         &self,
         workspace: &Path,

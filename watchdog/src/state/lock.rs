@@ -18,6 +18,12 @@ pub struct RunLock {
 impl RunLock {
     /// Takes the lock without waiting; [`StateError::LockBusy`] if another process holds it.
     pub fn try_acquire(path: &Path) -> Result<Self, StateError> {
+        // Stands in for a read-only state directory where one cannot be mounted (tests).
+        fail::fail_point!("lock.open", |_| Err(super::fsx::FsError {
+            path: path.to_path_buf(),
+            source: std::io::Error::from_raw_os_error(rustix::io::Errno::ROFS.raw_os_error()),
+        }
+        .into()));
         let file = OpenOptions::new()
             .read(true)
             .write(true)

@@ -296,3 +296,30 @@ pub(crate) fn scrub_ports(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// Every entry under `root` (relative path, then the SHA-256 of the file's bytes; directories
+/// have none), sorted, skipping the top-level files in `except`: a snapshot to compare a state
+/// directory before and after a command.
+pub(crate) fn tree(root: &Path, except: &[&str]) -> Vec<(String, Option<String>)> {
+    fn walk(root: &Path, dir: &Path, except: &[&str], out: &mut Vec<(String, Option<String>)>) {
+        use sha2::Digest as _;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            if except.contains(&name.as_str()) {
+                continue;
+            }
+            if path.is_dir() {
+                out.push((name, None));
+                walk(root, &path, except, out);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((name, Some(hex::encode(sha2::Sha256::digest(bytes)))));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, except, &mut out);
+    out.sort();
+    out
+}

@@ -493,7 +493,7 @@ fn injected_l1_provider_and_sequencer_client_replace_the_urls() {
     let watchdog = rig
         .watchdog_with(settings)
         .with_l1(provider)
-        .with_sequencer(client);
+        .with_sequencer(std::sync::Arc::new(client));
     let mut events = Vec::new();
     let summary = watchdog.tick(&mut events);
     expect(&summary, "agreed", 0);

@@ -62,12 +62,12 @@ pub async fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Vec<Check
         ..StackOptions::default()
     };
     let mut h = Harness::start(stack).await?;
-    let d = *h.devnet.deployment();
+    let d = *h.devnet()?.deployment();
     let _ = writeln!(
         out,
         "  anvil {} at {}",
         crate::pins::ANVIL.version,
-        h.devnet.rpc_url()
+        h.devnet()?.rpc_url()
     );
     let _ = writeln!(
         out,

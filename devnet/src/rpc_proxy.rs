@@ -1,17 +1,29 @@
-//! A loopback JSON-RPC proxy in front of an L1 node that refuses `eth_getLogs` ranges the way
-//! hosted providers do, and records every request so tests can check how a client scanned.
+//! Loopback fault proxies: [`RpcProxy`] in front of a JSON-RPC node and
+//! [`HttpProxy`](crate::HttpProxy) in front of an HTTP service, both driven by one rule
+//! language ([`RuleSet`], see [`rules`] for the JSON form) and both recording
+//! every request ([`ProxyEntry`], optionally as JSONL).
 //!
-//! anvil answers any `eth_getLogs` range; hosted providers cap the block span or the number of
-//! results and answer with provider-specific errors. The proxy reproduces that: with
-//! [`GetLogsCap::max_range`] a range wider than the cap is refused without reaching the node;
-//! with [`GetLogsCap::max_results`] the request is forwarded and a result with more logs than
-//! the cap is replaced by the error. Block tags are resolved at the node. Batches are handled
-//! element by element; every other method passes through unchanged.
+//! Rules are ordered and the first that takes a request wins; a request no rule takes is
+//! forwarded unchanged. In JSON-RPC mode a batch is handled element by element: each element
+//! gets its own rule and record, and an element whose answer is not JSON (`http`, `hang`,
+//! `drop`, `invalid_json`) decides the answer of the whole batch (in that order of
+//! precedence: `hang`, `drop`, `http`, `invalid_json`); `truncate` cuts the whole body.
 //!
-//! Further actions reproduce other provider failures: an HTTP status for every request
-//! ([`ProxyRules::http_status`]), a body that is not JSON ([`ProxyRules::invalid_json`]), a
-//! JSON-RPC error for one method ([`ProxyRules::rpc_error_for`]), another chain id
-//! ([`ProxyRules::chain_id`]) and a head that lags behind the node ([`ProxyRules::head_lag`]).
+//! [`ProxyRules`] is the short form used by scenarios: each field compiles into one rule
+//! (after [`ProxyRules::rules`]):
+//!
+//! - [`ProxyRules::http_status`]: `http{status, retry_after}` for every request;
+//! - [`ProxyRules::invalid_json`]: `invalid_json` for every request;
+//! - [`ProxyRules::rpc_error_for`]: `error{code, message}` for one method;
+//! - [`ProxyRules::chain_id`]: `chain_id{v}` for `eth_chainId`;
+//! - [`ProxyRules::head_lag`]: `stale_head{lag}` for `eth_getBlockByNumber` (`latest`, `safe`
+//!   and `finalized` lag alike);
+//! - [`ProxyRules::get_logs_cap`]: `get_logs_cap` for `eth_getLogs`: a range wider than
+//!   [`GetLogsCap::max_range`] is refused without reaching the node; with
+//!   [`GetLogsCap::max_results`] the request is forwarded and a result with more logs is
+//!   replaced by the provider's error. Block tags are resolved at the node.
+//!
+//! [`usage`] checks how a client used the node, over the records (`rpc_usage`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -19,24 +31,33 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
-use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
 
 use crate::range::BlockRange;
 
+mod actions;
 mod cap;
+pub(crate) mod engine;
+mod handler;
+pub(crate) mod log;
+mod rewrite;
+pub mod rules;
+pub(crate) mod server;
+pub mod usage;
 
-use cap::fitting_prefix;
 pub use cap::{GetLogsCap, RangeErrorProfile};
+use engine::Engine;
+use log::Recorder;
+pub use log::{ProxyEntry, ProxyOutcome};
+pub use rules::{Action, Rule, RuleSet, RulesError, Scope, When};
+pub use server::ProxyConfig;
+use server::Server;
 
-/// What the proxy does to requests.
+pub(crate) use handler::{INVALID_JSON as INVALID_JSON_BODY, http_response};
+
+/// What the proxy does to requests: explicit [`rules`](Self::rules) first, then the short
+/// forms, each compiled into one rule (see the [module docs](self)).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProxyRules {
     /// The `eth_getLogs` cap, if any.
@@ -54,65 +75,77 @@ pub struct ProxyRules {
     pub head_lag: Option<u64>,
     /// Answer every request with a body that is not JSON (HTTP 200).
     pub invalid_json: bool,
+    /// Rules tried before the short forms above, first match wins.
+    pub rules: Vec<Rule>,
+    /// Seed of the `probability` scopes.
+    pub seed: u64,
 }
 
-/// What happened to one JSON-RPC request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProxyOutcome {
-    /// Forwarded; the node answered with a result.
-    Forwarded,
-    /// Refused by the proxy with this JSON-RPC error code.
-    Refused {
-        /// The error code sent to the client.
-        code: i64,
-    },
-    /// Forwarded; the node answered with an error.
-    NodeError {
-        /// The node's error code.
-        code: i64,
-    },
-    /// The node could not be reached or answered something that is not JSON.
-    Unreachable,
-    /// Answered by the proxy with this HTTP status (no JSON-RPC answer).
-    HttpStatus {
-        /// The HTTP status sent to the client.
-        status: u16,
-    },
-    /// Answered by the proxy with a body that is not JSON.
-    InvalidJson,
-    /// Forwarded; the proxy rewrote the node's answer (chain id or lagging head).
-    Rewritten,
+impl ProxyRules {
+    /// The rule set these rules compile into.
+    pub fn compile(&self) -> RuleSet {
+        let mut rules = self.rules.clone();
+        if let Some((status, retry_after)) = self.http_status {
+            let http = rules::HttpAction {
+                status,
+                retry_after,
+            };
+            rules.push(Rule::new(When::default(), Action::Http(http)));
+        }
+        if self.invalid_json {
+            rules.push(Rule::new(When::default(), Action::InvalidJson));
+        }
+        if let Some((method, code, message)) = &self.rpc_error_for {
+            let error = rules::ErrorAction {
+                code: *code,
+                message: message.clone(),
+                data: None,
+            };
+            rules.push(Rule::new(When::method(method), Action::Error(error)));
+        }
+        if let Some(v) = self.chain_id {
+            rules.push(Rule::new(
+                When::method("eth_chainId"),
+                Action::ChainId { v },
+            ));
+        }
+        if let Some(lag) = self.head_lag {
+            let stale = rules::StaleHead { lag, freeze: false };
+            rules.push(Rule::new(
+                When::method("eth_getBlockByNumber"),
+                Action::StaleHead(stale),
+            ));
+        }
+        if let Some(cap) = self.get_logs_cap {
+            rules.push(Rule::new(
+                When::method("eth_getLogs"),
+                Action::GetLogsCap(cap),
+            ));
+        }
+        RuleSet {
+            seed: self.seed,
+            rules,
+        }
+    }
 }
 
-/// One recorded JSON-RPC request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProxyEntry {
-    /// Arrival order, from 0.
-    pub seq: u64,
-    /// The JSON-RPC method.
-    pub method: String,
-    /// For `eth_getLogs`: the requested range with tags resolved.
-    pub range: Option<BlockRange>,
-    /// For `eth_getLogs`: the number of logs the node returned (also when refused for it).
-    pub result_count: Option<usize>,
-    /// What the proxy did.
-    pub outcome: ProxyOutcome,
+impl From<RuleSet> for ProxyRules {
+    fn from(set: RuleSet) -> Self {
+        Self {
+            rules: set.rules,
+            seed: set.seed,
+            ..Self::default()
+        }
+    }
 }
 
+/// State shared by the handlers of one JSON-RPC proxy.
 struct Shared {
     upstream: reqwest::Url,
     client: reqwest::Client,
-    rules: Mutex<ProxyRules>,
-    log: Mutex<Vec<ProxyEntry>>,
-}
-
-/// A running proxy on `127.0.0.1:<ephemeral>`. Dropping it stops the server.
-#[derive(Debug)]
-pub struct RpcProxy {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    engine: Mutex<Engine>,
+    recorder: Recorder,
+    stop: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -123,82 +156,96 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The guarded values stay consistent even if a holder panicked (plain pushes and swaps).
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The HTTP client both proxies forward with.
+pub(crate) fn upstream_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("building the proxy's HTTP client")
+}
+
+/// A running JSON-RPC proxy (loopback). Dropping it stops the server.
+#[derive(Debug)]
+pub struct RpcProxy {
+    shared: Arc<Shared>,
+    server: Server,
+}
+
 impl RpcProxy {
-    /// Starts a proxy in front of `upstream` (an HTTP JSON-RPC endpoint).
+    /// Starts a proxy on `127.0.0.1:<ephemeral>` in front of `upstream` (an HTTP JSON-RPC
+    /// endpoint).
     pub async fn start(upstream: &str, rules: ProxyRules) -> Result<Self> {
+        Self::start_with(upstream, rules, ProxyConfig::default()).await
+    }
+
+    /// Starts a proxy with a listen address, an edge name and a JSONL log; refuses rules with
+    /// HTTP-only actions.
+    pub async fn start_with(
+        upstream: &str,
+        rules: ProxyRules,
+        config: ProxyConfig,
+    ) -> Result<Self> {
+        let set = rules.compile();
+        set.check_rpc()?;
         let upstream: reqwest::Url = upstream
             .parse()
             .with_context(|| format!("parsing upstream URL {upstream:?}"))?;
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .context("building the proxy's HTTP client")?;
+        let recorder = Recorder::new(config.edge.clone(), config.log_path.as_deref())
+            .with_context(|| format!("opening the proxy log {:?}", config.log_path))?;
+        let listener = Server::bind(&config).await?;
+        let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
             upstream,
-            client,
-            rules: Mutex::new(rules),
-            log: Mutex::new(Vec::new()),
+            client: upstream_client()?,
+            engine: Mutex::new(Engine::new(&set)),
+            recorder,
+            stop: stopped,
         });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .context("binding the proxy on 127.0.0.1")?;
-        let addr = listener.local_addr().context("reading the proxy address")?;
         let app = Router::new()
-            .route("/", post(handle))
+            .route("/", post(handler::handle))
             .with_state(Arc::clone(&shared));
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        Ok(Self {
-            addr,
-            shared,
-            shutdown: Some(shutdown),
-            task,
-        })
+        let server = Server::spawn(listener, app, stop)?;
+        Ok(Self { shared, server })
     }
 
     /// The proxy's endpoint, `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// The proxy's socket address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
-    /// Replaces the rules (takes effect for the next request).
+    /// Replaces the rules (takes effect for the next request; scope counters restart). HTTP-only
+    /// actions (`tamper_body`, `set_header`) pass here; [`start_with`](Self::start_with)
+    /// refuses them.
     pub fn set_rules(&self, rules: ProxyRules) {
-        *lock(&self.shared.rules) = rules;
+        *lock(&self.shared.engine) = Engine::new(&rules.compile());
     }
 
     /// A copy of every request recorded so far.
     pub fn entries(&self) -> Vec<ProxyEntry> {
-        lock(&self.shared.log).clone()
+        self.shared.recorder.entries()
     }
 
     /// The recorded `eth_getLogs` requests.
     pub fn get_logs_entries(&self) -> Vec<ProxyEntry> {
-        lock(&self.shared.log)
-            .iter()
+        self.entries()
+            .into_iter()
             .filter(|e| e.method == "eth_getLogs")
-            .cloned()
             .collect()
     }
 
-    /// The ranges of the `eth_getLogs` requests that returned logs, in arrival order.
+    /// The ranges of the `eth_getLogs` requests that returned logs, in recording order.
     pub fn served_get_logs_ranges(&self) -> Vec<BlockRange> {
         self.get_logs_entries()
             .into_iter()
@@ -207,218 +254,52 @@ impl RpcProxy {
             .collect()
     }
 
-    /// Forgets the recorded requests.
+    /// Forgets the recorded requests (the JSONL file keeps them); `seq` restarts at 0.
     pub fn clear_entries(&self) {
-        lock(&self.shared.log).clear();
+        self.shared.recorder.clear();
+    }
+
+    /// Stops the proxy: hung requests are released (their connections close) and open
+    /// connections get up to 5 s to finish.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
-impl Drop for RpcProxy {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        self.task.abort();
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A body cut short inside a JSON object.
-const INVALID_JSON: &str = r#"{"jsonrpc":"2.0","id":1,"result":"#;
-
-async fn handle(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let parsed = serde_json::from_slice::<Value>(&body);
-    let (http_status, invalid_json) = {
-        let rules = lock(&shared.rules);
-        (rules.http_status, rules.invalid_json)
-    };
-    if let Some((status, retry_after)) = http_status {
-        shared.record_all(&parsed, &ProxyOutcome::HttpStatus { status });
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let mut response = (status, status.canonical_reason().unwrap_or_default()).into_response();
-        if let Some(seconds) = retry_after {
-            response.headers_mut().insert(RETRY_AFTER, seconds.into());
-        }
-        return response;
-    }
-    if invalid_json {
-        shared.record_all(&parsed, &ProxyOutcome::InvalidJson);
-        return ([(CONTENT_TYPE, "application/json")], INVALID_JSON).into_response();
-    }
-    let answer = match parsed {
-        Ok(Value::Array(items)) => {
-            let mut answers = Vec::with_capacity(items.len());
-            for item in items {
-                answers.push(shared.handle_one(item).await);
-            }
-            Value::Array(answers)
-        }
-        Ok(item) => shared.handle_one(item).await,
-        Err(_) => json!({"jsonrpc": "2.0", "id": null,
-                          "error": {"code": -32700, "message": "parse error"}}),
-    };
-    ([(CONTENT_TYPE, "application/json")], answer.to_string()).into_response()
-}
-
-fn method_of(request: &Value) -> String {
-    request
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-impl Shared {
-    /// Records every request of a body answered as a whole.
-    fn record_all(&self, parsed: &serde_json::Result<Value>, outcome: &ProxyOutcome) {
-        match parsed {
-            Ok(Value::Array(items)) => {
-                for item in items {
-                    self.record(method_of(item), None, None, outcome.clone());
-                }
-            }
-            Ok(item) => self.record(method_of(item), None, None, outcome.clone()),
-            Err(_) => self.record(String::new(), None, None, outcome.clone()),
-        }
-    }
-
-    async fn handle_one(&self, request: Value) -> Value {
-        let method = method_of(&request);
-        let id = request.get("id").cloned().unwrap_or(Value::Null);
-        let rules = lock(&self.rules).clone();
-        if let Some((_, code, message)) = rules.rpc_error_for.as_ref().filter(|r| r.0 == method) {
-            self.record(method, None, None, ProxyOutcome::Refused { code: *code });
-            return error_response(id, *code, message);
-        }
-        if let Some(chain_id) = rules.chain_id.filter(|_| method == "eth_chainId") {
-            self.record(method, None, None, ProxyOutcome::Rewritten);
-            return json!({"jsonrpc": "2.0", "id": id, "result": format!("{chain_id:#x}")});
-        }
-        if let Some(lag) = rules.head_lag.filter(|_| method == "eth_getBlockByNumber")
-            && let Some(request) = self.lagging(&request, lag).await
-        {
-            let Some(answer) = self.forward(&request).await else {
-                self.record(method, None, None, ProxyOutcome::Unreachable);
-                return error_response(id, -32603, "upstream unreachable");
-            };
-            self.record(method, None, None, ProxyOutcome::Rewritten);
-            return answer;
-        }
-        let cap = rules.get_logs_cap.filter(|_| method == "eth_getLogs");
-        let range = match cap {
-            Some(_) => self.requested_range(&request).await,
-            None => None,
+    #[test]
+    fn short_forms_compile_after_explicit_rules_in_the_old_precedence() {
+        let rules = ProxyRules {
+            get_logs_cap: Some(GetLogsCap::max_range(5)),
+            http_status: Some((429, None)),
+            rpc_error_for: Some(("eth_call".into(), -1, "no".into())),
+            chain_id: Some(1),
+            head_lag: Some(2),
+            invalid_json: true,
+            rules: vec![Rule::new(When::method("eth_blockNumber"), Action::Hang)],
+            seed: 9,
         };
-        if let (Some(cap), Some(range)) = (cap, range)
-            && let Some(limit) = cap.max_range.filter(|&max| range.len() > max)
-        {
-            let suggestion = cap
-                .suggest
-                .then(|| BlockRange::new(range.from, range.from + limit - 1));
-            let (code, message) = cap.profile.error(limit, suggestion);
-            self.record(method, Some(range), None, ProxyOutcome::Refused { code });
-            return error_response(id, code, &message);
-        }
-        let answer = self.forward(&request).await;
-        let Some(answer) = answer else {
-            self.record(method, range, None, ProxyOutcome::Unreachable);
-            return error_response(id, -32603, "upstream unreachable");
-        };
-        if let Some(code) = answer.pointer("/error/code").and_then(Value::as_i64) {
-            self.record(method, range, None, ProxyOutcome::NodeError { code });
-            return answer;
-        }
-        let logs = range.and(answer.get("result").and_then(Value::as_array));
-        let count = logs.map(Vec::len);
-        if let (Some(cap), Some(range), Some(logs)) = (cap, range, logs)
-            && let Some(max) = cap.max_results.filter(|&max| logs.len() > max)
-        {
-            let suggestion = cap
-                .suggest
-                .then(|| fitting_prefix(range, logs, max))
-                .flatten();
-            let (code, message) = cap.profile.error(max as u64, suggestion);
-            self.record(method, Some(range), count, ProxyOutcome::Refused { code });
-            return error_response(id, code, &message);
-        }
-        self.record(method, range, count, ProxyOutcome::Forwarded);
-        answer
+        let set = rules.compile();
+        assert_eq!(set.seed, 9);
+        let names: Vec<&str> = set.rules.iter().map(|r| r.action.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "hang",
+                "http",
+                "invalid_json",
+                "error",
+                "chain_id",
+                "stale_head",
+                "get_logs_cap"
+            ]
+        );
+        assert_eq!(set.rules[3].when, When::method("eth_call"));
+        let back = ProxyRules::from(RuleSet::from_json(r#"{"seed": 3, "rules": []}"#).unwrap());
+        assert_eq!((back.seed, back.rules.len()), (3, 0));
+        assert!(ProxyRules::default().compile().rules.is_empty());
     }
-
-    fn record(
-        &self,
-        method: String,
-        range: Option<BlockRange>,
-        result_count: Option<usize>,
-        outcome: ProxyOutcome,
-    ) {
-        let mut log = lock(&self.log);
-        let seq = log.len() as u64;
-        log.push(ProxyEntry {
-            seq,
-            method,
-            range,
-            result_count,
-            outcome,
-        });
-    }
-
-    async fn forward(&self, request: &Value) -> Option<Value> {
-        let response = self
-            .client
-            .post(self.upstream.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .body(request.to_string())
-            .send()
-            .await
-            .ok()?;
-        let bytes = response.bytes().await.ok()?;
-        serde_json::from_slice(&bytes).ok()
-    }
-
-    /// For an `eth_getBlockByNumber` of `latest`, `safe` or `finalized`: the same request for
-    /// the block `lag` below the tagged one; `None` for other requests or an unresolvable tag.
-    async fn lagging(&self, request: &Value, lag: u64) -> Option<Value> {
-        let tag = request.pointer("/params/0")?;
-        if !matches!(tag.as_str()?, "latest" | "safe" | "finalized") {
-            return None;
-        }
-        let number = self.resolve_block(Some(tag)).await?.saturating_sub(lag);
-        let mut request = request.clone();
-        *request.pointer_mut("/params/0")? = Value::String(format!("{number:#x}"));
-        Some(request)
-    }
-
-    /// The inclusive block range of an `eth_getLogs` request, tags resolved at the node;
-    /// `None` for block-hash filters or anything unresolvable.
-    async fn requested_range(&self, request: &Value) -> Option<BlockRange> {
-        let filter = request.get("params")?.get(0)?;
-        if filter.get("blockHash").is_some() {
-            return None;
-        }
-        let from = self.resolve_block(filter.get("fromBlock")).await?;
-        let to = self.resolve_block(filter.get("toBlock")).await?;
-        Some(BlockRange::new(from, to))
-    }
-
-    async fn resolve_block(&self, tag: Option<&Value>) -> Option<u64> {
-        let tag = tag.and_then(Value::as_str).unwrap_or("latest");
-        if let Some(hex) = tag.strip_prefix("0x") {
-            return u64::from_str_radix(hex, 16).ok();
-        }
-        if tag == "earliest" {
-            return Some(0);
-        }
-        let request = json!({"jsonrpc": "2.0", "id": 0, "method": "eth_getBlockByNumber",
-                             "params": [tag, false]});
-        let answer = self.forward(&request).await?;
-        let number = answer
-            .pointer("/result/number")?
-            .as_str()?
-            .strip_prefix("0x")?;
-        u64::from_str_radix(number, 16).ok()
-    }
-}
-
-fn error_response(id: Value, code: i64, message: &str) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }

@@ -1,13 +1,15 @@
 //! `devnet demo` and `devnet run <scenario>…`: the README demonstration and the named drills.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::Args;
 
 use super::Exit;
 use crate::demo::DemoOptions;
-use crate::scenario::{self, SCENARIOS};
+use crate::deploy::Backend;
+use crate::scenario::{self, Keep, RunOptions, RunReport, SCENARIOS, Seed, Status};
 
 /// `devnet demo`.
 #[derive(Debug, Clone, Args)]
@@ -18,6 +20,10 @@ pub struct DemoArgs {
 }
 
 /// `devnet run`.
+///
+/// Every run writes `report.json` (per scenario: verdict, failed checks with evidence, seed,
+/// backend, URLs, the watchdog state dir, log tails, watchdog outputs, a repro line) to
+/// `--report PATH`, else `<state-dir>/run/report.json`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Scenario names (see `--list`).
@@ -29,6 +35,27 @@ pub struct RunArgs {
     /// List the scenarios and exit.
     #[arg(long)]
     pub list: bool,
+    /// The backend to run on: `local` (anvil and the real contracts) or `in-process` (the
+    /// synthetic L1, no EVM: scenarios needing `Evm` are skipped). `attach` is refused:
+    /// scenarios deploy their own stack; attach is for `devnet proxy` in front of staging.
+    #[arg(long, env = "DEVNET_BACKEND", default_value = "local")]
+    pub backend: String,
+    /// The run seed, decimal or `0x` hex (default `0x5eed`) [env: DEVNET_SEED]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<Seed>,
+    /// Keep every scenario's temporary directory (logs, watchdog state) and print its path;
+    /// without it `DEVNET_KEEP` decides (`1`, `failure` = the default, `0`).
+    #[arg(long)]
+    pub keep: bool,
+    /// Count skipped scenarios as failed.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the report as one JSON line instead of the verdict table.
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write `report.json` (default `<state-dir>/run/report.json`).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
 }
 
 /// Runs the demo; exit 0 only if every step met its expectation.
@@ -46,14 +73,31 @@ pub(super) async fn demo(args: &DemoArgs, out: &mut dyn Write) -> Result<Exit> {
     })
 }
 
-/// Runs named scenarios and prints the verdict table; exit 0 only if all passed.
-pub(super) async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<Exit> {
+/// Runs named scenarios, prints the verdict table (or the JSON report) and writes
+/// `report.json`; exit 0 only if all passed (skipped ones too, unless `--strict`).
+pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -> Result<Exit> {
     if args.list {
         for s in SCENARIOS {
-            writeln!(out, "{:<28} {}", s.name, s.description)?;
+            let needs = format!("[{}]", s.needs);
+            writeln!(out, "{:<28} {needs:<36} {}", s.name, s.description)?;
         }
         return Ok(Exit::Passed);
     }
+    let backend = match args.backend.parse::<Backend>() {
+        Ok(backend) if scenario::backend_caps(backend).is_some() => backend,
+        Ok(backend) => {
+            writeln!(
+                out,
+                "backend {backend} cannot run scenarios: they deploy their own stack (local or \
+                 in-process); to fault an existing L1 or sequencer use `devnet proxy`"
+            )?;
+            return Ok(Exit::Usage);
+        }
+        Err(e) => {
+            writeln!(out, "{e}; scenarios run on local or in-process")?;
+            return Ok(Exit::Usage);
+        }
+    };
     let names: Vec<&str> = if args.all {
         SCENARIOS.iter().map(|s| s.name).collect()
     } else {
@@ -63,28 +107,146 @@ pub(super) async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<Exit> {
         writeln!(out, "name a scenario, or use --all or --list")?;
         return Ok(Exit::Usage);
     }
-    let mut verdicts = Vec::new();
-    for name in names {
-        match scenario::run(name).await {
-            Some(verdict) => {
-                writeln!(
-                    out,
-                    "{:<28} {}",
-                    verdict.name,
-                    if verdict.passed() { "pass" } else { "FAIL" }
-                )?;
-                verdicts.push(verdict);
+    if let Some(unknown) = names.iter().find(|n| scenario::find(n).is_none()) {
+        writeln!(out, "no scenario named {unknown}; see `devnet run --list`")?;
+        return Ok(Exit::Usage);
+    }
+    let seed = match args.seed {
+        Some(seed) => seed,
+        None => match Seed::from_env() {
+            Ok(seed) => seed,
+            Err(e) => {
+                writeln!(out, "{}: {e}", scenario::SEED_ENV)?;
+                return Ok(Exit::Usage);
             }
-            None => {
-                writeln!(out, "no scenario named {name}; see `devnet run --list`")?;
+        },
+    };
+    let keep = if args.keep {
+        Keep::Always
+    } else {
+        match Keep::from_env() {
+            Ok(keep) => keep,
+            Err(e) => {
+                writeln!(out, "{e}")?;
                 return Ok(Exit::Usage);
             }
         }
+    };
+    let options = RunOptions {
+        backend,
+        seed,
+        keep,
+    };
+    let mut verdicts = Vec::new();
+    for name in names {
+        let verdict = scenario::run_with(name, &options)
+            .await
+            .context("a registered scenario")?;
+        if !args.json {
+            writeln!(
+                out,
+                "{:<28} {} (seed {})",
+                verdict.name,
+                match verdict.status(args.strict) {
+                    Status::Passed => "pass".to_owned(),
+                    Status::Failed => "FAIL".to_owned(),
+                    Status::Skipped { cap } => format!("skipped({cap})"),
+                },
+                verdict.seed
+            )?;
+            out.flush()?;
+        }
+        verdicts.push(verdict);
     }
-    writeln!(out, "\n{}", scenario::table(&verdicts))?;
-    Ok(if verdicts.iter().all(scenario::Verdict::passed) {
+    let report = RunReport {
+        verdicts,
+        strict: args.strict,
+    };
+    let path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| state_dir.join("run").join("report.json"));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let json = report.to_json();
+    std::fs::write(&path, format!("{json:#}\n"))
+        .with_context(|| format!("writing {}", path.display()))?;
+    if args.json {
+        writeln!(out, "{json}")?;
+    } else {
+        writeln!(out, "\n{}", scenario::table(&report.verdicts, args.strict))?;
+        for v in report.verdicts.iter().filter(|v| v.kept.is_some()) {
+            if let Some(dir) = &v.kept {
+                writeln!(out, "kept {}: {}", v.name, dir.display())?;
+            }
+        }
+        writeln!(out, "report: {}", path.display())?;
+    }
+    out.flush()?;
+    Ok(if report.passed() {
         Exit::Passed
     } else {
         Exit::Failed
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::super::{Cli, Command};
+    use super::*;
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let cli = Cli::try_parse_from(["devnet", "run"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Run(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_flags_parse() {
+        let args = run_args(&["--all", "--seed", "0x10", "--strict", "--json", "--keep"]);
+        assert!(args.all && args.strict && args.json && args.keep);
+        assert_eq!(args.seed, Some(Seed(16)));
+        assert_eq!(args.backend, "local");
+        assert_eq!(run_args(&["--backend", "in-process"]).backend, "in-process");
+        let args = run_args(&["reorg-tip", "--seed", "7", "--report", "/tmp/r.json"]);
+        assert_eq!(args.names, ["reorg-tip"]);
+        assert_eq!(args.seed, Some(Seed(7)));
+        assert_eq!(args.report, Some(PathBuf::from("/tmp/r.json")));
+        assert!(Cli::try_parse_from(["devnet", "run", "--seed", "x"]).is_err());
+        assert!(Cli::try_parse_from(["devnet", "run", "--all", "genesis-agree"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn unknown_names_and_backends_are_usage_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = Vec::new();
+        let exit = run(&run_args(&["no-such-drill"]), dir.path(), &mut out).await;
+        assert_eq!(exit.unwrap(), Exit::Usage);
+        let exit = run(
+            &run_args(&["--backend", "compose", "genesis-agree"]),
+            dir.path(),
+            &mut out,
+        )
+        .await;
+        assert_eq!(exit.unwrap(), Exit::Usage);
+        let exit = run(
+            &run_args(&["--backend", "attach", "genesis-agree"]),
+            dir.path(),
+            &mut out,
+        )
+        .await;
+        assert_eq!(exit.unwrap(), Exit::Usage);
+        let refused = String::from_utf8(out.clone()).unwrap();
+        assert!(refused.contains("devnet proxy"), "{refused}");
+        let exit = run(&run_args(&["--list"]), dir.path(), &mut out).await;
+        assert_eq!(exit.unwrap(), Exit::Passed);
+        let listed = String::from_utf8(out).unwrap();
+        assert!(listed.contains("reorg-below-safe"), "{listed}");
+    }
 }

@@ -12,8 +12,9 @@
 //! | `down [--keep]` | stop a running `up` (or clean a dead one); idempotent |
 //! | `doctor [--strict]` | anvil version, binaries, pins |
 //! | `demo [--keep]` | the README demonstration; exit 0 only if the watchdog behaved as expected |
-//! | `run NAME…\|--all\|--list` | named scenarios with a verdict table; exit 0 only if all passed |
+//! | `run NAME…\|--all\|--list [--seed S] [--keep] [--strict] [--json] [--report PATH]` | named scenarios with a verdict table and `report.json`; exit 0 only if all passed |
 //! | `sequencer …` | the devnet sequencer in the foreground (`devnet-sequencer`'s flags) |
+//! | `proxy --listen A --upstream URL --mode rpc\|http --rules F` | a fault proxy in the foreground |
 //!
 //! Exit codes: 0 passed, 1 failed (a component gave up, orphans, not ready), 2 usage,
 //! 3 environment (anvil missing, readiness timeout, `address drifted`, no devnet up, another
@@ -33,12 +34,14 @@ use crate::install::workspace_root;
 mod down;
 mod drill;
 mod inspect;
+mod proxy;
 mod sequencer;
 mod up;
 
 pub use down::DownArgs;
 pub use drill::{DemoArgs, RunArgs};
 pub use inspect::{DoctorArgs, EnvArgs, StatusArgs};
+pub use proxy::{ProxyArgs, ProxyMode};
 pub use up::UpArgs;
 
 /// Environment variable overriding the default state directory.
@@ -75,6 +78,8 @@ pub enum Command {
     Run(RunArgs),
     /// Run the devnet sequencer in the foreground (the flags of `devnet-sequencer`).
     Sequencer(Box<crate::sequencer::Args>),
+    /// Run a fault proxy in the foreground (`--mode rpc|http`, rules from a JSON file).
+    Proxy(ProxyArgs),
 }
 
 /// The process exit codes.
@@ -118,8 +123,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Env(args) => inspect::env(&dir, &args, out),
         Command::Down(args) => down::down(&dir, &args, out).await,
         Command::Demo(args) => drill::demo(&args, out).await,
-        Command::Run(args) => drill::run(&args, out).await,
+        Command::Run(args) => drill::run(&args, &dir, out).await,
         Command::Sequencer(args) => sequencer::sequencer(*args, out).await,
+        Command::Proxy(args) => proxy::proxy(args, out).await,
     };
     match result {
         Ok(exit) => exit,

@@ -1,11 +1,13 @@
 //! Provider-style `eth_getLogs` caps and the errors hosted providers answer with.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::range::BlockRange;
 
 /// The error shapes of hosted providers for an `eth_getLogs` request that is too large.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum RangeErrorProfile {
     /// `-32005 query returned more than 10000 results` (+ `. Try with this block range
@@ -65,7 +67,8 @@ impl RangeErrorProfile {
 }
 
 /// A provider-style cap on `eth_getLogs`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct GetLogsCap {
     /// Largest accepted span in blocks (`to − from + 1`); wider requests never reach the node.
     pub max_range: Option<u64>,

@@ -1,136 +1,182 @@
-//! Named scenarios and drills (spec `devnet.md` §9): each builds a fresh local stack, drives a
-//! workload and faults, runs `sequencer-watchdog` commands, and checks what the watchdog did.
-//! `devnet run <name>` runs them from the command line; each is also a test.
+//! Named scenarios and drills (spec `devnet.md` §8–9): each deploys a fresh stack on a
+//! [`Backend`] (`local`: anvil and the real contracts; `in-process`: the synthetic L1), drives
+//! a workload and faults, runs `sequencer-watchdog` commands, checks what the watchdog did
+//! (plus `log_hygiene` over anvil's log and every watchdog stderr), and leaves a [`Verdict`]
+//! with the evidence for the report. `devnet run <name> --backend B` runs them from the
+//! command line; each is also a test.
+//!
+//! Every scenario declares the capabilities it needs ([`ScenarioInfo::needs`]); on a backend
+//! that lacks one it is `skipped(<cap>)` without running, never passed (`--strict`: failed).
+//!
+//! Every run has a [`Seed`] (`--seed`, `$DEVNET_SEED`, else `0x5eed`): the seeded workloads
+//! and faults draw from ChaCha20 streams keyed by `(seed, label)`, and every failure names the
+//! seed and the command that repeats it (`devnet run <name> --seed <s> --keep`).
 
+mod checks;
 mod harness;
 mod named;
+mod report;
+pub mod seed;
 
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Instant;
 
-pub use harness::{Harness, StackOptions};
-pub use named::{SCENARIOS, ScenarioInfo};
+use crate::deploy::{Backend, Caps, InProcessDeployer};
 
-use crate::driver::Run;
+pub use checks::{Allow, Check, Checks, LogText, describe, log_hygiene};
+pub use harness::{Harness, NeedsCap, StackOptions};
+pub use named::{SCENARIOS, ScenarioInfo, find};
+pub use report::{
+    Evidence, LOG_TAIL_LINES, PROXY_TAIL_ENTRIES, RunReport, STDERR_TAIL_LINES, Status, Verdict,
+    WatchdogRecord, table,
+};
+pub use seed::{SEED_ENV, Seed};
 
-/// One checked expectation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
-    /// What was checked.
-    pub what: String,
-    /// What was expected.
-    pub expected: String,
-    /// What happened.
-    pub observed: String,
-    /// Whether it held.
-    pub ok: bool,
+/// Environment variable choosing when `devnet run` keeps temporary directories: `1` always,
+/// `failure` (the default) when the scenario failed, `0` never.
+pub const KEEP_ENV: &str = "DEVNET_KEEP";
+
+/// Environment variable choosing the backend of `devnet run` (`--backend` wins).
+pub const BACKEND_ENV: &str = "DEVNET_BACKEND";
+
+/// The capabilities of a deployment on `backend` that scenarios can run on (`None` for
+/// `attach`: scenarios deploy their own stack).
+pub fn backend_caps(backend: Backend) -> Option<Caps> {
+    match backend {
+        Backend::Local => Some(Caps::ALL),
+        Backend::InProcess => Some(InProcessDeployer::CAPS),
+        Backend::Attach => None,
+    }
 }
 
-/// The expectations of one run, in order.
-#[derive(Debug, Default)]
-pub struct Checks(pub Vec<Check>);
+/// When a scenario's temporary directory (logs, watchdog state) survives the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Keep {
+    /// Always (`--keep`, `DEVNET_KEEP=1`).
+    Always,
+    /// When the scenario failed (`DEVNET_KEEP=failure`, the default).
+    #[default]
+    OnFailure,
+    /// Never (`DEVNET_KEEP=0`).
+    Never,
+}
 
-impl Checks {
-    /// Records a free-form expectation.
-    pub fn that(&mut self, what: &str, expected: &str, observed: impl Into<String>, ok: bool) {
-        self.0.push(Check {
-            what: what.into(),
-            expected: expected.into(),
-            observed: observed.into(),
-            ok,
-        });
-    }
-
-    /// Records that `run` exited `exit` with `outcome` (and `reason`, when given).
-    pub fn run(&mut self, what: &str, run: &Run, exit: i32, outcome: &str, reason: Option<&str>) {
-        let mut expected = format!("exit {exit} {outcome}");
-        if let Some(reason) = reason {
-            expected.push_str(&format!(" ({reason})"));
+impl Keep {
+    /// `$DEVNET_KEEP`, else [`Keep::OnFailure`]; an unknown value is an error.
+    pub fn from_env() -> anyhow::Result<Self> {
+        match std::env::var(KEEP_ENV).as_deref() {
+            Err(_) | Ok("failure") => Ok(Self::OnFailure),
+            Ok("1") => Ok(Self::Always),
+            Ok("0") => Ok(Self::Never),
+            Ok(other) => anyhow::bail!("{KEEP_ENV}={other:?}: expected 1, failure or 0"),
         }
-        let observed = format!(
-            "exit {} {}{}",
-            run.exit_code.map_or("signal".to_owned(), |c| c.to_string()),
-            run.outcome(),
-            run.reason().map(|r| format!(" ({r})")).unwrap_or_default()
-        );
-        let ok = run.exit_code == Some(exit)
-            && run.outcome() == outcome
-            && reason.is_none_or(|r| run.reason() == Some(r));
-        self.that(what, &expected, observed, ok);
     }
 
-    /// Records that `run` emitted exactly `count` events, all of `kind`.
-    pub fn events(&mut self, what: &str, run: &Run, count: usize, kind: &str) {
-        let kinds: Vec<String> = run
-            .parsed_events()
-            .iter()
-            .map(|e| e["kind"].as_str().unwrap_or("?").to_owned())
-            .collect();
-        let ok = kinds.len() == count && kinds.iter().all(|k| k == kind);
-        self.that(what, &format!("{count} × {kind}"), format!("{kinds:?}"), ok);
-    }
-
-    /// Whether every expectation held.
-    pub fn passed(&self) -> bool {
-        self.0.iter().all(|c| c.ok)
+    fn keeps(self, failed: bool) -> bool {
+        match self {
+            Self::Always => true,
+            Self::OnFailure => failed,
+            Self::Never => false,
+        }
     }
 }
 
-/// The verdict on one scenario.
-#[derive(Debug)]
-pub struct Verdict {
-    /// Scenario name.
-    pub name: &'static str,
-    /// Every expectation.
-    pub checks: Vec<Check>,
-    /// A setup or driver failure that stopped the scenario.
-    pub error: Option<String>,
-    /// Wall time.
-    pub duration: Duration,
+/// How scenarios run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The backend (default `local`).
+    pub backend: Backend,
+    /// The run seed.
+    pub seed: Seed,
+    /// When temporary directories are kept.
+    pub keep: Keep,
 }
 
-impl Verdict {
-    /// Passed: no error and every expectation held.
-    pub fn passed(&self) -> bool {
-        self.error.is_none() && !self.checks.is_empty() && self.checks.iter().all(|c| c.ok)
+impl RunOptions {
+    /// Backend, seed and keep policy from `$DEVNET_BACKEND`, `$DEVNET_SEED` and
+    /// `$DEVNET_KEEP` (else their defaults).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let backend = match std::env::var(BACKEND_ENV) {
+            Ok(name) => name.parse()?,
+            Err(_) => Backend::default(),
+        };
+        Ok(Self {
+            backend,
+            seed: Seed::from_env()?,
+            keep: Keep::from_env()?,
+        })
     }
 }
 
-/// Runs the scenario `name` on a fresh stack.
-pub async fn run(name: &str) -> Option<Verdict> {
-    let info = SCENARIOS.iter().find(|s| s.name == name)?;
+/// Runs the scenario `name` on a fresh stack on `backend` with `seed` (keeping its directory
+/// on failure); `None` if there is no such scenario.
+pub async fn run(name: &str, backend: Backend, seed: Seed) -> Option<Verdict> {
+    let options = RunOptions {
+        backend,
+        seed,
+        keep: Keep::OnFailure,
+    };
+    run_with(name, &options).await
+}
+
+/// Runs the scenario `name` on a fresh stack; `None` if there is no such scenario. On a
+/// backend lacking a capability the scenario needs, it does not run: the verdict is
+/// `skipped(<cap>)`.
+pub async fn run_with(name: &str, options: &RunOptions) -> Option<Verdict> {
+    let info = find(name)?;
     let started = Instant::now();
     let mut checks = Checks::default();
-    let result = named::run(info.name, &mut checks).await;
-    Some(Verdict {
-        name: info.name,
-        checks: checks.0,
-        error: result.err().map(|e| format!("{e:#}")),
-        duration: started.elapsed(),
-    })
-}
-
-/// The verdict table: scenario, result, time, then each failed expectation.
-pub fn table(verdicts: &[Verdict]) -> String {
-    let mut out = format!("{:<28} {:<6} {:>7}\n", "scenario", "result", "time");
-    for v in verdicts {
-        let result = if v.passed() { "pass" } else { "FAIL" };
-        out.push_str(&format!(
-            "{:<28} {:<6} {:>6.1}s\n",
-            v.name,
-            result,
-            v.duration.as_secs_f64()
-        ));
-        for c in &v.checks {
-            if !c.ok {
-                out.push_str(&format!(
-                    "    - {}: expected {}, observed {}\n",
-                    c.what, c.expected, c.observed
-                ));
+    let mut stack = named::options(info.name);
+    stack.seed = options.seed;
+    stack.backend = options.backend;
+    let mut error = None;
+    let mut evidence = Evidence::default();
+    let mut kept: Option<PathBuf> = None;
+    let missing = backend_caps(options.backend).map_or(info.needs, |caps| info.missing(caps));
+    if !missing.is_empty() {
+        return Some(Verdict {
+            name: info.name,
+            backend: options.backend.to_string(),
+            seed: options.seed,
+            expected: info.expected,
+            checks: Vec::new(),
+            error: None,
+            skipped: Some(missing.to_string()),
+            duration: started.elapsed(),
+            evidence,
+            kept,
+        });
+    }
+    match Harness::start(stack).await {
+        Err(e) => error = Some(format!("setup: {e:#}")),
+        Ok(mut h) => {
+            if let Err(e) = named::scenario(info.name, &mut h, &mut checks).await {
+                error = Some(format!("{e:#}"));
+            }
+            log_hygiene(&mut checks, &h.logs(), info.allow);
+            evidence = h.evidence();
+            let failed = error.is_some() || !checks.passed();
+            if options.keep.keeps(failed) {
+                h.set_keep(true);
+                kept = Some(h.dir().to_owned());
+            }
+            if let Err(e) = h.shutdown().await
+                && error.is_none()
+            {
+                error = Some(format!("teardown: {e:#}"));
             }
         }
-        if let Some(error) = &v.error {
-            out.push_str(&format!("    - error: {error}\n"));
-        }
     }
-    out
+    Some(Verdict {
+        name: info.name,
+        backend: options.backend.to_string(),
+        seed: options.seed,
+        expected: info.expected,
+        checks: checks.0,
+        error,
+        skipped: None,
+        duration: started.elapsed(),
+        evidence,
+        kept,
+    })
 }

@@ -3,6 +3,10 @@
 mod anvil;
 mod deploy;
 mod deposit;
+mod fake_upstream;
+mod http_proxy;
 mod install;
 mod l1_scan;
+mod proxy_cli;
+mod proxy_rules;
 mod rpc_proxy;

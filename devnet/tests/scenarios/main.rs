@@ -1,24 +1,97 @@
-//! Every named scenario (`devnet run <name>`) as a test: a fresh stack each, the real
-//! `sequencer-watchdog` binary, and every expectation of the scenario must hold.
+//! Every named scenario (`devnet run <name>`) as a test on each backend that can run it: a
+//! fresh stack each, the real `sequencer-watchdog` binary, and every expectation of the
+//! scenario must hold (log hygiene included). `local` runs them all on anvil with the real
+//! contracts; `in-process` runs every one whose capabilities the synthetic L1 offers (all but
+//! `Evm`), the spec's † scenarios among them. `DEVNET_SEED` and `DEVNET_KEEP` apply as for
+//! `devnet run`; a failure prints the seed, the evidence and the repro line.
 
-async fn scenario(name: &str) {
-    let verdict = devnet::scenario::run(name)
+use devnet::deploy::{Backend, InProcessDeployer};
+use devnet::scenario::{RunOptions, SCENARIOS, Status};
+
+async fn scenario(name: &str, backend: Backend) {
+    let options = RunOptions {
+        backend,
+        ..RunOptions::from_env().expect("DEVNET_SEED / DEVNET_KEEP")
+    };
+    let verdict = devnet::scenario::run_with(name, &options)
         .await
         .expect("a registered scenario");
-    assert!(
-        verdict.passed(),
-        "\n{}",
-        devnet::scenario::table(&[verdict])
-    );
+    assert!(verdict.passed(), "\n{}", verdict.failure_report());
 }
 
-#[test]
-fn every_scenario_has_a_test() {
-    let registered: Vec<_> = devnet::scenario::SCENARIOS.iter().map(|s| s.name).collect();
-    assert_eq!(registered, NAMES);
+/// One test per `name => test` pair on `backend`, and the list of names as `LIST`.
+macro_rules! scenario_tests {
+    ($backend:expr, $list:ident, { $($test:ident => $name:literal,)* }) => {
+        const $list: &[&str] = &[$($name),*];
+        $(
+            #[tokio::test]
+            async fn $test() {
+                scenario($name, $backend).await;
+            }
+        )*
+    };
 }
 
-const NAMES: &[&str] = &[
+scenario_tests!(Backend::Local, LOCAL, {
+    genesis_agree => "genesis-agree",
+    deposit_transfer_withdraw => "deposit-transfer-withdraw",
+    batch_close_agree => "batch-close-agree",
+    idempotent_retick => "idempotent-retick",
+    tampered_state => "tampered-state",
+    tamper_body_digest_blind => "tamper-body-digest-blind",
+    dropped_deposit => "dropped-deposit",
+    wrong_fee => "wrong-fee",
+    skipped_op => "skipped-op",
+    regressed_inclusion => "regressed-inclusion",
+    log_range_cap => "log-range-cap",
+    sequencer_outage => "sequencer-outage",
+    sequencer_transient_matrix => "sequencer-transient-matrix",
+    l1_outage => "l1-outage",
+    kill_sequencer => "kill-sequencer",
+    concurrent_ticks => "concurrent-ticks",
+    corrupt_checkpoint => "corrupt-checkpoint",
+    clear_relatch => "clear-relatch",
+    provider_disagreement => "provider-disagreement",
+    torn_publish => "torn-publish",
+    legacy_shape_agree => "legacy-shape-agree",
+    transient_matrix => "transient-matrix",
+    chain_id_mismatch => "chain-id-mismatch",
+    reorg_tip => "reorg-tip",
+    reorg_below_safe => "reorg-below-safe",
+    reorg_below_head => "reorg-below-head",
+    chaos_no_false_divergence => "chaos-no-false-divergence",
+});
+
+scenario_tests!(Backend::InProcess, IN_PROCESS, {
+    genesis_agree_in_process => "genesis-agree",
+    deposit_transfer_withdraw_in_process => "deposit-transfer-withdraw",
+    batch_close_agree_in_process => "batch-close-agree",
+    idempotent_retick_in_process => "idempotent-retick",
+    tampered_state_in_process => "tampered-state",
+    tamper_body_digest_blind_in_process => "tamper-body-digest-blind",
+    dropped_deposit_in_process => "dropped-deposit",
+    wrong_fee_in_process => "wrong-fee",
+    skipped_op_in_process => "skipped-op",
+    regressed_inclusion_in_process => "regressed-inclusion",
+    log_range_cap_in_process => "log-range-cap",
+    sequencer_outage_in_process => "sequencer-outage",
+    sequencer_transient_matrix_in_process => "sequencer-transient-matrix",
+    l1_outage_in_process => "l1-outage",
+    kill_sequencer_in_process => "kill-sequencer",
+    concurrent_ticks_in_process => "concurrent-ticks",
+    corrupt_checkpoint_in_process => "corrupt-checkpoint",
+    clear_relatch_in_process => "clear-relatch",
+    torn_publish_in_process => "torn-publish",
+    legacy_shape_agree_in_process => "legacy-shape-agree",
+    transient_matrix_in_process => "transient-matrix",
+    chain_id_mismatch_in_process => "chain-id-mismatch",
+    reorg_tip_in_process => "reorg-tip",
+    reorg_below_safe_in_process => "reorg-below-safe",
+    chaos_no_false_divergence_in_process => "chaos-no-false-divergence",
+});
+
+/// The spec's † scenarios (`devnet.md` §9): they must run on `in-process`.
+const DAGGER: &[&str] = &[
     "genesis-agree",
     "deposit-transfer-withdraw",
     "batch-close-agree",
@@ -29,120 +102,97 @@ const NAMES: &[&str] = &[
     "skipped-op",
     "regressed-inclusion",
     "log-range-cap",
-    "sequencer-outage",
-    "l1-outage",
-    "kill-sequencer",
-    "concurrent-ticks",
-    "corrupt-checkpoint",
-    "clear-relatch",
-    "provider-disagreement",
-    "torn-publish",
-    "legacy-shape-agree",
     "transient-matrix",
-    "chain-id-mismatch",
+    "reorg-tip",
+    "reorg-below-safe",
 ];
 
-#[tokio::test]
-async fn genesis_agree() {
-    scenario("genesis-agree").await;
+#[test]
+fn every_scenario_has_a_test() {
+    let registered: Vec<_> = SCENARIOS.iter().map(|s| s.name).collect();
+    assert_eq!(registered, LOCAL, "local runs every scenario");
+    let runnable: Vec<_> = SCENARIOS
+        .iter()
+        .filter(|s| s.missing(InProcessDeployer::CAPS).is_empty())
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(runnable, IN_PROCESS, "in-process runs all that need no Evm");
+    for name in DAGGER {
+        assert!(IN_PROCESS.contains(name), "† {name} must run in-process");
+    }
 }
 
+/// A scenario needing `Evm` (a plain ETH transfer replayed into a reorg) never runs on the
+/// synthetic L1: skipped with the capability, failed under `--strict`.
 #[tokio::test]
-async fn deposit_transfer_withdraw() {
-    scenario("deposit-transfer-withdraw").await;
+async fn evm_scenarios_are_skipped_in_process_and_fail_under_strict() {
+    for name in ["reorg-below-head", "provider-disagreement"] {
+        let verdict =
+            devnet::scenario::run(name, Backend::InProcess, devnet::scenario::Seed::default())
+                .await
+                .expect("a registered scenario");
+        assert_eq!(
+            verdict.status(false),
+            Status::Skipped { cap: "Evm".into() },
+            "{name}"
+        );
+        assert_eq!(verdict.status(true), Status::Failed, "{name}");
+        assert!(!verdict.passed(), "{name}: skipped is never passed");
+        assert!(
+            verdict.checks.is_empty() && verdict.evidence.urls.is_empty(),
+            "{name}: a skipped scenario never deploys"
+        );
+    }
 }
 
+/// Harness helpers a backend cannot serve name the capability they need instead of failing
+/// somewhere deeper; the backend-neutral ones work.
 #[tokio::test]
-async fn batch_close_agree() {
-    scenario("batch-close-agree").await;
-}
+async fn anvil_only_helpers_name_the_missing_capability_in_process() {
+    use devnet::deploy::Caps;
+    use devnet::scenario::{Harness, NeedsCap, StackOptions};
 
-#[tokio::test]
-async fn idempotent_retick() {
-    scenario("idempotent-retick").await;
-}
-
-#[tokio::test]
-async fn tampered_state() {
-    scenario("tampered-state").await;
-}
-
-#[tokio::test]
-async fn dropped_deposit() {
-    scenario("dropped-deposit").await;
-}
-
-#[tokio::test]
-async fn wrong_fee() {
-    scenario("wrong-fee").await;
-}
-
-#[tokio::test]
-async fn skipped_op() {
-    scenario("skipped-op").await;
-}
-
-#[tokio::test]
-async fn regressed_inclusion() {
-    scenario("regressed-inclusion").await;
-}
-
-#[tokio::test]
-async fn log_range_cap() {
-    scenario("log-range-cap").await;
-}
-
-#[tokio::test]
-async fn sequencer_outage() {
-    scenario("sequencer-outage").await;
-}
-
-#[tokio::test]
-async fn l1_outage() {
-    scenario("l1-outage").await;
-}
-
-#[tokio::test]
-async fn kill_sequencer() {
-    scenario("kill-sequencer").await;
-}
-
-#[tokio::test]
-async fn concurrent_ticks() {
-    scenario("concurrent-ticks").await;
-}
-
-#[tokio::test]
-async fn corrupt_checkpoint() {
-    scenario("corrupt-checkpoint").await;
-}
-
-#[tokio::test]
-async fn clear_relatch() {
-    scenario("clear-relatch").await;
-}
-
-#[tokio::test]
-async fn legacy_shape_agree() {
-    scenario("legacy-shape-agree").await;
-}
-
-#[tokio::test]
-async fn provider_disagreement() {
-    scenario("provider-disagreement").await;
-}
-
-#[tokio::test]
-async fn torn_publish() {
-    scenario("torn-publish").await;
-}
-
-#[tokio::test]
-async fn transient_matrix() {
-    scenario("transient-matrix").await;
-}
-
-#[tokio::test]
-async fn chain_id_mismatch() {
-    scenario("chain-id-mismatch").await;
+    let h = Harness::start(StackOptions {
+        backend: Backend::InProcess,
+        ..StackOptions::default()
+    })
+    .await
+    .expect("an in-process stack");
+    assert_eq!(h.backend(), Backend::InProcess);
+    let missing = h.devnet().expect_err("no anvil in-process");
+    assert_eq!(missing.cap, Caps::EVM);
+    let err = h
+        .rewrite_blocks_evm(1, Vec::new())
+        .await
+        .expect_err("a raw EVM rewrite needs anvil");
+    assert_eq!(
+        err.downcast_ref::<NeedsCap>().map(|n| n.cap),
+        Some(Caps::EVM),
+        "{err:#}"
+    );
+    let landed = h
+        .deposit_input(1, 1_000)
+        .await
+        .expect("a synthetic deposit");
+    assert_eq!(h.block_number().await.unwrap(), landed.block);
+    assert_eq!(h.input_count().await.unwrap(), landed.index + 1);
+    let before = h.block_hash(landed.block).await.unwrap();
+    let rewritten = h
+        .rewrite_blocks(
+            landed.block,
+            &[(landed.tx, Some(h.deposit_tx(1, 500)))],
+            Vec::new(),
+        )
+        .await
+        .expect("a rewrite on the synthetic L1");
+    assert_eq!(
+        rewritten,
+        [(
+            landed.block,
+            before,
+            h.block_hash(landed.block).await.unwrap()
+        )]
+    );
+    assert_ne!(rewritten[0].1, rewritten[0].2);
+    h.shutdown().await.expect("teardown");
 }

@@ -1,0 +1,325 @@
+//! The deployer layer (spec `devnet.md` §2): provisions a [`Topology`] on one backend, waits
+//! for readiness and hands back a [`Deployment`] with everything a scenario drives.
+//!
+//! | Deployer | L1 | Sequencer | [`Caps`] |
+//! |---|---|---|---|
+//! | [`LocalDeployer`] | anvil + the Rollups contracts ([`Devnet`]) | in-process task | all |
+//! | [`InProcessDeployer`] | [`SyntheticL1`] | in-process task | all but `Evm` |
+//! | [`AttachDeployer`] | given URL | given URL | `RpcFaults`, + `Mining`/`Reorg` if the L1 answers `anvil_nodeInfo` |
+//!
+//! Backends are chosen explicitly, never detected. Through the handle a scenario reaches the
+//! L1 controls ([`L1Node`]), the sequencer ([`SequencerControl`]: stop, start and restart on
+//! the same ports, faults), the URL of every [`Edge`] (re-routable through a proxy with
+//! [`Deployment::route`]), the watchdog's exports and driver, and teardown.
+
+mod anvil_history;
+mod caps;
+mod deployers;
+mod node;
+mod sequencer;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use futures_util::future::BoxFuture;
+use tempfile::TempDir;
+
+pub(crate) use anvil_history::{anvil_reorg_pairs, anvil_rewrite};
+pub use caps::{Backend, Caps, UnknownBackend};
+pub use deployers::{AttachDeployer, InProcessDeployer, LocalDeployer};
+pub use node::{
+    AttachedL1, L1Error, L1Node, Landed, Reorged, Replacement, ReplacementInput, SnapshotId,
+};
+pub use sequencer::SequencerControl;
+
+use crate::Devnet;
+use crate::driver::{WatchdogDriver, exports};
+use crate::pins::{CHAIN_ID, addresses};
+use crate::sequencer::FaultSpecError;
+use crate::synthetic::{SyntheticError, SyntheticL1};
+use crate::topology::{Edge, Topology};
+
+/// A failed deployment or deployment control.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeployError {
+    /// An L1 control failed.
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    /// The synthetic L1 failed to start.
+    #[error(transparent)]
+    Synthetic(#[from] SyntheticError),
+    /// A component (anvil and the contracts, the sequencer) failed.
+    #[error("{what}: {source:#}")]
+    Component {
+        /// What was being done.
+        what: &'static str,
+        /// The component's error.
+        #[source]
+        source: anyhow::Error,
+    },
+    /// The backend cannot do this.
+    #[error("{what} is not supported on the {backend} backend")]
+    Unsupported {
+        /// The control.
+        what: &'static str,
+        /// The backend.
+        backend: Backend,
+    },
+    /// The topology puts a proxy on an edge this deployer cannot wire yet.
+    #[error(
+        "proxy rules on {0} are not wired by deployers; put the proxy in front yourself and call Deployment::route"
+    )]
+    ProxyNotWired(Edge),
+    /// A sequencer fault spec does not parse.
+    #[error(transparent)]
+    Fault(#[from] FaultSpecError),
+    /// The sequencer's control API could not be reached.
+    #[error("sequencer control {what}: {source}")]
+    Control {
+        /// The request.
+        what: &'static str,
+        /// The HTTP error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The sequencer's control API refused a request.
+    #[error("sequencer control {what} answered {status}")]
+    ControlStatus {
+        /// The request.
+        what: &'static str,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A temporary directory could not be made.
+    #[error("state directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Provisions topologies on one backend. Object-safe: `Box<dyn Deployer>` picks the backend at
+/// run time.
+pub trait Deployer: Send + Sync {
+    /// The backend.
+    fn backend(&self) -> Backend;
+
+    /// Provisions `topology`, waits until every component is ready and returns the handle.
+    fn deploy<'a>(
+        &'a self,
+        topology: &'a Topology,
+    ) -> BoxFuture<'a, Result<Deployment, DeployError>>;
+}
+
+/// The deployment's temporary directory, with `logs/` made.
+fn deployment_dir(backend: Backend) -> Result<TempDir, DeployError> {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("devnet-{backend}-"))
+        .tempdir()?;
+    std::fs::create_dir_all(tmp.path().join("logs"))?;
+    Ok(tmp)
+}
+
+/// Deployers do not start proxies yet: rules on an edge are refused before anything starts.
+fn refuse_proxies(topology: &Topology) -> Result<(), DeployError> {
+    match topology.proxies.keys().next() {
+        Some(edge) => Err(DeployError::ProxyNotWired(*edge)),
+        None => Ok(()),
+    }
+}
+
+/// The L1 of a deployment.
+#[derive(Debug)]
+enum L1Handle {
+    Anvil(Box<Devnet>),
+    Synthetic(SyntheticL1),
+    Attached(AttachedL1),
+}
+
+/// A provisioned topology. Dropping it stops everything it started (the sequencer task
+/// aborts, anvil is killed); [`shutdown`](Self::shutdown) does it gracefully.
+#[derive(Debug)]
+pub struct Deployment {
+    backend: Backend,
+    caps: Caps,
+    topology: Topology,
+    // Field order is drop order: the sequencer goes before its L1.
+    sequencer: SequencerControl,
+    l1: L1Handle,
+    routes: BTreeMap<Edge, String>,
+    state_dir: PathBuf,
+    tmp: Option<TempDir>,
+}
+
+impl Deployment {
+    fn new(
+        backend: Backend,
+        caps: Caps,
+        topology: &Topology,
+        l1: L1Handle,
+        sequencer: SequencerControl,
+        tmp: TempDir,
+    ) -> Result<Self, DeployError> {
+        refuse_proxies(topology)?;
+        let l1_url = match &l1 {
+            L1Handle::Anvil(devnet) => devnet.rpc_url().to_owned(),
+            L1Handle::Synthetic(synthetic) => synthetic.url(),
+            L1Handle::Attached(attached) => attached.rpc_url(),
+        };
+        let routes = Edge::ALL
+            .into_iter()
+            .map(|edge| {
+                let url = if edge.is_l1() {
+                    l1_url.clone()
+                } else {
+                    sequencer.url().to_owned()
+                };
+                (edge, url)
+            })
+            .collect();
+        Ok(Self {
+            backend,
+            caps,
+            topology: topology.clone(),
+            sequencer,
+            l1,
+            routes,
+            state_dir: tmp.path().join("watchdog"),
+            tmp: Some(tmp),
+        })
+    }
+
+    /// The backend it runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// What it can do.
+    pub fn caps(&self) -> Caps {
+        self.caps
+    }
+
+    /// The topology it was deployed from.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// The L1 controls.
+    pub fn l1(&self) -> &dyn L1Node {
+        match &self.l1 {
+            L1Handle::Anvil(devnet) => devnet.as_ref(),
+            L1Handle::Synthetic(synthetic) => synthetic,
+            L1Handle::Attached(attached) => attached,
+        }
+    }
+
+    /// The anvil devnet (`local` only), for EVM-level helpers (balances, `mint`, …).
+    pub fn devnet(&self) -> Option<&Devnet> {
+        match &self.l1 {
+            L1Handle::Anvil(devnet) => Some(devnet.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The synthetic L1 (`in-process` only), for its extra controls and its input list.
+    pub fn synthetic(&self) -> Option<&SyntheticL1> {
+        match &self.l1 {
+            L1Handle::Synthetic(synthetic) => Some(synthetic),
+            _ => None,
+        }
+    }
+
+    /// The sequencer.
+    pub fn sequencer(&self) -> &SequencerControl {
+        &self.sequencer
+    }
+
+    /// The sequencer, to stop, start or restart it.
+    pub fn sequencer_mut(&mut self) -> &mut SequencerControl {
+        &mut self.sequencer
+    }
+
+    /// The URL a client of `edge` uses (the proxy's, once [`route`](Self::route)d).
+    pub fn url(&self, edge: Edge) -> &str {
+        self.routes.get(&edge).map_or("", String::as_str)
+    }
+
+    /// Sends `edge` through `url` (a proxy in front of the edge's target). Set it before
+    /// building the watchdog driver; the sequencer's own edge (`seq→l1`) is read at start,
+    /// so re-routing it takes effect at the next sequencer start.
+    pub fn route(&mut self, edge: Edge, url: impl Into<String>) {
+        self.routes.insert(edge, url.into());
+    }
+
+    /// The application.
+    pub fn app(&self) -> Address {
+        addresses::APPLICATION
+    }
+
+    /// The InputBox.
+    pub fn input_box(&self) -> Address {
+        addresses::INPUT_BOX
+    }
+
+    /// The L1 chain id.
+    pub fn chain_id(&self) -> u64 {
+        CHAIN_ID
+    }
+
+    /// The deployment's directory (`logs/`, the watchdog's `watchdog/`); temporary unless
+    /// [kept](Self::keep_dir).
+    pub fn dir(&self) -> &Path {
+        self.state_dir.parent().unwrap_or(&self.state_dir)
+    }
+
+    /// The watchdog's state directory (inside the deployment's temporary directory; not
+    /// created until `init`).
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// The `CARTESI_WATCHDOG_*` exports over the current edge URLs (spec §5.6), with the
+    /// confirmation endpoint when the topology enables it.
+    pub fn exports(&self) -> BTreeMap<String, String> {
+        let mut env = exports(
+            &self.state_dir,
+            self.url(Edge::WdToL1),
+            self.url(Edge::WdToSeq),
+            self.app(),
+            self.input_box(),
+            self.topology.watchdog.snapshot_block,
+        );
+        if self.topology.watchdog.confirm {
+            env.insert(
+                "CARTESI_WATCHDOG_CONFIRM_HTTP_ENDPOINT".to_owned(),
+                self.url(Edge::WdToL1Confirm).to_owned(),
+            );
+        }
+        env
+    }
+
+    /// A watchdog driver for `binary` with [`exports`](Self::exports).
+    pub fn watchdog(&self, binary: impl Into<PathBuf>) -> WatchdogDriver {
+        WatchdogDriver::new(binary, self.exports())
+    }
+
+    /// Keeps the temporary directory (watchdog state) after teardown; returns its path.
+    pub fn keep_dir(&mut self) -> Option<PathBuf> {
+        self.tmp.take().map(TempDir::keep)
+    }
+
+    /// Stops the sequencer, then the L1.
+    pub async fn shutdown(mut self) -> Result<(), DeployError> {
+        self.sequencer.shutdown().await?;
+        let Self { l1, .. } = self;
+        if let L1Handle::Anvil(devnet) = l1 {
+            (*devnet)
+                .shutdown()
+                .await
+                .map_err(|source| DeployError::Component {
+                    what: "stopping anvil",
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+}

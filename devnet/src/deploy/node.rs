@@ -1,0 +1,431 @@
+//! [`L1Node`]: the L1 controls scenarios use whatever the backend — anvil ([`Devnet`]), the
+//! [`SyntheticL1`](crate::synthetic::SyntheticL1), or an attached node ([`AttachedL1`]).
+
+use std::fmt;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::ext::AnvilApi as _;
+use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
+use alloy::transports::TransportError;
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use super::anvil_history::{anvil_reorg, rewrite_on};
+use crate::Devnet;
+use crate::synthetic::SyntheticError;
+
+/// A failed L1 control.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum L1Error {
+    /// The node cannot do this (e.g. mining on an attached L1 that is not anvil).
+    #[error("{what} is not supported by the {node} L1")]
+    Unsupported {
+        /// The control.
+        what: &'static str,
+        /// [`L1Node::kind`].
+        node: &'static str,
+    },
+    /// A synthetic-L1 control failed.
+    #[error(transparent)]
+    Synthetic(#[from] SyntheticError),
+    /// A JSON-RPC call failed.
+    #[error("{method}: {source}")]
+    Rpc {
+        /// The method.
+        method: &'static str,
+        /// The transport error.
+        #[source]
+        source: TransportError,
+    },
+    /// A reorg or rewrite outside the chain (genesis is never replaced).
+    #[error("a reorg of depth {depth} needs 1 ≤ depth ≤ {latest} (the head)")]
+    Depth {
+        /// Requested depth.
+        depth: u64,
+        /// The head.
+        latest: u64,
+    },
+    /// The node has no such snapshot.
+    #[error("the L1 has no snapshot {}", .0.0)]
+    NoSnapshot(SnapshotId),
+    /// Reading a block failed.
+    #[error(transparent)]
+    Read(#[from] l1::Error),
+    /// A [`Devnet`] helper failed.
+    #[error("{what}: {source:#}")]
+    Devnet {
+        /// The control.
+        what: &'static str,
+        /// The helper's error.
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+fn devnet_error(what: &'static str) -> impl FnOnce(anyhow::Error) -> L1Error {
+    move |source| L1Error::Devnet { what, source }
+}
+
+pub(super) fn rpc_error(method: &'static str) -> impl FnOnce(TransportError) -> L1Error {
+    move |source| L1Error::Rpc { method, source }
+}
+
+/// Where an input landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Landed {
+    /// The per-application input index.
+    pub index: u64,
+    /// The including block.
+    pub block: u64,
+    /// The transaction that added it (for anvil deposits: the portal call).
+    pub tx: B256,
+}
+
+/// An opaque snapshot id ([`L1Node::snapshot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SnapshotId(pub U256);
+
+/// What a replacement transaction of a reorg does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplacementInput {
+    /// An ERC-20 portal deposit (on anvil: mint, approve and deposit, all in that block).
+    Deposit {
+        /// The depositor (an anvil default account on anvil).
+        depositor: Address,
+        /// Token units.
+        amount: U256,
+    },
+    /// `InputBox.addInput(app, payload)` from `sender`.
+    Direct {
+        /// The transaction sender (= `msg.sender`).
+        sender: Address,
+        /// The input payload.
+        payload: Bytes,
+    },
+}
+
+/// A transaction mined into the new chain of a reorg.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    /// Block offset from the first rewritten block (`0..depth`).
+    pub offset: u64,
+    /// What it does.
+    pub input: ReplacementInput,
+}
+
+/// A finished reorg: the rewritten heights and their hashes before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reorged {
+    /// The first rewritten block.
+    pub from_block: u64,
+    /// Hashes of the rewritten heights before the reorg.
+    pub old: Vec<B256>,
+    /// Hashes of the same heights after it.
+    pub new: Vec<B256>,
+}
+
+/// The L1 controls a scenario uses, on any backend. Object-safe, so a deployment can hold a
+/// `Box<dyn L1Node>`; each method says which nodes support it.
+pub trait L1Node: fmt::Debug + Send + Sync {
+    /// `anvil`, `synthetic` or `attached` (for reports and errors).
+    fn kind(&self) -> &'static str;
+
+    /// The JSON-RPC endpoint.
+    fn rpc_url(&self) -> String;
+
+    /// The head block number.
+    fn block_number(&self) -> BoxFuture<'_, Result<u64, L1Error>>;
+
+    /// Mines `blocks` blocks.
+    fn mine(&self, blocks: u64) -> BoxFuture<'_, Result<(), L1Error>>;
+
+    /// Turns mining on every transaction on or off.
+    fn set_automine(&self, on: bool) -> BoxFuture<'_, Result<(), L1Error>>;
+
+    /// Deposits `amount` of the devnet token for `who` through the ERC-20 portal and returns
+    /// where the input landed. anvil needs automine; the synthetic L1 mines a block itself.
+    fn deposit_erc20(&self, who: Address, amount: U256) -> BoxFuture<'_, Result<Landed, L1Error>>;
+
+    /// Adds a direct input from `sender` and returns where it landed (same mining rules).
+    fn direct_input(
+        &self,
+        sender: Address,
+        payload: Bytes,
+    ) -> BoxFuture<'_, Result<Landed, L1Error>>;
+
+    /// Takes a snapshot of the chain.
+    fn snapshot(&self) -> BoxFuture<'_, Result<SnapshotId, L1Error>>;
+
+    /// Returns to a snapshot.
+    fn revert(&self, id: SnapshotId) -> BoxFuture<'_, Result<(), L1Error>>;
+
+    /// Rewrites the newest `depth` blocks (below `safe` too) with `replacements`; returns the
+    /// old and new hashes.
+    fn reorg(
+        &self,
+        depth: u64,
+        replacements: Vec<Replacement>,
+    ) -> BoxFuture<'_, Result<Reorged, L1Error>>;
+
+    /// Rewrites blocks `from..=head` keeping the height: every transaction is replayed in the
+    /// block it was in (same bytes, so the same hash), except those listed in `replace`
+    /// (swapped for the given input, or dropped for `None`); `extra` adds inputs at block
+    /// offsets from `from`. Every rewritten block gets a new hash.
+    ///
+    /// On anvil a replacement deposit is the portal call alone: the depositor's allowance from
+    /// the replaced deposit must cover it.
+    fn rewrite(
+        &self,
+        from: u64,
+        replace: Vec<(B256, Option<ReplacementInput>)>,
+        extra: Vec<Replacement>,
+    ) -> BoxFuture<'_, Result<Reorged, L1Error>>;
+}
+
+impl L1Node for Devnet {
+    fn kind(&self) -> &'static str {
+        "anvil"
+    }
+
+    fn rpc_url(&self) -> String {
+        Devnet::rpc_url(self).to_owned()
+    }
+
+    fn block_number(&self) -> BoxFuture<'_, Result<u64, L1Error>> {
+        Box::pin(async move {
+            Devnet::block_number(self)
+                .await
+                .map_err(devnet_error("block number"))
+        })
+    }
+
+    fn mine(&self, blocks: u64) -> BoxFuture<'_, Result<(), L1Error>> {
+        Box::pin(async move {
+            Devnet::mine(self, blocks)
+                .await
+                .map_err(devnet_error("mine"))
+        })
+    }
+
+    fn set_automine(&self, on: bool) -> BoxFuture<'_, Result<(), L1Error>> {
+        Box::pin(async move {
+            Devnet::set_automine(self, on)
+                .await
+                .map_err(devnet_error("set automine"))
+        })
+    }
+
+    fn deposit_erc20(&self, who: Address, amount: U256) -> BoxFuture<'_, Result<Landed, L1Error>> {
+        Box::pin(async move {
+            let added = Devnet::deposit_erc20(self, who, amount, Bytes::new())
+                .await
+                .map_err(devnet_error("ERC-20 deposit"))?;
+            Ok(Landed {
+                index: added.index,
+                block: added.block_number,
+                tx: added.transaction_hash,
+            })
+        })
+    }
+
+    fn direct_input(
+        &self,
+        sender: Address,
+        payload: Bytes,
+    ) -> BoxFuture<'_, Result<Landed, L1Error>> {
+        Box::pin(async move {
+            let added = Devnet::add_input(self, sender, payload)
+                .await
+                .map_err(devnet_error("direct input"))?;
+            Ok(Landed {
+                index: added.index,
+                block: added.block_number,
+                tx: added.transaction_hash,
+            })
+        })
+    }
+
+    fn snapshot(&self) -> BoxFuture<'_, Result<SnapshotId, L1Error>> {
+        Box::pin(async move {
+            Devnet::snapshot(self)
+                .await
+                .map(SnapshotId)
+                .map_err(devnet_error("snapshot"))
+        })
+    }
+
+    fn revert(&self, id: SnapshotId) -> BoxFuture<'_, Result<(), L1Error>> {
+        Box::pin(async move {
+            Devnet::revert(self, id.0)
+                .await
+                .map_err(devnet_error("revert"))
+        })
+    }
+
+    fn reorg(
+        &self,
+        depth: u64,
+        replacements: Vec<Replacement>,
+    ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
+        Box::pin(async move { anvil_reorg(self.provider(), depth, &replacements).await })
+    }
+
+    fn rewrite(
+        &self,
+        from: u64,
+        replace: Vec<(B256, Option<ReplacementInput>)>,
+        extra: Vec<Replacement>,
+    ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
+        Box::pin(async move { rewrite_on(self.provider(), from, &replace, &extra).await })
+    }
+}
+
+/// An L1 given by URL (`attach` backend). Mining, snapshots and reorgs go through anvil's
+/// JSON-RPC methods and are refused unless the node answered `anvil_nodeInfo`; deposits and
+/// direct inputs are refused (they need signing keys and contracts this handle does not own).
+#[derive(Debug)]
+pub struct AttachedL1 {
+    url: String,
+    provider: DynProvider,
+    anvil: bool,
+}
+
+impl AttachedL1 {
+    /// A handle on the L1 at `url`; `anvil` says whether it answered `anvil_nodeInfo`.
+    pub fn new(url: &str, anvil: bool) -> Result<Self, L1Error> {
+        let parsed = url.parse().map_err(|_| L1Error::Unsupported {
+            what: "an L1 URL that does not parse",
+            node: "attached",
+        })?;
+        Ok(Self {
+            url: url.to_owned(),
+            provider: ProviderBuilder::new().connect_http(parsed).erased(),
+            anvil,
+        })
+    }
+
+    /// Whether the node is anvil.
+    pub fn is_anvil(&self) -> bool {
+        self.anvil
+    }
+
+    fn need_anvil(&self, what: &'static str) -> Result<(), L1Error> {
+        if self.anvil {
+            Ok(())
+        } else {
+            Err(L1Error::Unsupported {
+                what,
+                node: "attached",
+            })
+        }
+    }
+}
+
+impl L1Node for AttachedL1 {
+    fn kind(&self) -> &'static str {
+        "attached"
+    }
+
+    fn rpc_url(&self) -> String {
+        self.url.clone()
+    }
+
+    fn block_number(&self) -> BoxFuture<'_, Result<u64, L1Error>> {
+        Box::pin(async move {
+            self.provider
+                .get_block_number()
+                .await
+                .map_err(rpc_error("eth_blockNumber"))
+        })
+    }
+
+    fn mine(&self, blocks: u64) -> BoxFuture<'_, Result<(), L1Error>> {
+        Box::pin(async move {
+            self.need_anvil("mining")?;
+            self.provider
+                .anvil_mine(Some(blocks), None)
+                .await
+                .map_err(rpc_error("anvil_mine"))
+        })
+    }
+
+    fn set_automine(&self, on: bool) -> BoxFuture<'_, Result<(), L1Error>> {
+        Box::pin(async move {
+            self.need_anvil("automine")?;
+            self.provider
+                .anvil_set_auto_mine(on)
+                .await
+                .map_err(rpc_error("evm_setAutomine"))
+        })
+    }
+
+    fn deposit_erc20(&self, _: Address, _: U256) -> BoxFuture<'_, Result<Landed, L1Error>> {
+        Box::pin(async move {
+            Err(L1Error::Unsupported {
+                what: "deposits",
+                node: "attached",
+            })
+        })
+    }
+
+    fn direct_input(&self, _: Address, _: Bytes) -> BoxFuture<'_, Result<Landed, L1Error>> {
+        Box::pin(async move {
+            Err(L1Error::Unsupported {
+                what: "direct inputs",
+                node: "attached",
+            })
+        })
+    }
+
+    fn snapshot(&self) -> BoxFuture<'_, Result<SnapshotId, L1Error>> {
+        Box::pin(async move {
+            self.need_anvil("snapshots")?;
+            self.provider
+                .anvil_snapshot()
+                .await
+                .map(SnapshotId)
+                .map_err(rpc_error("anvil_snapshot"))
+        })
+    }
+
+    fn revert(&self, id: SnapshotId) -> BoxFuture<'_, Result<(), L1Error>> {
+        Box::pin(async move {
+            self.need_anvil("snapshots")?;
+            let reverted = self
+                .provider
+                .anvil_revert(id.0)
+                .await
+                .map_err(rpc_error("anvil_revert"))?;
+            if reverted {
+                Ok(())
+            } else {
+                Err(L1Error::NoSnapshot(id))
+            }
+        })
+    }
+
+    fn reorg(
+        &self,
+        depth: u64,
+        replacements: Vec<Replacement>,
+    ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
+        Box::pin(async move {
+            self.need_anvil("reorgs")?;
+            anvil_reorg(&self.provider, depth, &replacements).await
+        })
+    }
+
+    fn rewrite(
+        &self,
+        from: u64,
+        replace: Vec<(B256, Option<ReplacementInput>)>,
+        extra: Vec<Replacement>,
+    ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
+        Box::pin(async move {
+            self.need_anvil("reorgs")?;
+            rewrite_on(&self.provider, from, &replace, &extra).await
+        })
+    }
+}

@@ -1,0 +1,326 @@
+//! The runner's view of one scenario: a fresh [`Deployment`] on the chosen [`Backend`] (anvil
+//! with the real contracts, or the synthetic L1; the devnet sequencer as a task), optionally a
+//! JSON-RPC proxy on the watchdog's L1 edge, a watchdog state directory and the
+//! [`WatchdogDriver`], plus workload, settle, fault and L1 history helpers. Scenarios go
+//! through these methods only, so they run on every backend; a helper a backend cannot serve
+//! fails with [`NeedsCap`], and anvil-only helpers sit behind [`Harness::devnet`].
+//!
+//! Layout of the scenario's directory (the deployment's): `logs/anvil.log` (`local`),
+//! `logs/watchdog-<n>.stderr` (one per watchdog command) and `watchdog/` (the state directory).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
+use anyhow::{Context, Result, bail};
+use canonical::WalletSnapshot;
+use cartesi_rollups_contracts::input_box::InputBox;
+use sequencer_client::{RedactedUrl, SequencerClient};
+
+mod evidence;
+mod history;
+mod workload;
+
+use evidence::record;
+
+use super::seed::Seed;
+use crate::deploy::{Backend, Caps, Deployer, Deployment, InProcessDeployer, LocalDeployer};
+use crate::driver::{Run, WatchdogDriver, ensure_watchdog_binary};
+use crate::sequencer::ResponseShape;
+use crate::topology::{Edge, SequencerSpec, Topology};
+use crate::{Devnet, GetLogsCap, ProxyRules, RpcProxy};
+
+/// How a scenario's stack is built.
+#[derive(Debug, Clone, Default)]
+pub struct StackOptions {
+    /// Where it runs (default `local`).
+    pub backend: Backend,
+    /// Finalized-route response shape of the sequencer.
+    pub shape: ResponseShape,
+    /// Fault specs armed when the sequencer starts (`tamper-state`, `drop-deposit:1`, …).
+    pub faults: Vec<String>,
+    /// An `eth_getLogs` cap on the watchdog's L1 edge (puts a proxy there).
+    pub wd_l1_cap: Option<GetLogsCap>,
+    /// Rules for a proxy on the watchdog's L1 edge (puts a proxy there; `wd_l1_cap`, when
+    /// also given, replaces their cap). Change them with [`Harness::set_wd_l1_rules`].
+    pub wd_l1_rules: Option<ProxyRules>,
+    /// Seal batches at this many ops (default: the sequencer's).
+    pub batch_max_ops: Option<usize>,
+    /// Build `sequencer-watchdog` in release mode if it has to be built.
+    pub release_build: bool,
+    /// The run seed (workload and fault choices, the synthetic L1's hashes).
+    pub seed: Seed,
+}
+
+impl StackOptions {
+    /// The topology these options describe (proxies are the harness's, not the deployer's).
+    pub fn topology(&self) -> Topology {
+        Topology::new().seed(self.seed.0).sequencer(SequencerSpec {
+            faults: self.faults.clone(),
+            batch_max_ops: self.batch_max_ops,
+            legacy_shape: self.shape == ResponseShape::Legacy,
+            ..SequencerSpec::default()
+        })
+    }
+}
+
+/// A harness helper the deployment's backend cannot serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{what} needs capability {cap}, which the {backend} backend lacks")]
+pub struct NeedsCap {
+    /// The helper.
+    pub what: &'static str,
+    /// The missing capability.
+    pub cap: Caps,
+    /// The backend.
+    pub backend: Backend,
+}
+
+/// A running scenario stack.
+pub struct Harness {
+    net: Deployment,
+    /// Reads of the L1 (`client→l1`).
+    l1: DynProvider,
+    /// The sequencer's public API (`client→seq`).
+    pub client: SequencerClient,
+    /// Runs `sequencer-watchdog`.
+    pub driver: WatchdogDriver,
+    /// The proxy on the watchdog's L1 edge, if any.
+    pub proxy: Option<RpcProxy>,
+    /// The application.
+    pub app: Address,
+    /// The watchdog state directory.
+    pub state_dir: PathBuf,
+    /// The newest finalized block seen by a settle.
+    pub finalized: u64,
+    /// The run seed.
+    pub seed: Seed,
+    runs: Arc<Mutex<Vec<Run>>>,
+    notes: Vec<String>,
+    keep: bool,
+}
+
+impl Harness {
+    /// Deploys on `options.backend` (L1, contracts or their stand-ins, the sequencer), puts a
+    /// proxy on the watchdog's L1 edge when asked, and prepares the watchdog (not yet init).
+    pub async fn start(options: StackOptions) -> Result<Self> {
+        let binary = ensure_watchdog_binary(options.release_build).await?;
+        let deployer: Box<dyn Deployer> = match options.backend {
+            Backend::Local => Box::new(LocalDeployer),
+            Backend::InProcess => Box::new(InProcessDeployer),
+            Backend::Attach => bail!(
+                "scenarios deploy their own stack; the attach backend is for `devnet proxy` \
+                 and staging"
+            ),
+        };
+        let mut net = deployer
+            .deploy(&options.topology())
+            .await
+            .with_context(|| format!("deploying on {}", options.backend))?;
+        let client = SequencerClient::new(RedactedUrl::parse(net.url(Edge::ClientToSeq))?)?;
+        let l1 = ProviderBuilder::new()
+            .connect_http(net.url(Edge::ClientToL1).parse()?)
+            .erased();
+        let rules = match (options.wd_l1_rules, options.wd_l1_cap) {
+            (Some(rules), None) => Some(rules),
+            (rules, Some(cap)) => Some(ProxyRules {
+                get_logs_cap: Some(cap),
+                ..rules.unwrap_or_default()
+            }),
+            (None, None) => None,
+        };
+        let proxy = match rules {
+            Some(rules) => Some(RpcProxy::start(net.url(Edge::WdToL1), rules).await?),
+            None => None,
+        };
+        if let Some(proxy) = &proxy {
+            net.route(Edge::WdToL1, proxy.url());
+        }
+        let driver = net.watchdog(binary);
+        Ok(Self {
+            app: net.app(),
+            state_dir: net.state_dir().to_owned(),
+            net,
+            l1,
+            client,
+            driver,
+            proxy,
+            finalized: 0,
+            seed: options.seed,
+            runs: Arc::default(),
+            notes: Vec::new(),
+            keep: false,
+        })
+    }
+
+    /// The deployment underneath.
+    pub fn deployment(&self) -> &Deployment {
+        &self.net
+    }
+
+    /// The backend it runs on.
+    pub fn backend(&self) -> Backend {
+        self.net.backend()
+    }
+
+    /// Fails with [`NeedsCap`] unless the deployment has `cap`.
+    pub fn need(&self, what: &'static str, cap: Caps) -> Result<(), NeedsCap> {
+        let missing = self.net.caps().missing(cap);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(NeedsCap {
+                what,
+                cap: missing,
+                backend: self.backend(),
+            })
+        }
+    }
+
+    /// The anvil devnet, for EVM-level helpers (balances, raw transactions, `mint`); fails
+    /// with [`NeedsCap`] (`Evm`) on other backends.
+    pub fn devnet(&self) -> Result<&Devnet, NeedsCap> {
+        self.net.devnet().ok_or(NeedsCap {
+            what: "the anvil devnet",
+            cap: Caps::EVM,
+            backend: self.backend(),
+        })
+    }
+
+    /// `sequencer-watchdog <args>`, recorded for the report.
+    pub async fn watchdog(&self, args: &[&str]) -> Result<Run> {
+        record(&self.runs, self.dir(), self.driver.run(args).await)
+    }
+
+    /// Starts `sequencer-watchdog tick` in the background (recorded when it finishes).
+    pub fn spawn_tick(&self) -> tokio::task::JoinHandle<Result<Run>> {
+        let driver = self.driver.clone();
+        let runs = Arc::clone(&self.runs);
+        let dir = self.dir().to_owned();
+        tokio::spawn(async move { record(&runs, &dir, driver.run(&["tick"]).await) })
+    }
+
+    /// Sets (or replaces) a watchdog environment variable for later commands.
+    pub fn set_watchdog_env(&mut self, name: &str, value: impl Into<String>) {
+        self.driver.set_env(name, value);
+    }
+
+    /// `sequencer-watchdog tick`.
+    pub async fn tick(&self) -> Result<Run> {
+        self.watchdog(&["tick"]).await
+    }
+
+    /// Mines `blocks` L1 blocks.
+    pub async fn mine(&self, blocks: u64) -> Result<()> {
+        Ok(self.net.l1().mine(blocks).await?)
+    }
+
+    /// The L1 head.
+    pub async fn block_number(&self) -> Result<u64> {
+        Ok(self.net.l1().block_number().await?)
+    }
+
+    /// The application's input count on L1 at the head (`InputBox.getNumberOfInputs`).
+    pub async fn input_count(&self) -> Result<u64> {
+        let count = InputBox::new(self.net.input_box(), &self.l1)
+            .getNumberOfInputs(self.app)
+            .call()
+            .await
+            .context("InputBox.getNumberOfInputs")?;
+        u64::try_from(count).context("input count does not fit in u64")
+    }
+
+    /// The sequencer's finalized inclusion block (`/finalized_state/inclusion_block`).
+    pub async fn inclusion_block(&self) -> Result<u64> {
+        Ok(self.client.inclusion_block().await?.inclusion_block)
+    }
+
+    /// The proxy on the watchdog's L1 edge (fails without one).
+    pub fn wd_l1_proxy(&self) -> Result<&RpcProxy> {
+        self.proxy
+            .as_ref()
+            .context("no proxy on the watchdog's L1 edge (set StackOptions::wd_l1_rules)")
+    }
+
+    /// Replaces the rules of the proxy on the watchdog's L1 edge (fails without one).
+    pub fn set_wd_l1_rules(&self, rules: ProxyRules) -> Result<()> {
+        self.wd_l1_proxy()?.set_rules(rules);
+        Ok(())
+    }
+
+    /// Replaces the sequencer's armed faults.
+    pub async fn set_faults(&self, faults: &[&str]) -> Result<()> {
+        self.need("sequencer faults", Caps::SEQ_FAULTS)?;
+        anyhow::ensure!(
+            self.net.sequencer().is_running(),
+            "the sequencer is stopped"
+        );
+        Ok(self.net.sequencer().set_faults(faults).await?)
+    }
+
+    /// Stops the sequencer (as a crash would).
+    pub async fn stop_sequencer(&mut self) -> Result<()> {
+        self.need("stopping the sequencer", Caps::NODE_CONTROL)?;
+        Ok(self.net.sequencer_mut().stop().await?)
+    }
+
+    /// Starts the sequencer again on the same port, without its start-up faults; it
+    /// recovers from L1.
+    pub async fn restart_sequencer(&mut self) -> Result<()> {
+        self.need("starting the sequencer", Caps::NODE_CONTROL)?;
+        Ok(self.net.sequencer_mut().start().await?)
+    }
+
+    /// The sequencer's public URL while it runs.
+    pub fn sequencer_url(&self) -> Option<String> {
+        self.net
+            .sequencer()
+            .is_running()
+            .then(|| self.net.sequencer().url().to_owned())
+    }
+
+    /// The served finalized state, decoded.
+    pub async fn served_snapshot(&self) -> Result<WalletSnapshot> {
+        let state = self
+            .client
+            .download_state(1 << 24, None)
+            .await?
+            .modified()
+            .context("state")?;
+        Ok(WalletSnapshot::decode(&state.bytes)?)
+    }
+
+    /// Keeps the scenario's directory after shutdown; returns the watchdog state directory.
+    pub fn keep_state_dir(&mut self) -> PathBuf {
+        self.keep = true;
+        self.state_dir.clone()
+    }
+
+    /// Leaves a note for the report (a seeded choice, what the stack served).
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.notes.push(note.into());
+    }
+
+    /// Keeps (or not) the scenario's directory after shutdown.
+    pub fn set_keep(&mut self, keep: bool) {
+        self.keep = keep;
+    }
+
+    /// The scenario's directory (logs, watchdog state).
+    pub fn dir(&self) -> &Path {
+        self.net.dir()
+    }
+
+    /// Stops everything (the proxy, the sequencer, the L1).
+    pub async fn shutdown(mut self) -> Result<()> {
+        if self.keep {
+            self.net.keep_dir();
+        }
+        if let Some(proxy) = self.proxy.take() {
+            proxy.shutdown().await;
+        }
+        self.net.shutdown().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! Watchdog state-directory faults: a held lock, corrupt or missing files, loose permissions,
+//! a torn publish. Each is an operator matter (exit 1) or is repaired, never a divergence.
+
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::common::{ALICE, BOB, agree};
+use crate::scenario::{Checks, Harness};
+
+fn flip_byte(path: &Path) -> Result<()> {
+    let mut bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+    let last = bytes.len().checked_sub(1).context("empty file")?;
+    bytes[last] ^= 0xff;
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+/// Whether some process holds a lock on the file with this inode (read-only probe).
+fn lock_held(inode: u64) -> bool {
+    std::fs::read_to_string("/proc/locks")
+        .map(|locks| {
+            locks
+                .lines()
+                .any(|line| line.contains(&format!(":{inode} ")))
+        })
+        .unwrap_or(false)
+}
+
+/// `concurrent-ticks`: a tick while another holds the lock → 1 `lock_busy`, nothing written;
+/// the first tick agrees.
+pub(super) async fn concurrent_ticks(h: &mut Harness, checks: &mut Checks) -> Result<()> {
+    agree(h, checks).await?;
+    h.transfer(ALICE, BOB, 1_000).await?;
+    h.set_faults(&["slow:3000"]).await?;
+    let inode = std::fs::metadata(h.state_dir.join("run.lock"))?.ino();
+    let first = h.spawn_tick();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !lock_held(inode) {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the first tick never took the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // What a tick may write; the first tick is parked in the slow sequencer poll.
+    let files = ["head.json", "last_tick.json", "status.prom"];
+    let snapshot = |dir: &Path| files.map(|f| std::fs::read(dir.join(f)).ok());
+    let before = snapshot(&h.state_dir);
+    let second = h.tick().await?;
+    let after = snapshot(&h.state_dir);
+    checks.run("second tick", &second, 1, "failed", Some("lock_busy"));
+    checks.events("no event", &second, 0, "-");
+    checks.that(
+        "the busy tick wrote nothing",
+        "head.json, last_tick.json, status.prom unchanged",
+        if before == after {
+            "unchanged"
+        } else {
+            "changed"
+        },
+        before == after,
+    );
+    let first = first.await??;
+    checks.run("first tick", &first, 0, "agreed", None);
+    Ok(())
+}
+
+/// `corrupt-checkpoint`: a flipped `native.bin`, a deleted `head.json`, a 0777 state dir →
+/// 1 `checkpoint_corrupt` / `missing_head` / `unsafe_permissions`; repaired → agreement.
+pub(super) async fn corrupt_checkpoint(h: &mut Harness, checks: &mut Checks) -> Result<()> {
+    agree(h, checks).await?;
+    h.transfer(ALICE, BOB, 1_000).await?;
+    let head: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(h.state_dir.join("head.json"))?)?;
+    let checkpoint = h
+        .state_dir
+        .join(head["checkpoint"].as_str().context("checkpoint")?);
+    let native = checkpoint.join("machine/native.bin");
+    flip_byte(&native)?;
+    let tick = h.tick().await?;
+    checks.run(
+        "flipped native.bin",
+        &tick,
+        1,
+        "failed",
+        Some("checkpoint_corrupt"),
+    );
+    flip_byte(&native)?;
+    let saved = std::fs::read(h.state_dir.join("head.json"))?;
+    std::fs::remove_file(h.state_dir.join("head.json"))?;
+    let tick = h.tick().await?;
+    checks.run(
+        "deleted head.json",
+        &tick,
+        1,
+        "failed",
+        Some("missing_head"),
+    );
+    std::fs::write(h.state_dir.join("head.json"), saved)?;
+    std::fs::set_permissions(&h.state_dir, std::fs::Permissions::from_mode(0o777))?;
+    let tick = h.tick().await?;
+    checks.run(
+        "state dir mode 0777",
+        &tick,
+        1,
+        "failed",
+        Some("unsafe_permissions"),
+    );
+    std::fs::set_permissions(&h.state_dir, std::fs::Permissions::from_mode(0o700))?;
+    let tick = h.tick().await?;
+    checks.run("repaired", &tick, 0, "agreed", None);
+    Ok(())
+}
+
+/// `torn-publish`: a partial `.tmp-*` workspace and an unreferenced checkpoint → the next tick
+/// agrees and collects both; `status` stays readable.
+pub(super) async fn torn_publish(h: &mut Harness, checks: &mut Checks) -> Result<()> {
+    agree(h, checks).await?;
+    let checkpoints = h.state_dir.join("checkpoints");
+    let partial = checkpoints.join(".tmp-01TORNPUBLISH0000000000000");
+    std::fs::create_dir_all(partial.join("machine"))?;
+    std::fs::write(partial.join("machine/native.bin"), b"partial")?;
+    let orphan = checkpoints.join(format!("{:020}-{:020}", 999_999, 42));
+    std::fs::create_dir_all(&orphan)?;
+    h.transfer(ALICE, BOB, 1_000).await?;
+    let tick = h.tick().await?;
+    checks.run("tick after a torn publish", &tick, 0, "agreed", None);
+    let left = partial.exists() || orphan.exists();
+    checks.that(
+        "leftovers collected",
+        "none left",
+        if left { "still there" } else { "none left" },
+        !left,
+    );
+    let status = h.watchdog(&["status"]).await?;
+    checks.run("status", &status, 0, "ok", None);
+    Ok(())
+}

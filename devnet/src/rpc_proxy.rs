@@ -26,13 +26,11 @@
 //! [`usage`] checks how a client used the node, over the records (`rpc_usage`).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use axum::Router;
 use axum::routing::post;
-use tokio::sync::watch;
 
 use crate::range::BlockRange;
 
@@ -47,8 +45,6 @@ pub(crate) mod server;
 pub mod usage;
 
 pub use cap::{GetLogsCap, RangeErrorProfile};
-use engine::Engine;
-use log::Recorder;
 pub use log::{ProxyEntry, ProxyOutcome};
 pub use rules::{Action, Rule, RuleSet, RulesError, Scope, When};
 pub use server::ProxyConfig;
@@ -139,42 +135,14 @@ impl From<RuleSet> for ProxyRules {
     }
 }
 
-/// State shared by the handlers of one JSON-RPC proxy.
-struct Shared {
-    upstream: reqwest::Url,
-    client: reqwest::Client,
-    engine: Mutex<Engine>,
-    recorder: Recorder,
-    stop: watch::Receiver<bool>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("upstream", &self.upstream.as_str())
-            .finish_non_exhaustive()
-    }
-}
-
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The guarded values stay consistent even if a holder panicked (plain pushes and swaps).
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The HTTP client both proxies forward with.
-pub(crate) fn upstream_client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .no_proxy()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .context("building the proxy's HTTP client")
-}
-
 /// A running JSON-RPC proxy (loopback). Dropping it stops the server.
 #[derive(Debug)]
 pub struct RpcProxy {
-    shared: Arc<Shared>,
     server: Server,
 }
 
@@ -194,30 +162,14 @@ impl RpcProxy {
     ) -> Result<Self> {
         let set = rules.compile();
         set.check_rpc()?;
-        let upstream: reqwest::Url = upstream
-            .parse()
-            .with_context(|| format!("parsing upstream URL {upstream:?}"))?;
-        let recorder = Recorder::new(config.edge.clone(), config.log_path.as_deref())
-            .with_context(|| format!("opening the proxy log {:?}", config.log_path))?;
-        let listener = Server::bind(&config).await?;
-        let (stop, stopped) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            upstream,
-            client: upstream_client()?,
-            engine: Mutex::new(Engine::new(&set)),
-            recorder,
-            stop: stopped,
-        });
-        let app = Router::new()
-            .route("/", post(handler::handle))
-            .with_state(Arc::clone(&shared));
-        let server = Server::spawn(listener, app, stop)?;
-        Ok(Self { shared, server })
+        let routes = Router::new().route("/", post(handler::handle));
+        let server = Server::start(upstream, &set, &config, routes).await?;
+        Ok(Self { server })
     }
 
     /// The proxy's endpoint, `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        self.server.url()
     }
 
     /// The proxy's socket address.
@@ -229,12 +181,12 @@ impl RpcProxy {
     /// actions (`tamper_body`, `set_header`) pass here; [`start_with`](Self::start_with)
     /// refuses them.
     pub fn set_rules(&self, rules: ProxyRules) {
-        *lock(&self.shared.engine) = Engine::new(&rules.compile());
+        self.server.set_rules(&rules.compile());
     }
 
     /// A copy of every request recorded so far.
     pub fn entries(&self) -> Vec<ProxyEntry> {
-        self.shared.recorder.entries()
+        self.server.entries()
     }
 
     /// The recorded `eth_getLogs` requests.
@@ -256,7 +208,7 @@ impl RpcProxy {
 
     /// Forgets the recorded requests (the JSONL file keeps them); `seq` restarts at 0.
     pub fn clear_entries(&self) {
-        self.shared.recorder.clear();
+        self.server.clear_entries();
     }
 
     /// Stops the proxy: hung requests are released (their connections close) and open

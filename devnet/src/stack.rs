@@ -198,26 +198,23 @@ impl Devnet {
             .collect())
     }
 
-    /// The hash of block `number`.
-    pub async fn block_hash(&self, number: u64) -> Result<B256> {
-        let block = self
-            .provider
+    /// Block `number` (transaction hashes only).
+    async fn block(&self, number: u64) -> Result<alloy::rpc::types::Block> {
+        self.provider
             .get_block_by_number(number.into())
             .await
             .with_context(|| format!("eth_getBlockByNumber({number})"))?
-            .ok_or_else(|| anyhow!("no block {number}"))?;
-        Ok(block.header.hash)
+            .ok_or_else(|| anyhow!("no block {number}"))
+    }
+
+    /// The hash of block `number`.
+    pub async fn block_hash(&self, number: u64) -> Result<B256> {
+        Ok(self.block(number).await?.header.hash)
     }
 
     /// The hashes of the transactions of block `number`, in order.
     pub async fn block_transactions(&self, number: u64) -> Result<Vec<TxHash>> {
-        let block = self
-            .provider
-            .get_block_by_number(number.into())
-            .await
-            .with_context(|| format!("eth_getBlockByNumber({number})"))?
-            .ok_or_else(|| anyhow!("no block {number}"))?;
-        Ok(block.transactions.hashes().collect())
+        Ok(self.block(number).await?.transactions.hashes().collect())
     }
 
     /// The signed bytes of a mined transaction (`eth_getRawTransactionByHash`).

@@ -13,7 +13,7 @@ use cartesi_rollups_contracts::{
     erc20_portal::Erc20Portal, input_box::InputBox, test_usdc::TestUsdc,
 };
 
-use super::node::rpc_error;
+use super::node::{head_number, rpc_error};
 use super::{L1Error, Reorged, Replacement, ReplacementInput};
 use crate::pins::{ANVIL_ADDRESSES, addresses};
 
@@ -91,10 +91,7 @@ pub(crate) async fn anvil_reorg_pairs(
     depth: u64,
     tx_block_pairs: Vec<(TransactionData, u64)>,
 ) -> Result<Reorged, L1Error> {
-    let latest = provider
-        .get_block_number()
-        .await
-        .map_err(rpc_error("eth_blockNumber"))?;
+    let latest = head_number(provider).await?;
     if depth == 0 || depth > latest {
         return Err(L1Error::Depth { depth, latest });
     }
@@ -148,10 +145,7 @@ pub(crate) async fn anvil_rewrite(
     replace: &[(B256, Option<TransactionData>)],
     extra: Vec<(TransactionData, u64)>,
 ) -> Result<Reorged, L1Error> {
-    let head = provider
-        .get_block_number()
-        .await
-        .map_err(rpc_error("eth_blockNumber"))?;
+    let head = head_number(provider).await?;
     if from == 0 || from > head {
         return Err(L1Error::Depth {
             depth: head.saturating_sub(from).saturating_add(1),

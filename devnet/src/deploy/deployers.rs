@@ -1,10 +1,11 @@
 //! The three deployers.
 
-use alloy::providers::{Provider as _, ProviderBuilder};
+use alloy::providers::Provider as _;
 use alloy::transports::RpcError;
 use futures_util::future::BoxFuture;
+use tempfile::TempDir;
 
-use super::node::AttachedL1;
+use super::node::{AttachedL1, attached_provider};
 use super::sequencer::{SequencerControl, config_for};
 use super::{
     Backend, Caps, DeployError, Deployer, Deployment, L1Error, L1Handle, L1Node, deployment_dir,
@@ -14,6 +15,27 @@ use crate::Devnet;
 use crate::pins::CHAIN_ID;
 use crate::synthetic::SyntheticL1;
 use crate::topology::{L1Mining, Topology};
+
+/// The start of every deployment: proxy rules are refused before anything starts, then the
+/// deployment's directory is made.
+fn prepare(backend: Backend, topology: &Topology) -> Result<TempDir, DeployError> {
+    refuse_proxies(topology)?;
+    deployment_dir(backend)
+}
+
+/// The end of a deployment whose sequencer runs as a task against the L1 at `l1_url`.
+async fn with_sequencer_task(
+    backend: Backend,
+    caps: Caps,
+    topology: &Topology,
+    l1: L1Handle,
+    l1_url: &str,
+    tmp: TempDir,
+) -> Result<Deployment, DeployError> {
+    let config = config_for(l1_url, &topology.sequencer)?;
+    let sequencer = SequencerControl::task(backend, config).await?;
+    Deployment::new(backend, caps, topology, l1, sequencer, tmp)
+}
 
 /// `local`: anvil with the Rollups contracts ([`Devnet`]) and the devnet sequencer as a task,
 /// as the scenario harness runs them. Caps: all.
@@ -30,8 +52,7 @@ impl Deployer for LocalDeployer {
         topology: &'a Topology,
     ) -> BoxFuture<'a, Result<Deployment, DeployError>> {
         Box::pin(async move {
-            refuse_proxies(topology)?;
-            let tmp = deployment_dir(Backend::Local)?;
+            let tmp = prepare(Backend::Local, topology)?;
             let devnet = Devnet::builder()
                 .anvil_log(tmp.path().join("logs").join("anvil.log"))
                 .start()
@@ -45,16 +66,9 @@ impl Deployer for LocalDeployer {
             if topology.l1.mining == L1Mining::Manual {
                 l1.set_automine(false).await?;
             }
-            let config = config_for(devnet.rpc_url(), &topology.sequencer)?;
-            let sequencer = SequencerControl::task(Backend::Local, config).await?;
-            Deployment::new(
-                Backend::Local,
-                Caps::ALL,
-                topology,
-                L1Handle::Anvil(Box::new(devnet)),
-                sequencer,
-                tmp,
-            )
+            let url = devnet.rpc_url().to_owned();
+            let l1 = L1Handle::Anvil(Box::new(devnet));
+            with_sequencer_task(Backend::Local, Caps::ALL, topology, l1, &url, tmp).await
         })
     }
 }
@@ -79,24 +93,16 @@ impl Deployer for InProcessDeployer {
         topology: &'a Topology,
     ) -> BoxFuture<'a, Result<Deployment, DeployError>> {
         Box::pin(async move {
-            refuse_proxies(topology)?;
-            let tmp = deployment_dir(Backend::InProcess)?;
+            let tmp = prepare(Backend::InProcess, topology)?;
             let l1 = SyntheticL1::builder()
                 .seed(topology.seed)
                 .blocks(topology.l1.warmup_blocks)
                 .automine(topology.l1.mining == L1Mining::Auto)
                 .start()
                 .await?;
-            let config = config_for(&l1.url(), &topology.sequencer)?;
-            let sequencer = SequencerControl::task(Backend::InProcess, config).await?;
-            Deployment::new(
-                Backend::InProcess,
-                Self::CAPS,
-                topology,
-                L1Handle::Synthetic(l1),
-                sequencer,
-                tmp,
-            )
+            let url = l1.url();
+            let l1 = L1Handle::Synthetic(l1);
+            with_sequencer_task(Backend::InProcess, Self::CAPS, topology, l1, &url, tmp).await
         })
     }
 }
@@ -134,11 +140,7 @@ impl AttachDeployer {
     }
 
     async fn probe_anvil(&self) -> Result<bool, DeployError> {
-        let url = self.l1_url.parse().map_err(|_| L1Error::Unsupported {
-            what: "an L1 URL that does not parse",
-            node: "attached",
-        })?;
-        let provider = ProviderBuilder::new().connect_http(url);
+        let provider = attached_provider(&self.l1_url)?;
         l1::ensure_chain_id(&provider, CHAIN_ID)
             .await
             .map_err(L1Error::from)?;
@@ -175,8 +177,7 @@ impl Deployer for AttachDeployer {
         topology: &'a Topology,
     ) -> BoxFuture<'a, Result<Deployment, DeployError>> {
         Box::pin(async move {
-            refuse_proxies(topology)?;
-            let tmp = deployment_dir(Backend::Attach)?;
+            let tmp = prepare(Backend::Attach, topology)?;
             let anvil = self.probe_anvil().await?;
             let l1 = AttachedL1::new(&self.l1_url, anvil)?;
             let sequencer =

@@ -11,8 +11,8 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::anvil_history::{anvil_reorg, rewrite_on};
-use crate::Devnet;
 use crate::synthetic::SyntheticError;
+use crate::{AddedInput, Devnet};
 
 /// A failed L1 control.
 #[derive(Debug, thiserror::Error)]
@@ -67,8 +67,41 @@ fn devnet_error(what: &'static str) -> impl FnOnce(anyhow::Error) -> L1Error {
     move |source| L1Error::Devnet { what, source }
 }
 
+/// Where an input anvil took landed.
+fn landed(added: AddedInput) -> Landed {
+    Landed {
+        index: added.index,
+        block: added.block_number,
+        tx: added.transaction_hash,
+    }
+}
+
 pub(super) fn rpc_error(method: &'static str) -> impl FnOnce(TransportError) -> L1Error {
     move |source| L1Error::Rpc { method, source }
+}
+
+/// The node's head block number (`eth_blockNumber`).
+pub(super) async fn head_number(provider: &DynProvider) -> Result<u64, L1Error> {
+    provider
+        .get_block_number()
+        .await
+        .map_err(rpc_error("eth_blockNumber"))
+}
+
+/// What an attached L1 cannot do.
+fn attached_unsupported(what: &'static str) -> L1Error {
+    L1Error::Unsupported {
+        what,
+        node: "attached",
+    }
+}
+
+/// A provider on the L1 at `url` (an attached node).
+pub(super) fn attached_provider(url: &str) -> Result<DynProvider, L1Error> {
+    let parsed = url
+        .parse()
+        .map_err(|_| attached_unsupported("an L1 URL that does not parse"))?;
+    Ok(ProviderBuilder::new().connect_http(parsed).erased())
 }
 
 /// Where an input landed.
@@ -219,14 +252,10 @@ impl L1Node for Devnet {
 
     fn deposit_erc20(&self, who: Address, amount: U256) -> BoxFuture<'_, Result<Landed, L1Error>> {
         Box::pin(async move {
-            let added = Devnet::deposit_erc20(self, who, amount, Bytes::new())
+            Devnet::deposit_erc20(self, who, amount, Bytes::new())
                 .await
-                .map_err(devnet_error("ERC-20 deposit"))?;
-            Ok(Landed {
-                index: added.index,
-                block: added.block_number,
-                tx: added.transaction_hash,
-            })
+                .map(landed)
+                .map_err(devnet_error("ERC-20 deposit"))
         })
     }
 
@@ -236,14 +265,10 @@ impl L1Node for Devnet {
         payload: Bytes,
     ) -> BoxFuture<'_, Result<Landed, L1Error>> {
         Box::pin(async move {
-            let added = Devnet::add_input(self, sender, payload)
+            Devnet::add_input(self, sender, payload)
                 .await
-                .map_err(devnet_error("direct input"))?;
-            Ok(Landed {
-                index: added.index,
-                block: added.block_number,
-                tx: added.transaction_hash,
-            })
+                .map(landed)
+                .map_err(devnet_error("direct input"))
         })
     }
 
@@ -295,13 +320,9 @@ pub struct AttachedL1 {
 impl AttachedL1 {
     /// A handle on the L1 at `url`; `anvil` says whether it answered `anvil_nodeInfo`.
     pub fn new(url: &str, anvil: bool) -> Result<Self, L1Error> {
-        let parsed = url.parse().map_err(|_| L1Error::Unsupported {
-            what: "an L1 URL that does not parse",
-            node: "attached",
-        })?;
         Ok(Self {
             url: url.to_owned(),
-            provider: ProviderBuilder::new().connect_http(parsed).erased(),
+            provider: attached_provider(url)?,
             anvil,
         })
     }
@@ -315,10 +336,7 @@ impl AttachedL1 {
         if self.anvil {
             Ok(())
         } else {
-            Err(L1Error::Unsupported {
-                what,
-                node: "attached",
-            })
+            Err(attached_unsupported(what))
         }
     }
 }
@@ -333,12 +351,7 @@ impl L1Node for AttachedL1 {
     }
 
     fn block_number(&self) -> BoxFuture<'_, Result<u64, L1Error>> {
-        Box::pin(async move {
-            self.provider
-                .get_block_number()
-                .await
-                .map_err(rpc_error("eth_blockNumber"))
-        })
+        Box::pin(head_number(&self.provider))
     }
 
     fn mine(&self, blocks: u64) -> BoxFuture<'_, Result<(), L1Error>> {
@@ -362,21 +375,11 @@ impl L1Node for AttachedL1 {
     }
 
     fn deposit_erc20(&self, _: Address, _: U256) -> BoxFuture<'_, Result<Landed, L1Error>> {
-        Box::pin(async move {
-            Err(L1Error::Unsupported {
-                what: "deposits",
-                node: "attached",
-            })
-        })
+        Box::pin(async move { Err(attached_unsupported("deposits")) })
     }
 
     fn direct_input(&self, _: Address, _: Bytes) -> BoxFuture<'_, Result<Landed, L1Error>> {
-        Box::pin(async move {
-            Err(L1Error::Unsupported {
-                what: "direct inputs",
-                node: "attached",
-            })
-        })
+        Box::pin(async move { Err(attached_unsupported("direct inputs")) })
     }
 
     fn snapshot(&self) -> BoxFuture<'_, Result<SnapshotId, L1Error>> {

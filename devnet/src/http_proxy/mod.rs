@@ -10,7 +10,7 @@
 //! `rate_limit` answering with an HTTP status ([`RuleSet::check_http`]).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -20,13 +20,12 @@ use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::watch;
 
-use crate::rpc_proxy::engine::{Engine, Facts};
-use crate::rpc_proxy::log::{Observed, ProxyOutcome, Recorder};
+use crate::rpc_proxy::engine::Facts;
+use crate::rpc_proxy::log::{Observed, ProxyOutcome};
 use crate::rpc_proxy::rules::{Action, HttpAction, Limited};
-use crate::rpc_proxy::server::{Server, dropped, hang};
-use crate::rpc_proxy::{ProxyConfig, ProxyEntry, RuleSet, lock, upstream_client};
+use crate::rpc_proxy::server::{Server, Shared, dropped, hang};
+use crate::rpc_proxy::{ProxyConfig, ProxyEntry, RuleSet, lock};
 
 /// Largest request body forwarded.
 const MAX_BODY: usize = 64 << 20;
@@ -42,26 +41,9 @@ const HOP_BY_HOP: [&str; 7] = [
     "host",
 ];
 
-struct Shared {
-    upstream: reqwest::Url,
-    client: reqwest::Client,
-    engine: Mutex<Engine>,
-    recorder: Recorder,
-    stop: watch::Receiver<bool>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("upstream", &self.upstream.as_str())
-            .finish_non_exhaustive()
-    }
-}
-
 /// A running HTTP proxy (loopback). Dropping it stops the server.
 #[derive(Debug)]
 pub struct HttpProxy {
-    shared: Arc<Shared>,
     server: Server,
 }
 
@@ -74,30 +56,14 @@ impl HttpProxy {
     /// Starts a proxy with a listen address, an edge name and a JSONL log.
     pub async fn start_with(upstream: &str, rules: RuleSet, config: ProxyConfig) -> Result<Self> {
         rules.check_http()?;
-        let upstream: reqwest::Url = upstream
-            .parse()
-            .with_context(|| format!("parsing upstream URL {upstream:?}"))?;
-        let recorder = Recorder::new(config.edge.clone(), config.log_path.as_deref())
-            .with_context(|| format!("opening the proxy log {:?}", config.log_path))?;
-        let listener = Server::bind(&config).await?;
-        let (stop, stopped) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            upstream,
-            client: upstream_client()?,
-            engine: Mutex::new(Engine::new(&rules)),
-            recorder,
-            stop: stopped,
-        });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
-        let server = Server::spawn(listener, app, stop)?;
-        Ok(Self { shared, server })
+        let routes = Router::new().fallback(handle);
+        let server = Server::start(upstream, &rules, &config, routes).await?;
+        Ok(Self { server })
     }
 
     /// The proxy's base URL, `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        self.server.url()
     }
 
     /// The proxy's socket address.
@@ -108,18 +74,18 @@ impl HttpProxy {
     /// Replaces the rules (next request on; scope counters restart).
     pub fn set_rules(&self, rules: RuleSet) -> Result<()> {
         rules.check_http()?;
-        *lock(&self.shared.engine) = Engine::new(&rules);
+        self.server.set_rules(&rules);
         Ok(())
     }
 
     /// A copy of every request recorded so far.
     pub fn entries(&self) -> Vec<ProxyEntry> {
-        self.shared.recorder.entries()
+        self.server.entries()
     }
 
     /// Forgets the recorded requests (the JSONL file keeps them).
     pub fn clear_entries(&self) {
-        self.shared.recorder.clear();
+        self.server.clear_entries();
     }
 
     /// Stops the proxy, releasing hung requests.
@@ -205,7 +171,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     if let Action::Delay { ms } = action {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let response = match shared.forward(parts, body, &path_and_query).await {
+    let response = match forward(&shared, parts, body, &path_and_query).await {
         Ok(upstream) => apply(upstream, &action, &mut record),
         Err(e) => {
             tracing::debug!(target: "devnet::proxy", error = %e, "upstream unreachable");
@@ -225,47 +191,46 @@ struct Upstream {
     body: Bytes,
 }
 
-impl Shared {
-    async fn forward(
-        &self,
-        parts: axum::http::request::Parts,
-        body: Body,
-        path_and_query: &str,
-    ) -> Result<Upstream> {
-        let body = axum::body::to_bytes(body, MAX_BODY)
-            .await
-            .context("reading the request body")?;
-        let mut url = self.upstream.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        let (path, query) = path_and_query
-            .split_once('?')
-            .map_or((path_and_query, None), |(p, q)| (p, Some(q)));
-        url.set_path(&format!("{base}{path}"));
-        url.set_query(query);
-        let mut headers = parts.headers;
-        strip_hop_by_hop(&mut headers);
-        headers.remove(CONTENT_LENGTH);
-        let response = self
-            .client
-            .request(parts.method, url)
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .context("forwarding the request")?;
-        let status = response.status();
-        let mut headers = response.headers().clone();
-        strip_hop_by_hop(&mut headers);
-        let body = response
-            .bytes()
-            .await
-            .context("reading the upstream body")?;
-        Ok(Upstream {
-            status,
-            headers,
-            body,
-        })
-    }
+/// Forwards a request to the upstream and buffers its answer.
+async fn forward(
+    shared: &Shared,
+    parts: axum::http::request::Parts,
+    body: Body,
+    path_and_query: &str,
+) -> Result<Upstream> {
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .context("reading the request body")?;
+    let mut url = shared.upstream.clone();
+    let base = url.path().trim_end_matches('/').to_owned();
+    let (path, query) = path_and_query
+        .split_once('?')
+        .map_or((path_and_query, None), |(p, q)| (p, Some(q)));
+    url.set_path(&format!("{base}{path}"));
+    url.set_query(query);
+    let mut headers = parts.headers;
+    strip_hop_by_hop(&mut headers);
+    headers.remove(CONTENT_LENGTH);
+    let response = shared
+        .client
+        .request(parts.method, url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .context("forwarding the request")?;
+    let status = response.status();
+    let mut headers = response.headers().clone();
+    strip_hop_by_hop(&mut headers);
+    let body = response
+        .bytes()
+        .await
+        .context("reading the upstream body")?;
+    Ok(Upstream {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Applies a forwarding action to the upstream answer.

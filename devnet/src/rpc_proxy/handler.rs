@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::engine::Facts;
+use super::lock;
 use super::log::{Observed, ProxyOutcome};
 use super::rewrite::lie_about_logs;
 use super::rules::{Action, ErrorAction, HttpAction, Limited};
-use super::server::{dropped, hang};
-use super::{Shared, lock};
+use super::server::{Shared, dropped, hang};
 use crate::range::BlockRange;
 
 /// A body cut short inside a JSON object.

@@ -7,7 +7,8 @@ use super::cap::fitting_prefix;
 use super::handler::error_response;
 use super::log::{Observed, ProxyOutcome};
 use super::rules::{LogPick, StaleHead, TagLags};
-use super::{GetLogsCap, Shared, lock};
+use super::server::Shared;
+use super::{GetLogsCap, lock};
 use crate::range::BlockRange;
 
 impl Shared {

@@ -106,32 +106,31 @@ impl RuleSet {
 
     /// Checks that every action can be applied by a proxy in HTTP mode.
     pub fn check_http(&self) -> Result<(), RulesError> {
-        self.check_probabilities()?;
-        for (index, rule) in self.rules.iter().enumerate() {
-            if !rule.action.in_http_mode() {
-                return Err(RulesError::Unsupported {
-                    index,
-                    action: rule.action.name(),
-                    mode: "http",
-                });
-            }
-        }
-        Ok(())
+        self.check_mode("http", Action::in_http_mode)
     }
 
     /// Checks that every action can be applied by a proxy in JSON-RPC mode.
     pub fn check_rpc(&self) -> Result<(), RulesError> {
+        self.check_mode("rpc", Action::in_rpc_mode)
+    }
+
+    /// Checks the probabilities, then that `applies` holds for every action (else the first
+    /// that fails is refused in `mode`).
+    fn check_mode(
+        &self,
+        mode: &'static str,
+        applies: fn(&Action) -> bool,
+    ) -> Result<(), RulesError> {
         self.check_probabilities()?;
-        for (index, rule) in self.rules.iter().enumerate() {
-            if !rule.action.in_rpc_mode() {
-                return Err(RulesError::Unsupported {
-                    index,
-                    action: rule.action.name(),
-                    mode: "rpc",
-                });
-            }
+        let mut rules = self.rules.iter().enumerate();
+        match rules.find(|(_, rule)| !applies(&rule.action)) {
+            Some((index, rule)) => Err(RulesError::Unsupported {
+                index,
+                action: rule.action.name(),
+                mode,
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn check_probabilities(&self) -> Result<(), RulesError> {

@@ -1,8 +1,9 @@
-//! The loopback HTTP server under both proxy modes: binding, `hang`/`drop` answers and a
-//! shutdown that releases hung requests.
+//! The loopback HTTP server under both proxy modes: binding, the state the handlers share,
+//! `hang`/`drop` answers and a shutdown that releases hung requests.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -11,6 +12,11 @@ use axum::body::{Body, Bytes};
 use axum::response::Response;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use super::engine::Engine;
+use super::lock;
+use super::log::{ProxyEntry, Recorder};
+use super::rules::RuleSet;
 
 /// Where a proxy listens and what it records.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -36,30 +42,75 @@ impl ProxyConfig {
     }
 }
 
-/// A running axum server with a stop signal that hung requests wait on.
+/// State shared by the handlers of one proxy.
+pub(crate) struct Shared {
+    /// Where requests are forwarded.
+    pub(crate) upstream: reqwest::Url,
+    /// The client requests are forwarded with.
+    pub(crate) client: reqwest::Client,
+    /// The rules and their counters.
+    pub(crate) engine: Mutex<Engine>,
+    /// Where every request is recorded.
+    pub(crate) recorder: Recorder,
+    /// Turns `true` when the proxy stops (hung requests wait on it).
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("upstream", &self.upstream.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The HTTP client both proxies forward with.
+fn upstream_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("building the proxy's HTTP client")
+}
+
+/// A running proxy server: the axum server, the state its handlers share and a stop signal
+/// that hung requests wait on. Dropping it stops the server.
 #[derive(Debug)]
 pub(crate) struct Server {
     addr: SocketAddr,
+    shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
 
 impl Server {
-    /// Binds `config`'s address.
-    pub(crate) async fn bind(config: &ProxyConfig) -> Result<tokio::net::TcpListener> {
-        let addr = config.listen_addr()?;
-        tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the proxy on {addr}"))
-    }
-
-    /// Serves `app` on `listener` until stopped; `stop` is the sender whose receivers the
-    /// handlers hold.
-    pub(crate) fn spawn(
-        listener: tokio::net::TcpListener,
-        app: Router,
-        stop: watch::Sender<bool>,
+    /// Serves `routes` on `config`'s address in front of `upstream` (a URL), applying `rules`
+    /// and recording as `config` says.
+    pub(crate) async fn start(
+        upstream: &str,
+        rules: &RuleSet,
+        config: &ProxyConfig,
+        routes: Router<Arc<Shared>>,
     ) -> Result<Self> {
+        let upstream: reqwest::Url = upstream
+            .parse()
+            .with_context(|| format!("parsing upstream URL {upstream:?}"))?;
+        let recorder = Recorder::new(config.edge.clone(), config.log_path.as_deref())
+            .with_context(|| format!("opening the proxy log {:?}", config.log_path))?;
+        let listen = config.listen_addr()?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding the proxy on {listen}"))?;
+        let (stop, stopped) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            upstream,
+            client: upstream_client()?,
+            engine: Mutex::new(Engine::new(rules)),
+            recorder,
+            stop: stopped,
+        });
+        let app = routes.with_state(Arc::clone(&shared));
         let addr = listener.local_addr().context("reading the proxy address")?;
         let mut stopped = stop.subscribe();
         let task = tokio::spawn(async move {
@@ -71,6 +122,7 @@ impl Server {
         });
         Ok(Self {
             addr,
+            shared,
             stop,
             task: Some(task),
         })
@@ -79,6 +131,26 @@ impl Server {
     /// The bound address.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The base URL, `http://127.0.0.1:<port>`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the rules (next request on; scope counters restart).
+    pub(crate) fn set_rules(&self, rules: &RuleSet) {
+        *lock(&self.shared.engine) = Engine::new(rules);
+    }
+
+    /// A copy of every request recorded so far.
+    pub(crate) fn entries(&self) -> Vec<ProxyEntry> {
+        self.shared.recorder.entries()
+    }
+
+    /// Forgets the recorded requests (the JSONL file keeps them).
+    pub(crate) fn clear_entries(&self) {
+        self.shared.recorder.clear();
     }
 
     /// Stops accepting, releases hung requests and waits (at most 5 s) for open connections.

@@ -42,6 +42,27 @@ fn violation(check: &'static str, reason: String, evidence: Vec<ProxyEntry>) -> 
     })
 }
 
+/// `Ok(())` when there are no `offending` records, else a violation of `check` whose reason
+/// says how many there are.
+fn none_of(
+    check: &'static str,
+    offending: Vec<ProxyEntry>,
+    reason: impl FnOnce(usize) -> String,
+) -> UsageResult {
+    if offending.is_empty() {
+        return Ok(());
+    }
+    violation(check, reason(offending.len()), offending)
+}
+
+/// The `eth_getLogs` records whose resolved range satisfies `predicate`.
+fn ranged_where(entries: &[ProxyEntry], predicate: impl Fn(BlockRange) -> bool) -> Vec<ProxyEntry> {
+    ranged(entries)
+        .filter(|(_, r)| predicate(*r))
+        .map(|(e, _)| e.clone())
+        .collect()
+}
+
 /// The `eth_getLogs` records with a resolved range.
 fn ranged(entries: &[ProxyEntry]) -> impl Iterator<Item = (&ProxyEntry, BlockRange)> {
     entries
@@ -124,18 +145,10 @@ pub fn check_cover(entries: &[ProxyEntry], after: u64, to: u64) -> UsageResult {
 
 /// (c) No `eth_getLogs` request spans more than `max` blocks.
 pub fn check_span_cap(entries: &[ProxyEntry], max: u64) -> UsageResult {
-    let over: Vec<ProxyEntry> = ranged(entries)
-        .filter(|(_, r)| r.len() > max)
-        .map(|(e, _)| e.clone())
-        .collect();
-    if over.is_empty() {
-        return Ok(());
-    }
-    violation(
-        "span_cap",
-        format!("{} requests span more than {max} blocks", over.len()),
-        over,
-    )
+    let over = ranged_where(entries, |r| r.len() > max);
+    none_of("span_cap", over, |n| {
+        format!("{n} requests span more than {max} blocks")
+    })
 }
 
 /// (c) No successful `eth_getLogs` answer holds more than `max` logs.
@@ -146,30 +159,17 @@ pub fn check_result_cap(entries: &[ProxyEntry], max: usize) -> UsageResult {
         .filter(|e| e.result_count.is_some_and(|n| n > max))
         .cloned()
         .collect();
-    if over.is_empty() {
-        return Ok(());
-    }
-    violation(
-        "result_cap",
-        format!("{} answers hold more than {max} logs", over.len()),
-        over,
-    )
+    none_of("result_cap", over, |n| {
+        format!("{n} answers hold more than {max} logs")
+    })
 }
 
 /// (d) No `eth_getLogs` request reaches past block `head`.
 pub fn check_not_past_head(entries: &[ProxyEntry], head: u64) -> UsageResult {
-    let past: Vec<ProxyEntry> = ranged(entries)
-        .filter(|(_, r)| r.to > head)
-        .map(|(e, _)| e.clone())
-        .collect();
-    if past.is_empty() {
-        return Ok(());
-    }
-    violation(
-        "head",
-        format!("{} requests reach past block {head}", past.len()),
-        past,
-    )
+    let past = ranged_where(entries, |r| r.to > head);
+    none_of("head", past, |n| {
+        format!("{n} requests reach past block {head}")
+    })
 }
 
 /// (e) At most `max` requests in all.
@@ -206,11 +206,9 @@ pub fn check_no_range_error_after(entries: &[ProxyEntry], seq: u64) -> UsageResu
         .filter(|e| e.seq > seq && is_range_error(e))
         .cloned()
         .collect();
-    if errors.is_empty() {
-        return Ok(());
-    }
-    let reason = format!("{} range errors after record {seq}", errors.len());
-    violation("range_error", reason, errors)
+    none_of("range_error", errors, |n| {
+        format!("{n} range errors after record {seq}")
+    })
 }
 
 #[cfg(test)]

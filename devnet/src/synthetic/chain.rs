@@ -228,14 +228,19 @@ impl Chain {
         .into()
     }
 
+    /// `(from, msg.sender, payload)` of an ERC-20 portal deposit.
+    pub(crate) fn deposit_tx(&self, depositor: Address, amount: U256) -> (Address, Address, Bytes) {
+        (
+            depositor,
+            self.config.erc20_portal_address,
+            self.deposit_payload(depositor, amount),
+        )
+    }
+
     /// `(from, msg.sender, payload)` of a replacement input.
     fn replacement_tx(&self, input: &ReplacementInput) -> (Address, Address, Bytes) {
         match input {
-            ReplacementInput::Deposit { depositor, amount } => (
-                *depositor,
-                self.config.erc20_portal_address,
-                self.deposit_payload(*depositor, *amount),
-            ),
+            ReplacementInput::Deposit { depositor, amount } => self.deposit_tx(*depositor, *amount),
             ReplacementInput::Direct { sender, payload } => (*sender, *sender, payload.clone()),
         }
     }

@@ -235,9 +235,8 @@ impl SyntheticL1 {
     /// at once under automine). Returns the transaction hash.
     pub fn queue_deposit(&self, depositor: Address, amount: U256) -> B256 {
         let mut chain = self.chain();
-        let payload = chain.deposit_payload(depositor, amount);
-        let portal = chain.config.erc20_portal_address;
-        chain.submit(depositor, portal, payload)
+        let (from, portal, payload) = chain.deposit_tx(depositor, amount);
+        chain.submit(from, portal, payload)
     }
 
     /// Queues a direct input from `sender`. Returns the transaction hash.
@@ -248,9 +247,8 @@ impl SyntheticL1 {
     /// A portal deposit, mined (one block is mined unless automine already did).
     pub fn deposit(&self, depositor: Address, amount: U256) -> Landed {
         let mut chain = self.chain();
-        let payload = chain.deposit_payload(depositor, amount);
-        let portal = chain.config.erc20_portal_address;
-        chain.submit_and_mine(depositor, portal, payload)
+        let (from, portal, payload) = chain.deposit_tx(depositor, amount);
+        chain.submit_and_mine(from, portal, payload)
     }
 
     /// A direct input from `sender`, mined.

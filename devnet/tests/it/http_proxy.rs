@@ -2,19 +2,19 @@
 //! HTTP-mode action on a path.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use devnet::{HttpProxy, ProxyOutcome, RuleSet};
 use serde_json::Value;
 
+use crate::client::{client, shutdown_releases, until_recorded};
 use crate::fake_upstream::{STATE_BODY, service};
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
 
 fn set(text: &str) -> RuleSet {
     RuleSet::from_json(text).unwrap()
+}
+
+async fn start(upstream: &str, text: &str) -> HttpProxy {
+    HttpProxy::start(upstream, set(text)).await.unwrap()
 }
 
 #[tokio::test]
@@ -94,9 +94,9 @@ async fn requests_and_answers_pass_through_unchanged() {
 #[tokio::test]
 async fn body_and_header_rules_rewrite_the_answer() {
     let upstream = service().await;
-    let proxy = HttpProxy::start(
+    let proxy = start(
         &upstream.url,
-        set(r#"[
+        r#"[
           {"when": {"path": "/finalized_state"}, "scope": {"nth": 1},
            "action": {"tamper_body": {"offset": 30}}},
           {"when": {"path": "/finalized_state"}, "scope": {"nth": 2},
@@ -104,10 +104,9 @@ async fn body_and_header_rules_rewrite_the_answer() {
           {"when": {"path": "/finalized_state"}, "scope": {"nth": 3},
            "action": {"set_header": {"name": "etag", "value": "\"forged\""}}},
           {"when": {"path": "/finalized_state"}, "scope": {"nth": 4}, "action": "invalid_json"}
-        ]"#),
+        ]"#,
     )
-    .await
-    .unwrap();
+    .await;
     let get = || {
         client()
             .get(format!("{}/finalized_state", proxy.url()))
@@ -157,9 +156,9 @@ async fn body_and_header_rules_rewrite_the_answer() {
 #[tokio::test]
 async fn statuses_delays_limits_drops_and_hangs_by_path() {
     let upstream = service().await;
-    let proxy = HttpProxy::start(
+    let proxy = start(
         &upstream.url,
-        set(r#"[
+        r#"[
           {"when": {"path": "/finalized_state"}, "scope": {"first": 1},
            "action": {"http": {"status": 503, "retry_after": 3}}},
           {"when": {"path": "/finalized_state"}, "scope": {"times": 1},
@@ -168,10 +167,9 @@ async fn statuses_delays_limits_drops_and_hangs_by_path() {
            "action": {"rate_limit": {"rps": 0.0, "burst": 1}}},
           {"when": {"path": "/status/*", "method": "GET"}, "scope": {"nth": 1}, "action": "drop"},
           {"when": {"path": "/status/*"}, "scope": {"nth": 2}, "action": "hang"}
-        ]"#),
+        ]"#,
     )
-    .await
-    .unwrap();
+    .await;
     let url = proxy.url();
     let get = |path: &str| client().get(format!("{url}{path}")).send();
     let unavailable = get("/finalized_state").await.unwrap();
@@ -209,14 +207,7 @@ async fn statuses_delays_limits_drops_and_hangs_by_path() {
                 .map(|_| ())
         }
     });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while proxy.entries().len() < 6 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the hang was never recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_recorded(|| proxy.entries().len() >= 6).await;
     assert_eq!(
         get("/status/202").await.unwrap().status(),
         202,
@@ -229,14 +220,7 @@ async fn statuses_delays_limits_drops_and_hangs_by_path() {
     assert_eq!(entries[3].outcome, ProxyOutcome::HttpStatus { status: 429 });
     assert_eq!(entries[4].outcome, ProxyOutcome::Dropped);
     assert_eq!(entries[5].outcome, ProxyOutcome::Hung);
-    tokio::time::timeout(Duration::from_secs(10), proxy.shutdown())
-        .await
-        .expect("shutdown completes with a request hung");
-    let released = tokio::time::timeout(Duration::from_secs(10), hung)
-        .await
-        .expect("the hung client is released")
-        .unwrap();
-    assert!(released.is_err());
+    shutdown_releases(proxy.shutdown(), hung).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! Integration tests of the devnet infrastructure against real anvil processes.
 
 mod anvil;
+#[path = "../shared/child.rs"]
+mod child;
+mod client;
 mod deploy;
 mod deposit;
 mod fake_upstream;

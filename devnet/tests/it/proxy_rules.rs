@@ -2,35 +2,25 @@
 //! batches, `hang` and shutdown, the token bucket, the JSONL log and the `rpc_usage` checks.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use devnet::rpc_proxy::usage;
 use devnet::{BlockRange, ProxyConfig, ProxyOutcome, ProxyRules, RpcProxy, RuleSet};
 use serde_json::{Value, json};
 
+use crate::client::{post, rpc, shutdown_releases, until_recorded};
 use crate::fake_upstream::node;
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-async fn post(url: &str, body: &Value) -> reqwest::Result<reqwest::Response> {
-    client()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-}
-
-async fn rpc(url: &str, body: Value) -> Value {
-    let response = post(url, &body).await.unwrap();
-    assert_eq!(response.status(), 200);
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
-}
 
 fn call(id: u64, method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+/// One `method` request without params per id, one after the other; their answers.
+async fn rpc_each(url: &str, method: &str, ids: impl IntoIterator<Item = u64>) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for id in ids {
+        answers.push(rpc(url, call(id, method, json!([]))).await);
+    }
+    answers
 }
 
 fn get_logs(id: u64, from: u64, to: u64) -> Value {
@@ -65,12 +55,7 @@ async fn error_and_http_answers_follow_their_scopes() {
     )
     .await;
     let url = proxy.url();
-    let answers: Vec<Value> = [
-        rpc(&url, call(1, "eth_blockNumber", json!([]))).await,
-        rpc(&url, call(2, "eth_blockNumber", json!([]))).await,
-        rpc(&url, call(3, "eth_blockNumber", json!([]))).await,
-    ]
-    .into();
+    let answers = rpc_each(&url, "eth_blockNumber", 1..=3).await;
     assert_eq!(answers[0]["result"], "0x64");
     assert_eq!(answers[1]["id"], 2);
     assert_eq!(
@@ -214,12 +199,7 @@ async fn heads_tags_and_rate_limits() {
     assert_eq!(rpc(&url, block("0x5")).await["result"]["number"], "0x5");
 
     // Burst 2, no refill: the third request is limited, counted, not timed.
-    let limited: Vec<Value> = [
-        rpc(&url, call(1, "eth_chainId", json!([]))).await,
-        rpc(&url, call(2, "eth_chainId", json!([]))).await,
-        rpc(&url, call(3, "eth_chainId", json!([]))).await,
-    ]
-    .into();
+    let limited = rpc_each(&url, "eth_chainId", 1..=3).await;
     assert_eq!(limited[1]["result"], "0x7a69");
     assert_eq!(limited[2]["error"]["code"], -32005);
     assert_eq!(limited[2]["error"]["message"], "slow down");
@@ -422,29 +402,13 @@ async fn a_hung_request_blocks_neither_others_nor_shutdown() {
             }
         }
     });
-    // Poll (no sleep) until the hang is recorded.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while proxy.entries().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the hang was never recorded"
-        );
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_recorded(|| !proxy.entries().is_empty()).await;
     assert_eq!(proxy.entries()[0].outcome, ProxyOutcome::Hung);
     let answer = rpc(&url, call(2, "eth_blockNumber", json!([]))).await;
     assert_eq!(answer["result"], "0x64", "others are answered meanwhile");
     assert!(!hung.is_finished());
 
-    tokio::time::timeout(Duration::from_secs(10), proxy.shutdown())
-        .await
-        .expect("shutdown completes with a request hung");
-    let outcome = tokio::time::timeout(Duration::from_secs(10), hung)
-        .await
-        .expect("the hung client is released")
-        .unwrap();
-    assert!(outcome.is_err(), "released without an answer");
+    shutdown_releases(proxy.shutdown(), hung).await;
 }
 
 #[tokio::test]

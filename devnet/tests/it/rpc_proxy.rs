@@ -8,18 +8,7 @@ use devnet::{
 };
 use serde_json::{Value, json};
 
-async fn rpc(url: &str, body: Value) -> Value {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let response = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
-}
+use crate::client::rpc;
 
 fn get_logs(id: u64, from: Value, to: Value, address: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "eth_getLogs",

@@ -1,18 +1,16 @@
 //! The `devnet-sequencer` binary: one JSON line with its addresses, serving, SIGTERM exit.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rustix::process::{Pid, Signal, kill_process};
-use serde_json::Value;
-
+use crate::child::{spawn_announced, terminate};
 use crate::fake_l1::{APP, FakeL1, INPUT_BOX};
 
 #[tokio::test]
 async fn the_binary_announces_its_addresses_and_stops_on_sigterm() {
     let l1 = FakeL1::start(2).await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_devnet-sequencer"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devnet-sequencer"));
+    command
         .args([
             "--rpc-url",
             &l1.url(),
@@ -26,22 +24,11 @@ async fn the_binary_announces_its_addresses_and_stops_on_sigterm() {
         ])
         .env("DEVNET_LOG", "warn")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let announced: Value = serde_json::from_str(&line).unwrap();
+        .stderr(Stdio::inherit());
+    let (mut child, announced) = spawn_announced(&mut command).await;
     let url = announced["url"].as_str().unwrap().to_owned();
     let control = announced["control_url"].as_str().unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    assert!(url.starts_with("http://127.0.0.1:"), "{announced}");
     assert_ne!(url, control);
 
     let http = reqwest::Client::new();
@@ -64,15 +51,6 @@ async fn the_binary_announces_its_addresses_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(faults, r#"{"faults":["tamper-state"]}"#);
 
-    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
-    kill_process(pid, Signal::TERM).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = terminate(&mut child, Duration::from_secs(10)).await;
     assert!(status.success(), "{status}");
 }

@@ -4,6 +4,8 @@
 mod anvil;
 mod api;
 mod binary;
+#[path = "../shared/child.rs"]
+mod child;
 mod fake_l1;
 mod faults;
 mod flow;

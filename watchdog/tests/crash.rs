@@ -33,17 +33,7 @@ struct Run {
 
 fn run(rig: &Rig, args: &[&str], failpoints: Option<&str>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sequencer-watchdog"));
-    cmd.args(args)
-        .current_dir(rig.tmp.path())
-        .env_clear()
-        .env("CARTESI_WATCHDOG_STATE_DIR", &rig.state)
-        .env("CARTESI_WATCHDOG_BLOCKCHAIN_HTTP_ENDPOINT", rig.l1_url())
-        .env("CARTESI_WATCHDOG_SEQUENCER_URL", rig.seq.url())
-        .env(
-            "CARTESI_WATCHDOG_APP_ADDRESS",
-            format!("{:#x}", l1_rpc::APP),
-        )
-        .env("CARTESI_WATCHDOG_MACHINE_BACKEND", "native");
+    rig.operator_env(cmd.args(args));
     if let Some(failpoints) = failpoints {
         cmd.env("FAILPOINTS", failpoints);
     }

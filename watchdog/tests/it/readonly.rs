@@ -79,16 +79,7 @@ fn tick_read_only(rig: &Rig, how: ReadOnly) -> Output {
             cmd
         }
     };
-    cmd.current_dir(rig.tmp.path())
-        .env_clear()
-        .env("CARTESI_WATCHDOG_STATE_DIR", &rig.state)
-        .env("CARTESI_WATCHDOG_BLOCKCHAIN_HTTP_ENDPOINT", rig.l1_url())
-        .env("CARTESI_WATCHDOG_SEQUENCER_URL", rig.seq.url())
-        .env(
-            "CARTESI_WATCHDOG_APP_ADDRESS",
-            format!("{:#x}", crate::l1_rpc::APP),
-        )
-        .env("CARTESI_WATCHDOG_MACHINE_BACKEND", "native");
+    rig.operator_env(&mut cmd);
     if how == ReadOnly::FailPoint {
         cmd.env("FAILPOINTS", "lock.open=return");
     }

@@ -150,6 +150,24 @@ impl Rig {
         rig
     }
 
+    /// Prepares `cmd` (the binary, or a wrapper that runs it) as an operator's job would run
+    /// against the doubles: in the scratch directory, a clean environment plus the settings.
+    pub(crate) fn operator_env<'c>(
+        &self,
+        cmd: &'c mut std::process::Command,
+    ) -> &'c mut std::process::Command {
+        cmd.current_dir(self.tmp.path())
+            .env_clear()
+            .env("CARTESI_WATCHDOG_STATE_DIR", &self.state)
+            .env("CARTESI_WATCHDOG_BLOCKCHAIN_HTTP_ENDPOINT", self.l1_url())
+            .env("CARTESI_WATCHDOG_SEQUENCER_URL", self.seq.url())
+            .env(
+                "CARTESI_WATCHDOG_APP_ADDRESS",
+                format!("{:#x}", crate::l1_rpc::APP),
+            )
+            .env("CARTESI_WATCHDOG_MACHINE_BACKEND", "native")
+    }
+
     pub(crate) fn l1_url(&self) -> String {
         format!("http://{}", self.l1)
     }

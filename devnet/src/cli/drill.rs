@@ -22,7 +22,8 @@ pub struct DemoArgs {
 /// `devnet run`.
 ///
 /// Every run writes `report.json` (per scenario: verdict, failed checks with evidence, seed,
-/// backend, URLs, the watchdog state dir, log tails, watchdog outputs, a repro line) to
+/// backend, URLs, the watchdog state dir, log tails, watchdog outputs, the last proxy entries
+/// per edge, a repro line) to
 /// `--report PATH`, else `<state-dir>/run/report.json`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {

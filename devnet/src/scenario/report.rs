@@ -51,7 +51,8 @@ pub struct WatchdogRecord {
 /// What a scenario leaves behind for the report.
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
-    /// Endpoints by name (`anvil`, `sequencer`, `sequencer_control`, `wd_l1_proxy`).
+    /// Endpoints by name (`anvil`, `sequencer`, `sequencer_control`, `wd_l1_proxy`,
+    /// `wd_seq_proxy`).
     pub urls: Vec<(String, String)>,
     /// The scenario's temporary directory (logs, watchdog state).
     pub dir: Option<PathBuf>,
@@ -61,8 +62,9 @@ pub struct Evidence {
     pub logs: Vec<(String, Vec<String>)>,
     /// Every watchdog command, in order.
     pub watchdog: Vec<WatchdogRecord>,
-    /// The last [`PROXY_TAIL_ENTRIES`] entries of the proxy on the watchdog's L1 edge.
-    pub proxy_tail: Vec<String>,
+    /// The last [`PROXY_TAIL_ENTRIES`] entries of each proxy, by edge (`wd-l1`, `wd-seq`),
+    /// as the JSON objects of its `logs/proxy-<edge>.jsonl`.
+    pub proxy_tail: Vec<(String, Vec<Value>)>,
     /// Notes the scenario left: seeded choices, what the stack served.
     pub notes: Vec<String>,
 }
@@ -188,6 +190,12 @@ impl Verdict {
             .iter()
             .map(|(name, url)| (name.clone(), json!(url)))
             .collect();
+        let proxy_tail: serde_json::Map<String, Value> = self
+            .evidence
+            .proxy_tail
+            .iter()
+            .map(|(edge, entries)| (edge.clone(), json!(entries)))
+            .collect();
         json!({
             "scenario": self.name,
             "backend": self.backend,
@@ -207,7 +215,7 @@ impl Verdict {
             "kept": self.kept,
             "logs": logs,
             "watchdog": watchdog,
-            "proxy_tail": self.evidence.proxy_tail,
+            "proxy_tail": proxy_tail,
             "repro": self.repro(),
         })
     }
@@ -410,5 +418,24 @@ mod tests {
         assert!(report.passed());
         assert_eq!(report.to_json()["counts"]["skipped"], 1);
         assert_eq!(report.to_json()["scenarios"][0]["seed"], json!("0x5eed"));
+    }
+
+    #[test]
+    fn proxy_tails_are_json_objects_by_edge() {
+        let mut v = verdict(true);
+        v.evidence.proxy_tail = vec![
+            (
+                "wd-l1".into(),
+                vec![json!({"seq": 3, "method": "eth_getLogs"})],
+            ),
+            ("wd-seq".into(), Vec::new()),
+        ];
+        let report = RunReport {
+            verdicts: vec![v],
+            strict: false,
+        };
+        let tail = &report.to_json()["scenarios"][0]["proxy_tail"];
+        assert_eq!(tail["wd-l1"][0]["method"], "eth_getLogs");
+        assert_eq!(tail["wd-seq"], json!([]));
     }
 }

@@ -44,6 +44,7 @@ scenario_tests!(Backend::Local, LOCAL, {
     skipped_op => "skipped-op",
     regressed_inclusion => "regressed-inclusion",
     log_range_cap => "log-range-cap",
+    log_range_cap_suggest => "log-range-cap-suggest",
     sequencer_outage => "sequencer-outage",
     sequencer_transient_matrix => "sequencer-transient-matrix",
     l1_outage => "l1-outage",
@@ -53,6 +54,7 @@ scenario_tests!(Backend::Local, LOCAL, {
     clear_relatch => "clear-relatch",
     provider_disagreement => "provider-disagreement",
     torn_publish => "torn-publish",
+    checkpoint_publish_crash => "checkpoint-publish-crash",
     legacy_shape_agree => "legacy-shape-agree",
     transient_matrix => "transient-matrix",
     chain_id_mismatch => "chain-id-mismatch",
@@ -74,6 +76,7 @@ scenario_tests!(Backend::InProcess, IN_PROCESS, {
     skipped_op_in_process => "skipped-op",
     regressed_inclusion_in_process => "regressed-inclusion",
     log_range_cap_in_process => "log-range-cap",
+    log_range_cap_suggest_in_process => "log-range-cap-suggest",
     sequencer_outage_in_process => "sequencer-outage",
     sequencer_transient_matrix_in_process => "sequencer-transient-matrix",
     l1_outage_in_process => "l1-outage",
@@ -82,6 +85,7 @@ scenario_tests!(Backend::InProcess, IN_PROCESS, {
     corrupt_checkpoint_in_process => "corrupt-checkpoint",
     clear_relatch_in_process => "clear-relatch",
     torn_publish_in_process => "torn-publish",
+    checkpoint_publish_crash_in_process => "checkpoint-publish-crash",
     legacy_shape_agree_in_process => "legacy-shape-agree",
     transient_matrix_in_process => "transient-matrix",
     chain_id_mismatch_in_process => "chain-id-mismatch",
@@ -194,5 +198,53 @@ async fn anvil_only_helpers_name_the_missing_capability_in_process() {
         )]
     );
     assert_ne!(rewritten[0].1, rewritten[0].2);
+    h.shutdown().await.expect("teardown");
+}
+
+/// With proxies on both watchdog edges, every request lands in
+/// `logs/proxy-<edge>.jsonl` of the scenario's directory, and the evidence holds the last
+/// entries of each edge as JSON objects.
+#[tokio::test]
+async fn both_watchdog_edges_log_their_proxy_traffic() {
+    use devnet::scenario::{Harness, PROXY_TAIL_ENTRIES, StackOptions};
+    use devnet::{ProxyRules, RuleSet};
+
+    let h = Harness::start(StackOptions {
+        backend: Backend::InProcess,
+        wd_l1_rules: Some(ProxyRules::default()),
+        wd_seq_rules: Some(RuleSet::default()),
+        ..StackOptions::default()
+    })
+    .await
+    .expect("an in-process stack");
+    h.watchdog(&["init"]).await.unwrap().expect_exit(0).unwrap();
+    for _ in 0..8 {
+        h.tick().await.unwrap().expect_exit(0).unwrap();
+    }
+    for (edge, count) in [
+        ("wd-l1", h.wd_l1_proxy().unwrap().entries().len()),
+        ("wd-seq", h.wd_seq_proxy().unwrap().entries().len()),
+    ] {
+        let path = h.dir().join(format!("logs/proxy-{edge}.jsonl"));
+        let text = std::fs::read_to_string(&path).expect("the proxy log");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(lines.len(), count, "{edge}: one line per request");
+        assert!(count > 0, "{edge}: the watchdog went through the proxy");
+        assert!(lines.iter().all(|l| l["edge"] == edge), "{edge}");
+    }
+    let tails = h.evidence().proxy_tail;
+    let edges: Vec<&str> = tails.iter().map(|(edge, _)| edge.as_str()).collect();
+    assert_eq!(edges, ["wd-l1", "wd-seq"]);
+    for (edge, tail) in &tails {
+        assert!(
+            !tail.is_empty() && tail.len() <= PROXY_TAIL_ENTRIES,
+            "{edge}: {}",
+            tail.len()
+        );
+        assert!(tail.iter().all(|e| e["seq"].is_u64()), "{edge}");
+    }
     h.shutdown().await.expect("teardown");
 }

@@ -1,5 +1,5 @@
 //! What a scenario leaves for the report: recorded watchdog commands, the logs `log_hygiene`
-//! reads, and the evidence (URLs, paths, log tails, watchdog outputs, proxy tail).
+//! reads, and the evidence (URLs, paths, log tails, watchdog outputs, proxy tails).
 
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
@@ -10,7 +10,7 @@ use super::Harness;
 use crate::driver::Run;
 use crate::scenario::checks::LogText;
 use crate::scenario::report::{
-    Evidence, LOG_TAIL_LINES, PROXY_TAIL_ENTRIES, STDERR_TAIL_LINES, WatchdogRecord, tail_lines,
+    Evidence, LOG_TAIL_LINES, STDERR_TAIL_LINES, WatchdogRecord, tail_lines,
 };
 
 impl Harness {
@@ -47,7 +47,7 @@ impl Harness {
         logs
     }
 
-    /// The evidence for the report: URLs, paths, log tails, watchdog outputs, proxy tail.
+    /// The evidence for the report: URLs, paths, log tails, watchdog outputs, proxy tails.
     pub fn evidence(&self) -> Evidence {
         let net = self.deployment();
         let l1 = net.l1();
@@ -58,6 +58,9 @@ impl Harness {
         }
         if let Some(proxy) = &self.proxy {
             urls.push(("wd_l1_proxy".into(), proxy.url()));
+        }
+        if let Some(proxy) = &self.seq_proxy {
+            urls.push(("wd_seq_proxy".into(), proxy.url()));
         }
         let watchdog = self
             .runs()
@@ -70,13 +73,6 @@ impl Harness {
                 stderr_tail: tail_lines(&run.stderr, STDERR_TAIL_LINES),
             })
             .collect();
-        let proxy_tail = self.proxy.as_ref().map_or_else(Vec::new, |proxy| {
-            let entries = proxy.entries();
-            entries[entries.len().saturating_sub(PROXY_TAIL_ENTRIES)..]
-                .iter()
-                .map(|e| format!("{e:?}"))
-                .collect()
-        });
         Evidence {
             urls,
             dir: Some(self.dir().to_owned()),
@@ -87,7 +83,7 @@ impl Harness {
                 .into_iter()
                 .collect(),
             watchdog,
-            proxy_tail,
+            proxy_tail: self.proxy_tails(),
             notes: self.notes.clone(),
         }
     }

@@ -1,12 +1,15 @@
 //! The runner's view of one scenario: a fresh [`Deployment`] on the chosen [`Backend`] (anvil
 //! with the real contracts, or the synthetic L1; the devnet sequencer as a task), optionally a
-//! JSON-RPC proxy on the watchdog's L1 edge, a watchdog state directory and the
-//! [`WatchdogDriver`], plus workload, settle, fault and L1 history helpers. Scenarios go
-//! through these methods only, so they run on every backend; a helper a backend cannot serve
-//! fails with [`NeedsCap`], and anvil-only helpers sit behind [`Harness::devnet`].
+//! JSON-RPC proxy on the watchdog's L1 edge and an HTTP proxy on its sequencer edge, a
+//! watchdog state directory and the [`WatchdogDriver`], plus workload, settle, fault and L1
+//! history helpers. Scenarios go through these methods only, so they run on every backend; a
+//! helper a backend cannot serve fails with [`NeedsCap`], and anvil-only helpers sit behind
+//! [`Harness::devnet`].
 //!
 //! Layout of the scenario's directory (the deployment's): `logs/anvil.log` (`local`),
-//! `logs/watchdog-<n>.stderr` (one per watchdog command) and `watchdog/` (the state directory).
+//! `logs/watchdog-<n>.stderr` (one per watchdog command), `logs/proxy-wd-l1.jsonl` and
+//! `logs/proxy-wd-seq.jsonl` (every request through a proxy) and `watchdog/` (the state
+//! directory).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,8 +21,10 @@ use canonical::WalletSnapshot;
 use cartesi_rollups_contracts::input_box::InputBox;
 use sequencer_client::{RedactedUrl, SequencerClient};
 
+mod bulk;
 mod evidence;
 mod history;
+mod proxies;
 mod workload;
 
 use evidence::record;
@@ -29,7 +34,7 @@ use crate::deploy::{Backend, Caps, Deployer, Deployment, InProcessDeployer, Loca
 use crate::driver::{Run, WatchdogDriver, ensure_watchdog_binary};
 use crate::sequencer::ResponseShape;
 use crate::topology::{Edge, SequencerSpec, Topology};
-use crate::{Devnet, GetLogsCap, ProxyRules, RpcProxy};
+use crate::{Devnet, GetLogsCap, HttpProxy, ProxyRules, RpcProxy, RuleSet};
 
 /// How a scenario's stack is built.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +50,9 @@ pub struct StackOptions {
     /// Rules for a proxy on the watchdog's L1 edge (puts a proxy there; `wd_l1_cap`, when
     /// also given, replaces their cap). Change them with [`Harness::set_wd_l1_rules`].
     pub wd_l1_rules: Option<ProxyRules>,
+    /// Rules for an HTTP proxy on the watchdog's sequencer edge (puts a proxy there; an empty
+    /// set passes everything). Change them with [`Harness::set_wd_seq_rules`].
+    pub wd_seq_rules: Option<RuleSet>,
     /// Seal batches at this many ops (default: the sequencer's).
     pub batch_max_ops: Option<usize>,
     /// Build `sequencer-watchdog` in release mode if it has to be built.
@@ -88,6 +96,8 @@ pub struct Harness {
     pub driver: WatchdogDriver,
     /// The proxy on the watchdog's L1 edge, if any.
     pub proxy: Option<RpcProxy>,
+    /// The proxy on the watchdog's sequencer edge, if any.
+    pub seq_proxy: Option<HttpProxy>,
     /// The application.
     pub app: Address,
     /// The watchdog state directory.
@@ -102,8 +112,9 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// Deploys on `options.backend` (L1, contracts or their stand-ins, the sequencer), puts a
-    /// proxy on the watchdog's L1 edge when asked, and prepares the watchdog (not yet init).
+    /// Deploys on `options.backend` (L1, contracts or their stand-ins, the sequencer), puts
+    /// proxies on the watchdog's L1 and sequencer edges when asked (routed before the
+    /// watchdog driver is built), and prepares the watchdog (not yet init).
     pub async fn start(options: StackOptions) -> Result<Self> {
         let binary = ensure_watchdog_binary(options.release_build).await?;
         let deployer: Box<dyn Deployer> = match options.backend {
@@ -131,11 +142,24 @@ impl Harness {
             (None, None) => None,
         };
         let proxy = match rules {
-            Some(rules) => Some(RpcProxy::start(net.url(Edge::WdToL1), rules).await?),
+            Some(rules) => {
+                let config = proxies::config(net.dir(), proxies::WD_L1);
+                Some(RpcProxy::start_with(net.url(Edge::WdToL1), rules, config).await?)
+            }
             None => None,
         };
         if let Some(proxy) = &proxy {
             net.route(Edge::WdToL1, proxy.url());
+        }
+        let seq_proxy = match options.wd_seq_rules {
+            Some(rules) => {
+                let config = proxies::config(net.dir(), proxies::WD_SEQ);
+                Some(HttpProxy::start_with(net.url(Edge::WdToSeq), rules, config).await?)
+            }
+            None => None,
+        };
+        if let Some(proxy) = &seq_proxy {
+            net.route(Edge::WdToSeq, proxy.url());
         }
         let driver = net.watchdog(binary);
         Ok(Self {
@@ -146,6 +170,7 @@ impl Harness {
             client,
             driver,
             proxy,
+            seq_proxy,
             finalized: 0,
             seed: options.seed,
             runs: Arc::default(),
@@ -236,19 +261,6 @@ impl Harness {
         Ok(self.client.inclusion_block().await?.inclusion_block)
     }
 
-    /// The proxy on the watchdog's L1 edge (fails without one).
-    pub fn wd_l1_proxy(&self) -> Result<&RpcProxy> {
-        self.proxy
-            .as_ref()
-            .context("no proxy on the watchdog's L1 edge (set StackOptions::wd_l1_rules)")
-    }
-
-    /// Replaces the rules of the proxy on the watchdog's L1 edge (fails without one).
-    pub fn set_wd_l1_rules(&self, rules: ProxyRules) -> Result<()> {
-        self.wd_l1_proxy()?.set_rules(rules);
-        Ok(())
-    }
-
     /// Replaces the sequencer's armed faults.
     pub async fn set_faults(&self, faults: &[&str]) -> Result<()> {
         self.need("sequencer faults", Caps::SEQ_FAULTS)?;
@@ -312,12 +324,15 @@ impl Harness {
         self.net.dir()
     }
 
-    /// Stops everything (the proxy, the sequencer, the L1).
+    /// Stops everything (the proxies, the sequencer, the L1).
     pub async fn shutdown(mut self) -> Result<()> {
         if self.keep {
             self.net.keep_dir();
         }
         if let Some(proxy) = self.proxy.take() {
+            proxy.shutdown().await;
+        }
+        if let Some(proxy) = self.seq_proxy.take() {
             proxy.shutdown().await;
         }
         self.net.shutdown().await?;

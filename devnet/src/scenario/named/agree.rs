@@ -1,11 +1,15 @@
 //! Agreement scenarios: an honest sequencer, and the watchdog agrees (or is idle).
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
 use alloy::primitives::U256;
 use anyhow::{Context, Result};
 use canonical::{InputBuilder, Method, WalletConfig};
 
-use super::common::{ALICE, BOB, agree, init};
+use super::common::{ALICE, BOB, agree, init, last_tick, usage};
 use crate::pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
+use crate::rpc_proxy::usage::check_idle;
 use crate::scenario::{Checks, Harness};
 
 /// `genesis-agree`: `init` at block 0, then a tick agrees with genesis.
@@ -84,14 +88,61 @@ pub(super) async fn batch_close(h: &mut Harness, checks: &mut Checks) -> Result<
     Ok(())
 }
 
-/// `idempotent-retick`: after agreement, a tick is idle and makes no L1 request.
+/// `idempotent-retick`: after agreement, a tick is idle, makes no L1 request (`rpc_usage`
+/// (f), on the proxy's records and in `last_tick.json`) and leaves the state tree unchanged
+/// but for `last_tick.json` and `status.prom`.
 pub(super) async fn idempotent_retick(h: &mut Harness, checks: &mut Checks) -> Result<()> {
     agree(h, checks).await?;
+    let before = tree(&h.state_dir)?;
+    h.wd_l1_proxy()?.clear_entries();
     let tick = h.tick().await?;
     checks.run("re-tick", &tick, 0, "idle", None);
-    let last: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(h.state_dir.join("last_tick.json"))?)?;
-    let l1 = &last["rpc_requests"]["l1"];
+    usage(
+        checks,
+        "(f) no request on the watchdog's L1 edge",
+        check_idle(&h.wd_l1_proxy()?.entries()),
+    );
+    let l1 = &last_tick(h)?["rpc_requests"]["l1"];
     checks.that("L1 requests of an idle tick", "0", l1.to_string(), *l1 == 0);
+    let after = tree(&h.state_dir)?;
+    let changed: Vec<&String> = before
+        .iter()
+        .chain(&after)
+        .filter(|(path, _)| before.get(*path) != after.get(*path))
+        .map(|(path, _)| path)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    checks.that(
+        "state tree",
+        "unchanged but last_tick.json, status.prom",
+        if changed.is_empty() {
+            "unchanged".to_owned()
+        } else {
+            format!("changed: {changed:?}")
+        },
+        changed.is_empty(),
+    );
     Ok(())
+}
+
+/// Files a tick rewrites even when idle.
+const RETICK_WRITES: [&str; 2] = ["last_tick.json", "status.prom"];
+
+/// Every file under `dir` (relative path → contents), but [`RETICK_WRITES`] and the lock.
+fn tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).with_context(|| current.display().to_string())? {
+            let path = entry?.path();
+            let name = path.strip_prefix(dir)?.display().to_string();
+            if path.is_dir() {
+                pending.push(path);
+            } else if !RETICK_WRITES.contains(&name.as_str()) && name != "run.lock" {
+                files.insert(name, std::fs::read(&path)?);
+            }
+        }
+    }
+    Ok(files)
 }

@@ -1,10 +1,11 @@
 //! Steps shared by several scenarios.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::super::{Checks, Harness};
 use crate::ProxyRules;
 use crate::pins::roles;
+use crate::rpc_proxy::usage::UsageResult;
 
 /// Anvil account 1.
 pub(super) const ALICE: usize = roles::ALICE;
@@ -90,4 +91,18 @@ pub(super) fn failed_with(
         observed == class,
     );
     checks.events(&format!("{what}: no event"), tick, 0, "-");
+}
+
+/// Records an `rpc_usage` check: held, or the violation with its records.
+pub(super) fn usage(checks: &mut Checks, what: &str, result: UsageResult) {
+    let ok = result.is_ok();
+    let observed = result.map_or_else(|e| e.to_string(), |()| "held".to_owned());
+    checks.that(what, "held", observed, ok);
+}
+
+/// The watchdog's `last_tick.json`, parsed.
+pub(super) fn last_tick(h: &Harness) -> Result<serde_json::Value> {
+    let path = h.state_dir.join("last_tick.json");
+    let text = std::fs::read(&path).with_context(|| path.display().to_string())?;
+    Ok(serde_json::from_slice(&text)?)
 }

@@ -1,12 +1,14 @@
 //! The registry of named scenarios (spec `devnet.md` §9) and their dispatch. The scenarios
 //! themselves live in one module per theme: [`agree`], [`divergence`], [`provider`] (the
-//! watchdog's L1 edge), [`sequencer_edge`], [`state_dir`], [`reorg`] and [`chaos`].
+//! watchdog's L1 edge), [`range_cap`], [`sequencer_edge`], [`state_dir`], [`reorg`] and
+//! [`chaos`].
 
 mod agree;
 mod chaos;
 mod common;
 mod divergence;
 mod provider;
+mod range_cap;
 mod reorg;
 mod sequencer_edge;
 mod state_dir;
@@ -17,7 +19,7 @@ use super::checks::{Allow, Checks};
 use super::{Harness, StackOptions};
 use crate::deploy::Caps;
 use crate::sequencer::ResponseShape;
-use crate::{GetLogsCap, ProxyRules};
+use crate::{ProxyRules, RuleSet};
 
 /// A scenario's name, what it shows, and what it expects.
 #[derive(Debug, Clone, Copy)]
@@ -155,8 +157,14 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     .needing(Caps::SEQ_FAULTS),
     info(
         "log-range-cap",
-        "0 agreed; contiguous ranges",
-        "an Infura-style result cap on the watchdog's L1: bisection, contiguous ranges, agreement",
+        "0 agreed; rpc_usage (a)-(e), (g)",
+        "3 000 inputs in 12 blocks under a 1 000-result cap on the watchdog's L1: bisection, exact cover, counted requests; a later tick makes no range error",
+    )
+    .needing(Caps::RPC_FAULTS),
+    info(
+        "log-range-cap-suggest",
+        "0 agreed; suggestions followed",
+        "log-range-cap with the error suggesting the largest fitting range: the watchdog follows it",
     )
     .needing(Caps::RPC_FAULTS),
     info(
@@ -168,7 +176,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     info(
         "sequencer-transient-matrix",
         "1 transient/* each; 0 cleared",
-        "unavailable, slow beyond the timeout, stall on the sequencer edge → exit 1 transient each, never 2; slow under the timeout → 0; cleared → agreement",
+        "unavailable, slow beyond the timeout, stall; through a wd→seq proxy 503, dropped connections, truncated and invalid JSON, a hang → exit 1 transient each, never 2; slow under the timeout → 0; cleared → agreement",
     )
     .needing(Caps::SEQ_FAULTS),
     info(
@@ -214,6 +222,12 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     )
     .needing(Caps::STATE_DIR_FAULTS),
     info(
+        "checkpoint-publish-crash",
+        "0 after kills; GC'd; never 2",
+        "a torn publish and a seeded SIGKILL loop of ticks while the sequencer advances → status readable, the next tick agrees, leftovers collected, never 2",
+    )
+    .needing(Caps::STATE_DIR_FAULTS),
+    info(
         "legacy-shape-agree",
         "0 agreed",
         "the older l2_tx_index response shape, state pinned by download → agreement",
@@ -221,7 +235,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     info(
         "transient-matrix",
         "1 transient each; 0 cleared",
-        "429, 503, a rate-limit error, invalid JSON, a lagging head on the watchdog's L1 → exit 1 transient each, never 2; cleared → agreement",
+        "a frozen head, 429, 503, a rate-limit error, invalid JSON, a lagging head, bad safe/finalized tags, a dropped log on the watchdog's L1 → exit 1 transient each, never 2; cleared → agreement; a one-shot 503 → 0 (retried)",
     )
     .needing(Caps::RPC_FAULTS),
     info(
@@ -267,7 +281,10 @@ pub(super) fn options(name: &str) -> StackOptions {
     let mut options = StackOptions::default();
     match name {
         "batch-close-agree" => options.batch_max_ops = Some(4),
-        "log-range-cap" => options.wd_l1_cap = Some(GetLogsCap::max_results(3)),
+        "log-range-cap" => options.wd_l1_cap = Some(range_cap::cap(false)),
+        "log-range-cap-suggest" => options.wd_l1_cap = Some(range_cap::cap(true)),
+        "idempotent-retick" => options.wd_l1_rules = Some(ProxyRules::default()),
+        "sequencer-transient-matrix" => options.wd_seq_rules = Some(RuleSet::default()),
         "legacy-shape-agree" => options.shape = ResponseShape::Legacy,
         "transient-matrix" | "chain-id-mismatch" | "chaos-no-false-divergence" => {
             options.wd_l1_rules = Some(ProxyRules::default());
@@ -293,7 +310,8 @@ pub(super) async fn scenario(name: &str, h: &mut Harness, checks: &mut Checks) -
         "regressed-inclusion" => divergence::regressed_inclusion(h, checks).await,
         "clear-relatch" => divergence::clear_relatch(h, checks).await,
         "provider-disagreement" => divergence::provider_disagreement(h, checks).await,
-        "log-range-cap" => provider::log_range_cap(h, checks).await,
+        "log-range-cap" => range_cap::log_range_cap(h, checks, false).await,
+        "log-range-cap-suggest" => range_cap::log_range_cap(h, checks, true).await,
         "l1-outage" => provider::l1_outage(h, checks).await,
         "transient-matrix" => provider::transient_matrix(h, checks).await,
         "chain-id-mismatch" => provider::chain_id_mismatch(h, checks).await,
@@ -303,6 +321,7 @@ pub(super) async fn scenario(name: &str, h: &mut Harness, checks: &mut Checks) -
         "concurrent-ticks" => state_dir::concurrent_ticks(h, checks).await,
         "corrupt-checkpoint" => state_dir::corrupt_checkpoint(h, checks).await,
         "torn-publish" => state_dir::torn_publish(h, checks).await,
+        "checkpoint-publish-crash" => state_dir::checkpoint_publish_crash(h, checks).await,
         "reorg-tip" => reorg::tip(h, checks).await,
         "reorg-below-safe" => reorg::below_safe(h, checks).await,
         "reorg-below-head" => reorg::below_head(h, checks).await,

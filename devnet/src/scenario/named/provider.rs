@@ -1,46 +1,12 @@
-//! The watchdog's L1 edge: capped and failing providers, outages, another chain. Provider
+//! The watchdog's L1 edge: failing and lying providers, outages, another chain. Provider
 //! faults must never look like a divergence: exit 1 with a matching reason, then agreement.
 
 use anyhow::Result;
 
-use super::common::{ALICE, BOB, agree, init, l1_fault};
-use crate::pins::roles;
+use super::common::{ALICE, BOB, agree, failed_with, l1_fault};
+use crate::rpc_proxy::rules::{HttpAction, LogPick, StaleHead, TagLags};
 use crate::scenario::{Checks, Harness};
-use crate::{BlockRange, ProxyOutcome, ProxyRules, check_exact_cover};
-
-/// `log-range-cap`: a result cap forces bisection; the served ranges cover `1..=B` exactly.
-pub(super) async fn log_range_cap(h: &mut Harness, checks: &mut Checks) -> Result<()> {
-    h.deposit(ALICE, 600_000).await?;
-    for i in 0..12u8 {
-        h.add_input(roles::DIRECT_INPUTS, vec![i; 8]).await?;
-    }
-    let block = h.transfer(ALICE, BOB, 400_000).await?;
-    init(h, checks).await?;
-    h.wd_l1_proxy()?.clear_entries();
-    let tick = h.tick().await?;
-    checks.run("tick through the capped provider", &tick, 0, "agreed", None);
-    let proxy = h.wd_l1_proxy()?;
-    let refused = proxy
-        .get_logs_entries()
-        .iter()
-        .filter(|e| matches!(e.outcome, ProxyOutcome::Refused { .. }))
-        .count();
-    checks.that(
-        "range errors answered",
-        "≥ 1 refused eth_getLogs",
-        refused.to_string(),
-        refused >= 1,
-    );
-    let served = proxy.served_get_logs_ranges();
-    let contiguous = check_exact_cover(&served, BlockRange::new(1, block));
-    checks.that(
-        "served ranges",
-        &format!("cover 1..={block} with no gap or overlap"),
-        format!("{contiguous:?}"),
-        contiguous.is_ok(),
-    );
-    Ok(())
-}
+use crate::{Action, ProxyRules, Rule, Scope, When};
 
 /// `l1-outage`: nothing listens at the L1 endpoint → 1 `l1_unavailable`, no event.
 pub(super) async fn l1_outage(h: &mut Harness, checks: &mut Checks) -> Result<()> {
@@ -61,6 +27,15 @@ pub(super) async fn l1_outage(h: &mut Harness, checks: &mut Checks) -> Result<()
     );
     checks.events("no event", &tick, 0, "-");
     Ok(())
+}
+
+/// One rule for every request (or every request for `method`).
+fn rule(method: Option<&str>, action: Action) -> ProxyRules {
+    let when = method.map_or_else(When::default, When::method);
+    ProxyRules {
+        rules: vec![Rule::new(when, action)],
+        ..ProxyRules::default()
+    }
 }
 
 /// The L1-edge faults of `transient-matrix`, each with the reason it must produce.
@@ -106,20 +81,107 @@ pub(super) fn transient_l1_faults() -> Vec<(&'static str, ProxyRules, Option<&'s
             },
             Some("l1_head_lags"),
         ),
+        (
+            "bad tags (safe and finalized far below latest)",
+            rule(
+                Some("eth_getBlockByNumber"),
+                Action::Tags(TagLags {
+                    safe_lag: Some(1_000_000),
+                    finalized_lag: Some(1_000_000),
+                }),
+            ),
+            Some(TAGS_REASON),
+        ),
+        (
+            "drop_log (a lying provider omits a log)",
+            rule(Some("eth_getLogs"), Action::DropLog(LogPick::default())),
+            Some(DROP_LOG_REASON),
+        ),
     ]
 }
 
-/// `transient-matrix`: each L1 fault alone → 1 transient, no event; cleared → agreement.
+/// What the watchdog answers when `safe`/`finalized` trail `latest` far behind B.
+const TAGS_REASON: &str = "l1_head_lags";
+/// What the watchdog answers when a log is missing from an `eth_getLogs` answer.
+const DROP_LOG_REASON: &str = "l1_incomplete";
+/// What the watchdog answers when the head froze below B.
+const FROZEN_REASON: &str = "l1_head_lags";
+
+/// `transient-matrix`: each L1 fault alone → 1 transient, no event; a frozen head → 1;
+/// cleared → agreement; a one-shot 503 → agreement (the retry absorbs it).
 pub(super) async fn transient_matrix(h: &mut Harness, checks: &mut Checks) -> Result<()> {
     agree(h, checks).await?;
+    // The head freezes before new activity, so the frozen head stays below the new B.
+    h.set_wd_l1_rules(rule(
+        None,
+        Action::StaleHead(StaleHead {
+            lag: 0,
+            freeze: true,
+        }),
+    ))?;
+    poke(h).await?;
     // New finalized activity, so every tick has to reach the L1.
     h.transfer(ALICE, BOB, 1_000).await?;
+    let tick = h.tick().await?;
+    failed_with(
+        checks,
+        "stale head (frozen before the activity)",
+        &tick,
+        "transient",
+        Some(FROZEN_REASON),
+    );
     for (what, rules, reason) in transient_l1_faults() {
         l1_fault(h, checks, what, rules, "transient", reason).await?;
     }
     h.set_wd_l1_rules(ProxyRules::default())?;
     let tick = h.tick().await?;
     checks.run("tick with the rules cleared", &tick, 0, "agreed", None);
+    h.transfer(ALICE, BOB, 1_000).await?;
+    let blip = Rule::new(
+        When::default(),
+        Action::Http(HttpAction {
+            status: 503,
+            retry_after: None,
+        }),
+    )
+    .scoped(Scope::First(1));
+    h.set_wd_l1_rules(ProxyRules {
+        rules: vec![blip],
+        ..ProxyRules::default()
+    })?;
+    h.wd_l1_proxy()?.clear_entries();
+    let tick = h.tick().await?;
+    checks.run("a one-shot 503 (retried)", &tick, 0, "agreed", None);
+    let blips = h
+        .wd_l1_proxy()?
+        .entries()
+        .iter()
+        .filter(|e| e.status == Some(503))
+        .count();
+    checks.that(
+        "the blip was served",
+        "1 HTTP 503",
+        blips.to_string(),
+        blips == 1,
+    );
+    Ok(())
+}
+
+/// One `eth_getBlockByNumber("latest")` through the watchdog's L1 proxy (fires a `freeze`).
+async fn poke(h: &Harness) -> Result<()> {
+    let url = h.wd_l1_proxy()?.url();
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": ["latest", false]
+    });
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    anyhow::ensure!(answer["result"].is_object(), "poke answered {answer}");
     Ok(())
 }
 

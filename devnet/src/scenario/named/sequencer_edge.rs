@@ -4,7 +4,9 @@
 use anyhow::Result;
 
 use super::common::{ALICE, BOB, agree, failed_with};
+use crate::rpc_proxy::rules::HttpAction;
 use crate::scenario::{Checks, Harness};
+use crate::{Action, Rule, RuleSet, When};
 
 /// `sequencer-outage`: 503 on the finalized routes → 1 `sequencer_unavailable`; then 0.
 pub(super) async fn outage(h: &mut Harness, checks: &mut Checks) -> Result<()> {
@@ -38,7 +40,9 @@ const STALL_DEADLINE: &str = "3s";
 /// - `stall` under a short command deadline → 1 `deadline_exceeded`;
 /// - `slow` well under the timeout → 0 `agreed` (a slow sequencer is not a failure);
 ///
-/// never an event; after clearing, the next activity agrees.
+/// then through the `wd→seq` proxy ([`proxy_cases`]): a 503 outage, dropped connections,
+/// truncated and invalid JSON, a hang under a short deadline, each → 1 `transient/*`;
+/// never an event; after clearing, the pending activity agrees.
 pub(super) async fn transient_matrix(h: &mut Harness, checks: &mut Checks) -> Result<()> {
     agree(h, checks).await?;
     h.transfer(ALICE, BOB, 1_000).await?;
@@ -82,9 +86,67 @@ pub(super) async fn transient_matrix(h: &mut Harness, checks: &mut Checks) -> Re
     checks.run("slow:300, under the timeout", &tick, 0, "agreed", None);
     h.set_faults(&[]).await?;
     h.transfer(ALICE, BOB, 1_000).await?;
+    for (what, action, deadline, reason) in proxy_cases() {
+        h.set_wd_seq_rules(RuleSet {
+            seed: 0,
+            rules: vec![Rule::new(When::default(), action)],
+        })?;
+        let tick = match deadline {
+            Some(deadline) => h.watchdog(&["tick", "--deadline", deadline]).await?,
+            None => h.tick().await?,
+        };
+        failed_with(
+            checks,
+            &format!("wd→seq {what}"),
+            &tick,
+            "transient",
+            Some(reason),
+        );
+    }
+    h.set_wd_seq_rules(RuleSet::default())?;
     let tick = h.tick().await?;
     checks.run("tick with the faults cleared", &tick, 0, "agreed", None);
     Ok(())
+}
+
+/// The `wd→seq` proxy cases: what the proxy does to every request, the command deadline and
+/// the reason the watchdog answers.
+fn proxy_cases() -> Vec<(&'static str, Action, Option<&'static str>, &'static str)> {
+    vec![
+        (
+            "outage (HTTP 503)",
+            Action::Http(HttpAction {
+                status: 503,
+                retry_after: None,
+            }),
+            None,
+            "sequencer_unavailable",
+        ),
+        (
+            "outage (connection dropped)",
+            Action::Drop,
+            None,
+            "sequencer_unavailable",
+        ),
+        (
+            "truncated JSON",
+            Action::Truncate { bytes: 12 },
+            None,
+            "sequencer_bad_response",
+        ),
+        (
+            "invalid JSON",
+            Action::InvalidJson,
+            None,
+            "sequencer_bad_response",
+        ),
+        (
+            "hang",
+            Action::Hang,
+            Some(STALL_DEADLINE),
+            "deadline_exceeded",
+        ),
+    ]
 }
 
 /// `kill-sequencer`: the sequencer stops → 1 `sequencer_unavailable`; restarted on the same

@@ -2,7 +2,7 @@
 //! a torn publish. Each is an operator matter (exit 1) or is repaired, never a divergence.
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -115,27 +115,121 @@ pub(super) async fn corrupt_checkpoint(h: &mut Harness, checks: &mut Checks) -> 
     Ok(())
 }
 
-/// `torn-publish`: a partial `.tmp-*` workspace and an unreferenced checkpoint → the next tick
-/// agrees and collects both; `status` stays readable.
-pub(super) async fn torn_publish(h: &mut Harness, checks: &mut Checks) -> Result<()> {
-    agree(h, checks).await?;
+/// Plants what a crashed publish leaves: a partial `.tmp-*` workspace and an unreferenced
+/// checkpoint. Returns both paths.
+fn plant_leftovers(h: &Harness) -> Result<[PathBuf; 2]> {
     let checkpoints = h.state_dir.join("checkpoints");
     let partial = checkpoints.join(".tmp-01TORNPUBLISH0000000000000");
     std::fs::create_dir_all(partial.join("machine"))?;
     std::fs::write(partial.join("machine/native.bin"), b"partial")?;
     let orphan = checkpoints.join(format!("{:020}-{:020}", 999_999, 42));
     std::fs::create_dir_all(&orphan)?;
+    Ok([partial, orphan])
+}
+
+/// The `checkpoints/.tmp-*` workspaces left in the state directory.
+fn workspaces(state_dir: &Path) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(state_dir.join("checkpoints"))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".tmp-") {
+            found.push(name);
+        }
+    }
+    Ok(found)
+}
+
+/// `torn-publish`: a partial `.tmp-*` workspace and an unreferenced checkpoint → the next tick
+/// agrees and collects both; `status` stays readable.
+pub(super) async fn torn_publish(h: &mut Harness, checks: &mut Checks) -> Result<()> {
+    agree(h, checks).await?;
+    let leftovers = plant_leftovers(h)?;
     h.transfer(ALICE, BOB, 1_000).await?;
     let tick = h.tick().await?;
     checks.run("tick after a torn publish", &tick, 0, "agreed", None);
-    let left = partial.exists() || orphan.exists();
+    collected(checks, &leftovers);
+    let status = h.watchdog(&["status"]).await?;
+    checks.run("status", &status, 0, "ok", None);
+    Ok(())
+}
+
+fn collected(checks: &mut Checks, leftovers: &[PathBuf]) {
+    let left = leftovers.iter().any(|p| p.exists());
     checks.that(
         "leftovers collected",
         "none left",
         if left { "still there" } else { "none left" },
         !left,
     );
+}
+
+/// Rounds of the kill-loop.
+const KILL_ROUNDS: usize = 8;
+/// The longest seeded delay before a tick is killed (ms): a tick here takes about as long
+/// (process start included), so kills land anywhere from start-up to publish, and some
+/// ticks finish first.
+const MAX_KILL_DELAY_MS: u64 = 150;
+
+/// `checkpoint-publish-crash`: a seeded kill-loop (while the sequencer advances, ticks are
+/// SIGKILLed after a delay drawn from the `(seed, "kill-loop")` stream), then a torn publish.
+/// A killed tick may have done anything short of a divergence; afterwards `status` is
+/// readable, the next tick agrees, and no workspace or planted leftover survives it.
+pub(super) async fn checkpoint_publish_crash(h: &mut Harness, checks: &mut Checks) -> Result<()> {
+    agree(h, checks).await?;
+    // Funds for a transfer (and its fee) per round.
+    h.deposit(ALICE, 1_000_000).await?;
+    let inode = std::fs::metadata(h.state_dir.join("run.lock"))?.ino();
+    let mut stream = h.seed.stream("kill-loop");
+    for round in 0..KILL_ROUNDS {
+        h.transfer(ALICE, BOB, 1_000 + round as u64).await?;
+        let delay = stream.below(MAX_KILL_DELAY_MS + 1);
+        let tick = h.spawn_tick();
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        // Dropping the running command kills the process (SIGKILL).
+        tick.abort();
+        let fate = match tick.await {
+            Ok(Ok(run)) => format!("finished first, exit {:?}", run.exit_code),
+            Ok(Err(e)) => format!("failed to run: {e:#}"),
+            Err(_) => "killed".to_owned(),
+        };
+        h.note(format!("kill-loop round {round}: after {delay} ms, {fate}"));
+        wait_unlocked(inode).await?;
+    }
+    let torn = workspaces(&h.state_dir)?;
+    h.note(format!("workspaces the kill-loop left: {torn:?}"));
+    // New activity, so the next tick has work whether or not the last killed tick finished.
+    h.transfer(ALICE, BOB, 1_000).await?;
+    let leftovers = plant_leftovers(h)?;
+    let status = h.watchdog(&["status"]).await?;
+    checks.run("status after the kill-loop", &status, 0, "ok", None);
+    let tick = h.tick().await?;
+    checks.run("tick after the kill-loop", &tick, 0, "agreed", None);
+    collected(checks, &leftovers);
+    let left = workspaces(&h.state_dir)?;
+    checks.that(
+        "no checkpoints/.tmp-* after the tick",
+        "none",
+        if left.is_empty() {
+            "none".to_owned()
+        } else {
+            left.join(", ")
+        },
+        left.is_empty(),
+    );
     let status = h.watchdog(&["status"]).await?;
     checks.run("status", &status, 0, "ok", None);
+    let twos = h.runs().iter().filter(|r| r.exit_code == Some(2)).count();
+    checks.that("never exit 2", "0 runs", format!("{twos} runs"), twos == 0);
+    Ok(())
+}
+
+/// Waits (at most 10 s) until no process holds the lock file with this inode: a killed
+/// tick's lock goes with its process.
+async fn wait_unlocked(inode: u64) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while lock_held(inode) {
+        anyhow::ensure!(Instant::now() < deadline, "the lock outlived a killed tick");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     Ok(())
 }

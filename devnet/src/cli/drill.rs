@@ -9,7 +9,10 @@ use clap::Args;
 use super::Exit;
 use crate::demo::DemoOptions;
 use crate::deploy::Backend;
-use crate::scenario::{self, Keep, RunOptions, RunReport, SCENARIOS, Seed, Status};
+use crate::scenario::{
+    self, ATTACH_CONTROL_ENV, ATTACH_L1_ENV, ATTACH_SEQUENCER_ENV, AttachTarget, Keep, RunOptions,
+    RunReport, SCENARIOS, Seed, Status,
+};
 
 /// `devnet demo`.
 #[derive(Debug, Clone, Args)]
@@ -36,11 +39,21 @@ pub struct RunArgs {
     /// List the scenarios and exit.
     #[arg(long)]
     pub list: bool,
-    /// The backend to run on: `local` (anvil and the real contracts) or `in-process` (the
-    /// synthetic L1, no EVM: scenarios needing `Evm` are skipped). `attach` is refused:
-    /// scenarios deploy their own stack; attach is for `devnet proxy` in front of staging.
+    /// The backend to run on: `local` (anvil and the real contracts), `in-process` (the
+    /// synthetic L1, no EVM: scenarios needing `Evm` are skipped) or `attach` (the L1 and
+    /// sequencer at `--l1` and `--sequencer`; capabilities are probed, and scenarios that add
+    /// L1 inputs are skipped).
     #[arg(long, env = "DEVNET_BACKEND", default_value = "local")]
     pub backend: String,
+    /// `attach`: the L1's JSON-RPC URL (chain id 31337, the pinned contracts).
+    #[arg(long, env = ATTACH_L1_ENV, hide_env_values = true, value_name = "URL")]
+    pub l1: Option<String>,
+    /// `attach`: the sequencer's public URL.
+    #[arg(long, env = ATTACH_SEQUENCER_ENV, hide_env_values = true, value_name = "URL")]
+    pub sequencer: Option<String>,
+    /// `attach`: the sequencer's control URL; enables scenarios that arm sequencer faults.
+    #[arg(long, env = ATTACH_CONTROL_ENV, hide_env_values = true, value_name = "URL")]
+    pub control: Option<String>,
     /// The run seed, decimal or `0x` hex (default `0x5eed`) [env: DEVNET_SEED]
     #[arg(long, value_name = "S")]
     pub seed: Option<Seed>,
@@ -85,19 +98,24 @@ pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -
         return Ok(Exit::Passed);
     }
     let backend = match args.backend.parse::<Backend>() {
-        Ok(backend) if scenario::backend_caps(backend).is_some() => backend,
-        Ok(backend) => {
-            writeln!(
-                out,
-                "backend {backend} cannot run scenarios: they deploy their own stack (local or \
-                 in-process); to fault an existing L1 or sequencer use `devnet proxy`"
-            )?;
-            return Ok(Exit::Usage);
-        }
+        Ok(backend) => backend,
         Err(e) => {
-            writeln!(out, "{e}; scenarios run on local or in-process")?;
+            writeln!(out, "{e}")?;
             return Ok(Exit::Usage);
         }
+    };
+    let attach = match (backend, attach_target(args)) {
+        (Backend::Attach, Ok(target)) => {
+            if !args.json {
+                writeln!(out, "attaching to {target}")?;
+            }
+            Some(target)
+        }
+        (Backend::Attach, Err(e)) => {
+            writeln!(out, "{e:#}")?;
+            return Ok(Exit::Usage);
+        }
+        _ => None,
     };
     let names: Vec<&str> = if args.all {
         SCENARIOS.iter().map(|s| s.name).collect()
@@ -137,6 +155,7 @@ pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -
         backend,
         seed,
         keep,
+        attach,
     };
     let mut verdicts = Vec::new();
     for name in names {
@@ -193,6 +212,18 @@ pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -
     })
 }
 
+/// The `attach` target of `--l1`, `--sequencer` and `--control` (or their environment
+/// variables); both of the first two are required. Errors never repeat a URL.
+fn attach_target(args: &RunArgs) -> Result<AttachTarget> {
+    match (&args.l1, &args.sequencer) {
+        (Some(l1), Some(sequencer)) => AttachTarget::parse(l1, sequencer, args.control.as_deref()),
+        _ => anyhow::bail!(
+            "the attach backend needs --l1 URL and --sequencer URL (or {ATTACH_L1_ENV} and \
+             {ATTACH_SEQUENCER_ENV}); --control URL ({ATTACH_CONTROL_ENV}) is optional"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser as _;
@@ -237,14 +268,39 @@ mod tests {
         .await;
         assert_eq!(exit.unwrap(), Exit::Usage);
         let exit = run(
-            &run_args(&["--backend", "attach", "genesis-agree"]),
+            &run_args(&[
+                "--backend",
+                "attach",
+                "--l1",
+                "http://127.0.0.1:9",
+                "genesis-agree",
+            ]),
             dir.path(),
             &mut out,
         )
         .await;
         assert_eq!(exit.unwrap(), Exit::Usage);
         let refused = String::from_utf8(out.clone()).unwrap();
-        assert!(refused.contains("devnet proxy"), "{refused}");
+        assert!(refused.contains("--sequencer URL"), "{refused}");
+        let mut out = Vec::new();
+        let args = [
+            "--backend",
+            "attach",
+            "--l1",
+            "ftp://user:hunter2@l1.invalid/KEY",
+            "--sequencer",
+            "http://127.0.0.1:9",
+            "genesis-agree",
+        ];
+        let exit = run(&run_args(&args), dir.path(), &mut out).await;
+        assert_eq!(exit.unwrap(), Exit::Usage);
+        let refused = String::from_utf8(out).unwrap();
+        assert!(refused.contains("the attached L1 URL"), "{refused}");
+        assert!(
+            !refused.contains("hunter2") && !refused.contains("KEY"),
+            "{refused}"
+        );
+        let mut out = Vec::new();
         let exit = run(&run_args(&["--list"]), dir.path(), &mut out).await;
         assert_eq!(exit.unwrap(), Exit::Passed);
         let listed = String::from_utf8(out).unwrap();

@@ -12,7 +12,7 @@
 //! | `down [--keep]` | stop a running `up` (or clean a dead one); idempotent |
 //! | `doctor [--strict]` | anvil version, binaries, pins |
 //! | `demo [--keep]` | the README demonstration; exit 0 only if the watchdog behaved as expected |
-//! | `run NAME…\|--all\|--list [--seed S] [--keep] [--strict] [--json] [--report PATH]` | named scenarios with a verdict table and `report.json`; exit 0 only if all passed |
+//! | `run NAME…\|--all\|--list [--backend local\|in-process\|attach] [--l1 URL --sequencer URL [--control URL]] [--seed S] [--keep] [--strict] [--json] [--report PATH]` | named scenarios with a verdict table and `report.json`; exit 0 only if all passed |
 //! | `sequencer …` | the devnet sequencer in the foreground (`devnet-sequencer`'s flags) |
 //! | `proxy --listen A --upstream URL --mode rpc\|http --rules F` | a fault proxy in the foreground |
 //!

@@ -28,10 +28,14 @@ impl Caps {
     pub const SEQ_FAULTS: Caps = Caps(1 << 5);
     /// Faults in the watchdog's state directory.
     pub const STATE_DIR_FAULTS: Caps = Caps(1 << 6);
+    /// Adding inputs on the L1 from the devnet's own accounts: ERC-20 portal deposits and
+    /// direct `InputBox` inputs (an attached L1 refuses both: the deployment owns neither its
+    /// keys nor its contracts).
+    pub const L1_INPUTS: Caps = Caps(1 << 7);
     /// Every capability.
-    pub const ALL: Caps = Caps(0x7f);
+    pub const ALL: Caps = Caps(0xff);
 
-    const NAMES: [(Caps, &'static str); 7] = [
+    const NAMES: [(Caps, &'static str); 8] = [
         (Caps::EVM, "Evm"),
         (Caps::MINING, "Mining"),
         (Caps::REORG, "Reorg"),
@@ -39,6 +43,7 @@ impl Caps {
         (Caps::RPC_FAULTS, "RpcFaults"),
         (Caps::SEQ_FAULTS, "SeqFaults"),
         (Caps::STATE_DIR_FAULTS, "StateDirFaults"),
+        (Caps::L1_INPUTS, "L1Inputs"),
     ];
 
     /// Whether every capability of `other` is here.
@@ -183,7 +188,7 @@ mod tests {
         assert!(!in_process.contains(Caps::EVM | Caps::MINING));
         assert_eq!(in_process.missing(Caps::EVM | Caps::MINING), Caps::EVM);
         assert!(in_process.missing(Caps::REORG).is_empty());
-        assert_eq!(Caps::ALL.names().len(), 7);
+        assert_eq!(Caps::ALL.names().len(), 8);
         assert_eq!(
             (Caps::MINING | Caps::RPC_FAULTS).to_string(),
             "Mining|RpcFaults"

@@ -109,8 +109,9 @@ impl Deployer for InProcessDeployer {
 
 /// `attach`: an L1 and a sequencer that run elsewhere, given by URL. Readiness is the L1
 /// answering `eth_chainId` with 31337. Caps: `RpcFaults`, plus `Mining` and `Reorg` when the
-/// L1 answers `anvil_nodeInfo` (the synthetic L1 does not: it is controlled from Rust only).
-/// The sequencer cannot be stopped or started; faults work when its control URL is given.
+/// L1 answers `anvil_nodeInfo` (the synthetic L1 does not: it is controlled from Rust only),
+/// plus `SeqFaults` when the sequencer's control URL is given. Never `L1Inputs`: deposits and
+/// direct inputs are refused. The sequencer cannot be stopped or started.
 #[derive(Debug, Clone)]
 pub struct AttachDeployer {
     l1_url: String,
@@ -134,9 +135,25 @@ impl AttachDeployer {
         self
     }
 
-    /// Checks the L1 and works out the capabilities: whether it answers `anvil_nodeInfo`.
+    /// Checks the L1 and works out the capabilities: whether it answers `anvil_nodeInfo`, and
+    /// whether a control URL was given.
     pub async fn probe(&self) -> Result<Caps, DeployError> {
-        Ok(caps_of(self.probe_anvil().await?))
+        Ok(self.caps_of(self.probe_anvil().await?))
+    }
+
+    /// The capabilities, given whether the L1 is anvil.
+    fn caps_of(&self, anvil: bool) -> Caps {
+        let history = if anvil {
+            Caps::MINING | Caps::REORG
+        } else {
+            Caps::NONE
+        };
+        let faults = if self.control_url.is_some() {
+            Caps::SEQ_FAULTS
+        } else {
+            Caps::NONE
+        };
+        Caps::RPC_FAULTS | history | faults
     }
 
     async fn probe_anvil(&self) -> Result<bool, DeployError> {
@@ -159,14 +176,6 @@ impl AttachDeployer {
     }
 }
 
-fn caps_of(anvil: bool) -> Caps {
-    if anvil {
-        Caps::RPC_FAULTS | Caps::MINING | Caps::REORG
-    } else {
-        Caps::RPC_FAULTS
-    }
-}
-
 impl Deployer for AttachDeployer {
     fn backend(&self) -> Backend {
         Backend::Attach
@@ -184,7 +193,7 @@ impl Deployer for AttachDeployer {
                 SequencerControl::remote(&self.sequencer_url, self.control_url.as_deref());
             Deployment::new(
                 Backend::Attach,
-                caps_of(anvil),
+                self.caps_of(anvil),
                 topology,
                 L1Handle::Attached(l1),
                 sequencer,

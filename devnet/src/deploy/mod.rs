@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | [`LocalDeployer`] | anvil + the Rollups contracts ([`Devnet`]) | in-process task | all |
 //! | [`InProcessDeployer`] | [`SyntheticL1`] | in-process task | all but `Evm` |
-//! | [`AttachDeployer`] | given URL | given URL | `RpcFaults`, + `Mining`/`Reorg` if the L1 answers `anvil_nodeInfo` |
+//! | [`AttachDeployer`] | given URL | given URL | `RpcFaults`, + `Mining`/`Reorg` if the L1 answers `anvil_nodeInfo`, + `SeqFaults` with a control URL |
 //!
 //! Backends are chosen explicitly, never detected. Through the handle a scenario reaches the
 //! L1 controls ([`L1Node`]), the sequencer ([`SequencerControl`]: stop, start and restart on

@@ -1,5 +1,6 @@
 //! Named scenarios and drills (spec `devnet.md` §8–9): each deploys a fresh stack on a
-//! [`Backend`] (`local`: anvil and the real contracts; `in-process`: the synthetic L1), drives
+//! [`Backend`] (`local`: anvil and the real contracts; `in-process`: the synthetic L1;
+//! `attach`: an L1 and a sequencer running elsewhere, an [`AttachTarget`]), drives
 //! a workload and faults, runs `sequencer-watchdog` commands, checks what the watchdog did
 //! (plus `log_hygiene` over anvil's log and every watchdog stderr), and leaves a [`Verdict`]
 //! with the evidence for the report. `devnet run <name> --backend B` runs them from the
@@ -7,11 +8,13 @@
 //!
 //! Every scenario declares the capabilities it needs ([`ScenarioInfo::needs`]); on a backend
 //! that lacks one it is `skipped(<cap>)` without running, never passed (`--strict`: failed).
+//! The capabilities of `attach` come from probing the target ([`AttachDeployer::probe`](crate::deploy::AttachDeployer::probe)).
 //!
 //! Every run has a [`Seed`] (`--seed`, `$DEVNET_SEED`, else `0x5eed`): the seeded workloads
 //! and faults draw from ChaCha20 streams keyed by `(seed, label)`, and every failure names the
 //! seed and the command that repeats it (`devnet run <name> --seed <s> --keep`).
 
+mod attach;
 mod checks;
 mod harness;
 mod named;
@@ -21,8 +24,11 @@ pub mod seed;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::Context as _;
+
 use crate::deploy::{Backend, Caps, InProcessDeployer};
 
+pub use attach::{ATTACH_CONTROL_ENV, ATTACH_L1_ENV, ATTACH_SEQUENCER_ENV, AttachTarget};
 pub use checks::{Allow, Check, Checks, LogText, describe, log_hygiene};
 pub use harness::{Harness, NeedsCap, StackOptions};
 pub use named::{SCENARIOS, ScenarioInfo, find};
@@ -39,8 +45,8 @@ pub const KEEP_ENV: &str = "DEVNET_KEEP";
 /// Environment variable choosing the backend of `devnet run` (`--backend` wins).
 pub const BACKEND_ENV: &str = "DEVNET_BACKEND";
 
-/// The capabilities of a deployment on `backend` that scenarios can run on (`None` for
-/// `attach`: scenarios deploy their own stack).
+/// The capabilities of a deployment on `backend` (`None` for `attach`: they come from
+/// probing the target).
 pub fn backend_caps(backend: Backend) -> Option<Caps> {
     match backend {
         Backend::Local => Some(Caps::ALL),
@@ -90,11 +96,13 @@ pub struct RunOptions {
     pub seed: Seed,
     /// When temporary directories are kept.
     pub keep: Keep,
+    /// What the `attach` backend attaches to (required there, ignored elsewhere).
+    pub attach: Option<AttachTarget>,
 }
 
 impl RunOptions {
-    /// Backend, seed and keep policy from `$DEVNET_BACKEND`, `$DEVNET_SEED` and
-    /// `$DEVNET_KEEP` (else their defaults).
+    /// Backend, seed, keep policy and attach target from `$DEVNET_BACKEND`, `$DEVNET_SEED`,
+    /// `$DEVNET_KEEP` and `$DEVNET_ATTACH_*` (else their defaults).
     pub fn from_env() -> anyhow::Result<Self> {
         let backend = match std::env::var(BACKEND_ENV) {
             Ok(name) => name.parse()?,
@@ -104,6 +112,7 @@ impl RunOptions {
             backend,
             seed: Seed::from_env()?,
             keep: Keep::from_env()?,
+            attach: AttachTarget::from_env()?,
         })
     }
 }
@@ -115,13 +124,15 @@ pub async fn run(name: &str, backend: Backend, seed: Seed) -> Option<Verdict> {
         backend,
         seed,
         keep: Keep::OnFailure,
+        attach: None,
     };
     run_with(name, &options).await
 }
 
 /// Runs the scenario `name` on a fresh stack; `None` if there is no such scenario. On a
 /// backend lacking a capability the scenario needs, it does not run: the verdict is
-/// `skipped(<cap>)`.
+/// `skipped(<cap>)`. On `attach` the capabilities are probed first, and every URL in an
+/// error message is shown as `scheme://host[:port]` only.
 pub async fn run_with(name: &str, options: &RunOptions) -> Option<Verdict> {
     let info = find(name)?;
     let started = Instant::now();
@@ -129,44 +140,29 @@ pub async fn run_with(name: &str, options: &RunOptions) -> Option<Verdict> {
     let mut stack = named::options(info.name);
     stack.seed = options.seed;
     stack.backend = options.backend;
-    let mut error = None;
-    let mut evidence = Evidence::default();
-    let mut kept: Option<PathBuf> = None;
-    let missing = backend_caps(options.backend).map_or(info.needs, |caps| info.missing(caps));
-    if !missing.is_empty() {
-        return Some(Verdict {
-            name: info.name,
-            backend: options.backend.to_string(),
-            seed: options.seed,
-            expected: info.expected,
-            checks: Vec::new(),
-            error: None,
-            skipped: Some(missing.to_string()),
-            duration: started.elapsed(),
-            evidence,
-            kept,
-        });
-    }
-    match Harness::start(stack).await {
-        Err(e) => error = Some(format!("setup: {e:#}")),
-        Ok(mut h) => {
-            if let Err(e) = named::scenario(info.name, &mut h, &mut checks).await {
-                error = Some(format!("{e:#}"));
-            }
-            log_hygiene(&mut checks, &h.logs(), info.allow);
-            evidence = h.evidence();
-            let failed = error.is_some() || !checks.passed();
-            if options.keep.keeps(failed) {
-                h.set_keep(true);
-                kept = Some(h.dir().to_owned());
-            }
-            if let Err(e) = h.shutdown().await
-                && error.is_none()
-            {
-                error = Some(format!("teardown: {e:#}"));
-            }
+    stack.attach = options.attach.clone();
+    let (error, evidence, kept) = match caps(options).await {
+        Err(e) => (Some(format!("setup: {e:#}")), Evidence::default(), None),
+        Ok(caps) if !info.missing(caps).is_empty() => {
+            return Some(Verdict {
+                name: info.name,
+                backend: options.backend.to_string(),
+                seed: options.seed,
+                expected: info.expected,
+                checks: Vec::new(),
+                error: None,
+                skipped: Some(info.missing(caps).to_string()),
+                duration: started.elapsed(),
+                evidence: Evidence::default(),
+                kept: None,
+            });
         }
-    }
+        Ok(_) => run_stack(info, stack, options.keep, &mut checks).await,
+    };
+    let error = match options.backend {
+        Backend::Attach => error.as_deref().map(attach::redact_urls),
+        _ => error,
+    };
     Some(Verdict {
         name: info.name,
         backend: options.backend.to_string(),
@@ -179,4 +175,52 @@ pub async fn run_with(name: &str, options: &RunOptions) -> Option<Verdict> {
         evidence,
         kept,
     })
+}
+
+/// What a deployment on `options.backend` can do: fixed for `local` and `in-process`, probed
+/// for `attach` (which needs a target).
+async fn caps(options: &RunOptions) -> anyhow::Result<Caps> {
+    if let Some(caps) = backend_caps(options.backend) {
+        return Ok(caps);
+    }
+    let target = options
+        .attach
+        .as_ref()
+        .context("the attach backend needs an L1 and a sequencer URL")?;
+    target
+        .deployer()
+        .probe()
+        .await
+        .context("probing the attached L1")
+}
+
+/// Starts the stack, runs scenario `info` on it and tears it down: the error, if any, the
+/// evidence and the kept directory.
+async fn run_stack(
+    info: &ScenarioInfo,
+    stack: StackOptions,
+    keep: Keep,
+    checks: &mut Checks,
+) -> (Option<String>, Evidence, Option<PathBuf>) {
+    let mut h = match Harness::start(stack).await {
+        Ok(h) => h,
+        Err(e) => return (Some(format!("setup: {e:#}")), Evidence::default(), None),
+    };
+    let mut error = named::scenario(info.name, &mut h, checks)
+        .await
+        .err()
+        .map(|e| format!("{e:#}"));
+    log_hygiene(checks, &h.logs(), info.allow);
+    let evidence = h.evidence();
+    let mut kept = None;
+    if keep.keeps(error.is_some() || !checks.passed()) {
+        h.set_keep(true);
+        kept = Some(h.dir().to_owned());
+    }
+    if let Err(e) = h.shutdown().await
+        && error.is_none()
+    {
+        error = Some(format!("teardown: {e:#}"));
+    }
+    (error, evidence, kept)
 }

@@ -2,8 +2,11 @@
 //! fresh stack each, the real `sequencer-watchdog` binary, and every expectation of the
 //! scenario must hold (log hygiene included). `local` runs them all on anvil with the real
 //! contracts; `in-process` runs every one whose capabilities the synthetic L1 offers (all but
-//! `Evm`), the spec's † scenarios among them. `DEVNET_SEED` and `DEVNET_KEEP` apply as for
-//! `devnet run`; a failure prints the seed, the evidence and the repro line.
+//! `Evm`), the spec's † scenarios among them; `attach` (in [`attach`]) runs against a `local`
+//! stack. `DEVNET_SEED` and `DEVNET_KEEP` apply as for `devnet run`; a failure prints the
+//! seed, the evidence and the repro line.
+
+mod attach;
 
 use devnet::deploy::{Backend, InProcessDeployer};
 use devnet::scenario::{RunOptions, SCENARIOS, Status};

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use anyhow::Result;
+use sequencer_client::RedactedUrl;
 
 use super::Harness;
 use crate::driver::Run;
@@ -47,7 +48,8 @@ impl Harness {
         logs
     }
 
-    /// The evidence for the report: URLs, paths, log tails, watchdog outputs, proxy tails.
+    /// The evidence for the report: URLs (`scheme://host[:port]` only, so an attached
+    /// endpoint's credentials stay out), paths, log tails, watchdog outputs, proxy tails.
     pub fn evidence(&self) -> Evidence {
         let net = self.deployment();
         let l1 = net.l1();
@@ -86,6 +88,17 @@ impl Harness {
             proxy_tail: self.proxy_tails(),
             notes: self.notes.clone(),
         }
+        .with_redacted_urls()
+    }
+}
+
+impl Evidence {
+    /// Every URL as [`RedactedUrl`] prints it.
+    fn with_redacted_urls(mut self) -> Self {
+        for (_, url) in &mut self.urls {
+            *url = RedactedUrl::parse(url).map_or_else(|e| format!("<{e}>"), |u| u.to_string());
+        }
+        self
     }
 }
 

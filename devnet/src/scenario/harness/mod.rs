@@ -1,5 +1,6 @@
 //! The runner's view of one scenario: a fresh [`Deployment`] on the chosen [`Backend`] (anvil
-//! with the real contracts, or the synthetic L1; the devnet sequencer as a task), optionally a
+//! with the real contracts, or the synthetic L1, with the devnet sequencer as a task; or an
+//! attached L1 and sequencer, whose history is theirs), optionally a
 //! JSON-RPC proxy on the watchdog's L1 edge and an HTTP proxy on its sequencer edge, a
 //! watchdog state directory and the [`WatchdogDriver`], plus workload, settle, fault and L1
 //! history helpers. Scenarios go through these methods only, so they run on every backend; a
@@ -12,6 +13,7 @@
 //! directory).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use alloy::primitives::Address;
@@ -29,8 +31,11 @@ mod workload;
 
 use evidence::record;
 
+use super::attach::AttachTarget;
 use super::seed::Seed;
-use crate::deploy::{Backend, Caps, Deployer, Deployment, InProcessDeployer, LocalDeployer};
+use crate::deploy::{
+    AttachDeployer, Backend, Caps, Deployer, Deployment, InProcessDeployer, LocalDeployer,
+};
 use crate::driver::{Run, WatchdogDriver, ensure_watchdog_binary};
 use crate::sequencer::ResponseShape;
 use crate::topology::{Edge, SequencerSpec, Topology};
@@ -59,6 +64,10 @@ pub struct StackOptions {
     pub release_build: bool,
     /// The run seed (workload and fault choices, the synthetic L1's hashes).
     pub seed: Seed,
+    /// What the `attach` backend attaches to (required there). The attached sequencer keeps
+    /// its own configuration: `shape` and `batch_max_ops` cannot be set there, and `faults`
+    /// are armed through its control URL.
+    pub attach: Option<AttachTarget>,
 }
 
 impl StackOptions {
@@ -109,26 +118,34 @@ pub struct Harness {
     runs: Arc<Mutex<Vec<Run>>>,
     notes: Vec<String>,
     keep: bool,
+    /// Faults were armed on a sequencer this harness does not own: disarm them at shutdown.
+    disarm: AtomicBool,
 }
 
 impl Harness {
-    /// Deploys on `options.backend` (L1, contracts or their stand-ins, the sequencer), puts
-    /// proxies on the watchdog's L1 and sequencer edges when asked (routed before the
-    /// watchdog driver is built), and prepares the watchdog (not yet init).
+    /// Deploys on `options.backend` (L1, contracts or their stand-ins, the sequencer; on
+    /// `attach`, handles on the target's, with `options.faults` armed through its control
+    /// URL), puts proxies on the watchdog's L1 and sequencer edges when asked (routed before
+    /// the watchdog driver is built), and prepares the watchdog (not yet init).
     pub async fn start(options: StackOptions) -> Result<Self> {
         let binary = ensure_watchdog_binary(options.release_build).await?;
         let deployer: Box<dyn Deployer> = match options.backend {
             Backend::Local => Box::new(LocalDeployer),
             Backend::InProcess => Box::new(InProcessDeployer),
-            Backend::Attach => bail!(
-                "scenarios deploy their own stack; the attach backend is for `devnet proxy` \
-                 and staging"
-            ),
+            Backend::Attach => Box::new(attach_deployer(&options)?),
         };
         let mut net = deployer
             .deploy(&options.topology())
             .await
             .with_context(|| format!("deploying on {}", options.backend))?;
+        let disarm = options.backend == Backend::Attach && !options.faults.is_empty();
+        if disarm {
+            let faults: Vec<&str> = options.faults.iter().map(String::as_str).collect();
+            net.sequencer()
+                .set_faults(&faults)
+                .await
+                .context("arming the attached sequencer's faults")?;
+        }
         let client = SequencerClient::new(RedactedUrl::parse(net.url(Edge::ClientToSeq))?)?;
         let l1 = ProviderBuilder::new()
             .connect_http(net.url(Edge::ClientToL1).parse()?)
@@ -176,6 +193,7 @@ impl Harness {
             runs: Arc::default(),
             notes: Vec::new(),
             keep: false,
+            disarm: AtomicBool::new(disarm),
         })
     }
 
@@ -268,7 +286,11 @@ impl Harness {
             self.net.sequencer().is_running(),
             "the sequencer is stopped"
         );
-        Ok(self.net.sequencer().set_faults(faults).await?)
+        self.net.sequencer().set_faults(faults).await?;
+        if !self.net.sequencer().is_managed() {
+            self.disarm.store(true, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Stops the sequencer (as a crash would).
@@ -324,11 +346,17 @@ impl Harness {
         self.net.dir()
     }
 
-    /// Stops everything (the proxies, the sequencer, the L1).
+    /// Stops everything (the proxies, the sequencer, the L1). An attached sequencer is left
+    /// running with no fault armed, if this harness armed any.
     pub async fn shutdown(mut self) -> Result<()> {
         if self.keep {
             self.net.keep_dir();
         }
+        let disarmed = if self.disarm.load(Ordering::Relaxed) {
+            self.net.sequencer().set_faults(&[]).await
+        } else {
+            Ok(())
+        };
         if let Some(proxy) = self.proxy.take() {
             proxy.shutdown().await;
         }
@@ -336,6 +364,17 @@ impl Harness {
             proxy.shutdown().await;
         }
         self.net.shutdown().await?;
-        Ok(())
+        disarmed.context("disarming the attached sequencer's faults")
     }
+}
+
+/// The deployer for `options.attach`; refuses what an attached sequencer cannot be given.
+fn attach_deployer(options: &StackOptions) -> Result<AttachDeployer> {
+    let Some(target) = &options.attach else {
+        bail!("the attach backend needs an L1 and a sequencer URL");
+    };
+    if options.shape != ResponseShape::default() || options.batch_max_ops.is_some() {
+        bail!("the attached sequencer's response shape and batch size are its own");
+    }
+    Ok(target.deployer())
 }

@@ -10,7 +10,7 @@ use canonical::{InputBuilder, Method, WalletConfig};
 use sequencer_client::TxRequest;
 
 use super::Harness;
-use crate::deploy::{Landed, ReplacementInput};
+use crate::deploy::{Caps, Landed, ReplacementInput};
 use crate::pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 
 impl Harness {
@@ -20,7 +20,9 @@ impl Harness {
     }
 
     /// Deposits `amount` for account `who` through the portal; returns where it landed.
+    /// Fails with [`NeedsCap`](super::NeedsCap) (`L1Inputs`) on an attached L1.
     pub async fn deposit_input(&self, who: usize, amount: u64) -> Result<Landed> {
+        self.need("deposits", Caps::L1_INPUTS)?;
         Ok(self
             .net
             .l1()
@@ -28,8 +30,9 @@ impl Harness {
             .await?)
     }
 
-    /// Adds a direct input from account `from`.
+    /// Adds a direct input from account `from` (same capability as deposits).
     pub async fn add_input(&self, from: usize, payload: Vec<u8>) -> Result<Landed> {
+        self.need("direct inputs", Caps::L1_INPUTS)?;
         Ok(self
             .net
             .l1()

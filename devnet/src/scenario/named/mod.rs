@@ -33,7 +33,8 @@ pub struct ScenarioInfo {
     /// `ERROR`/`panicked` log lines the scenario expects; each must occur.
     pub allow: &'static [Allow],
     /// What the backend must offer; on one that lacks any of it the scenario is
-    /// `skipped(<cap>)` and never runs. Every scenario mines.
+    /// `skipped(<cap>)` and never runs. Every scenario but `genesis-agree` mines and adds
+    /// inputs on the L1 (`Mining`, `L1Inputs`).
     pub needs: Caps,
 }
 
@@ -62,6 +63,10 @@ const LATCH_REGRESSED: &[Allow] = &[Allow {
     reason: "the watchdog logs the latch of a divergence at ERROR level",
 }];
 
+/// What a scenario needs unless it says otherwise: mining, and inputs on the L1 (deposits
+/// fund every transfer). An attached L1 refuses inputs, so there these scenarios are skipped.
+const ORDINARY: Caps = Caps::MINING.union(Caps::L1_INPUTS);
+
 const fn info(
     name: &'static str,
     expected: &'static str,
@@ -72,7 +77,7 @@ const fn info(
         description,
         expected,
         allow: &[],
-        needs: Caps::MINING,
+        needs: ORDINARY,
     }
 }
 
@@ -87,17 +92,22 @@ const fn latching(
         description,
         expected,
         allow,
-        needs: Caps::MINING,
+        needs: ORDINARY,
     }
 }
 
 /// Every named scenario, in the order `--all` runs them.
 pub const SCENARIOS: &[ScenarioInfo] = &[
-    info(
-        "genesis-agree",
-        "0 agreed",
-        "init at block 0; the first tick agrees with genesis",
-    ),
+    ScenarioInfo {
+        // Neither mines nor adds inputs: it runs against any attached stack, whatever its
+        // history, anvil or not.
+        needs: Caps::NONE,
+        ..info(
+            "genesis-agree",
+            "0 agreed",
+            "init at block 0; the first tick agrees with genesis",
+        )
+    },
     info(
         "deposit-transfer-withdraw",
         "0 agreed; exact balances",

@@ -287,26 +287,51 @@ impl RunReport {
 /// The verdict table (scenario, backend, seed, expected, observed, result, time), then each
 /// failure with its seed and a repro line.
 pub fn table(verdicts: &[Verdict], strict: bool) -> String {
-    let mut out = format!(
-        "{:<26} {:<10} {:<8} {:<34} {:<22} {:<8} {:>7}\n",
-        "scenario", "backend", "seed", "expected", "observed", "result", "time"
-    );
-    for v in verdicts {
-        let result = match v.status(strict) {
-            Status::Passed => "pass".to_owned(),
-            Status::Failed => "FAIL".to_owned(),
-            Status::Skipped { cap } => format!("skip({cap})"),
-        };
-        out.push_str(&format!(
-            "{:<26} {:<10} {:<8} {:<34} {:<22} {:<8} {:>6.1}s\n",
-            v.name,
-            v.backend,
-            v.seed.to_string(),
-            v.expected,
-            v.observed(),
-            result,
-            v.duration.as_secs_f64()
-        ));
+    const HEADER: [&str; 7] = [
+        "scenario", "backend", "seed", "expected", "observed", "result", "time",
+    ];
+    let rows: Vec<[String; 7]> = verdicts
+        .iter()
+        .map(|v| {
+            let result = match v.status(strict) {
+                Status::Passed => "pass".to_owned(),
+                Status::Failed => "FAIL".to_owned(),
+                Status::Skipped { cap } => format!("skip({cap})"),
+            };
+            [
+                v.name.to_owned(),
+                v.backend.clone(),
+                v.seed.to_string(),
+                v.expected.to_owned(),
+                v.observed(),
+                result,
+                format!("{:.1}s", v.duration.as_secs_f64()),
+            ]
+        })
+        .collect();
+    // Each column as wide as its widest cell, so long cells (several skipped capabilities,
+    // many observed exit codes) never push the next column out of line.
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 7]| {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            if i == 6 {
+                text.push_str(&format!("{cell:>width$}"));
+            } else {
+                text.push_str(&format!("{cell:<width$} "));
+            }
+        }
+        text.push('\n');
+        text
+    };
+    let mut out = line(HEADER);
+    for row in &rows {
+        out.push_str(&line(row.each_ref().map(String::as_str)));
     }
     for v in verdicts {
         if v.status(strict) != Status::Failed {
@@ -381,6 +406,20 @@ mod tests {
         );
         let text = table(&[verdict(true)], false);
         assert!(!text.contains("repro"), "{text}");
+    }
+
+    #[test]
+    fn columns_stay_aligned_whatever_a_cell_holds() {
+        let mut skipped = verdict(true);
+        skipped.checks.clear();
+        skipped.skipped = Some("Evm | L1Inputs | SeqFaults | StateDirFaults".into());
+        let text = table(&[verdict(true), skipped], false);
+        let lines: Vec<&str> = text.lines().take(3).collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        let widths: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "{text}");
+        let time_column = lines[0].find("time").unwrap();
+        assert!(lines.iter().all(|l| l.len() >= time_column), "{text}");
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rpc_proxy::RuleSet;
+
 /// A connection between two components, each a place where a proxy may sit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -144,8 +146,9 @@ pub struct WatchdogSpec {
     pub snapshot_block: u64,
 }
 
-/// The whole topology. Proxy rules per edge are JSON for now (the rule language lives with
-/// the proxies); a deployer refuses rules it cannot wire.
+/// The whole topology. Each edge may carry a JSON-RPC fault proxy with its [`RuleSet`]; the
+/// `local` and `in-process` deployers wire `seq→l1`, and every deployer refuses rules on an
+/// edge it cannot wire ([`DeployError::ProxyNotWired`](crate::deploy::DeployError::ProxyNotWired)).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Topology {
     /// The seed every derived value comes from.
@@ -157,7 +160,7 @@ pub struct Topology {
     /// The watchdog.
     pub watchdog: WatchdogSpec,
     /// Proxy rules per edge.
-    pub proxies: BTreeMap<Edge, serde_json::Value>,
+    pub proxies: BTreeMap<Edge, RuleSet>,
 }
 
 impl Topology {
@@ -191,7 +194,7 @@ impl Topology {
     }
 
     /// Puts a proxy with `rules` on `edge`.
-    pub fn proxy(mut self, edge: Edge, rules: serde_json::Value) -> Self {
+    pub fn proxy(mut self, edge: Edge, rules: RuleSet) -> Self {
         self.proxies.insert(edge, rules);
         self
     }
@@ -207,12 +210,16 @@ mod tests {
             .seed(0x5eed)
             .l1(L1Spec::default().mining(L1Mining::Manual))
             .proxy(
-                Edge::WdToL1,
-                serde_json::json!({"get_logs_cap": {"max_results": 1000}}),
+                Edge::SeqToL1,
+                RuleSet::from_json(
+                    r#"[{"when": {"method": "eth_getLogs"},
+                         "action": {"get_logs_cap": {"max_results": 1000}}}]"#,
+                )
+                .unwrap(),
             );
         let json = serde_json::to_value(&topology).unwrap();
         assert_eq!(json["l1"]["mining"], "manual");
-        assert!(json["proxies"]["wd-to-l1"].is_object());
+        assert!(json["proxies"]["seq-to-l1"]["rules"].is_array());
         let back: Topology = serde_json::from_value(json).unwrap();
         assert_eq!(back, topology);
         assert_eq!(Edge::WdToL1Confirm.to_string(), "wd→l1c");

@@ -1,5 +1,7 @@
 //! The three deployers.
 
+use std::collections::BTreeMap;
+
 use alloy::providers::Provider as _;
 use alloy::transports::RpcError;
 use futures_util::future::BoxFuture;
@@ -9,21 +11,22 @@ use super::node::{AttachedL1, attached_provider};
 use super::sequencer::{SequencerControl, config_for};
 use super::{
     Backend, Caps, DeployError, Deployer, Deployment, L1Error, L1Handle, L1Node, deployment_dir,
-    refuse_proxies,
+    edge_proxy, refuse_proxies,
 };
-use crate::Devnet;
 use crate::pins::CHAIN_ID;
 use crate::synthetic::SyntheticL1;
-use crate::topology::{L1Mining, Topology};
+use crate::topology::{Edge, L1Mining, Topology};
+use crate::{Devnet, RpcProxy};
 
-/// The start of every deployment: proxy rules are refused before anything starts, then the
-/// deployment's directory is made.
-fn prepare(backend: Backend, topology: &Topology) -> Result<TempDir, DeployError> {
-    refuse_proxies(topology)?;
+/// The start of every deployment: rules on an edge outside `wired` are refused before anything
+/// starts, then the deployment's directory is made.
+fn prepare(backend: Backend, topology: &Topology, wired: &[Edge]) -> Result<TempDir, DeployError> {
+    refuse_proxies(topology, wired)?;
     deployment_dir(backend)
 }
 
-/// The end of a deployment whose sequencer runs as a task against the L1 at `l1_url`.
+/// The end of a deployment whose sequencer runs as a task against the L1 at `l1_url`, through
+/// the `seq→l1` proxy when the topology gives that edge rules.
 async fn with_sequencer_task(
     backend: Backend,
     caps: Caps,
@@ -32,9 +35,16 @@ async fn with_sequencer_task(
     l1_url: &str,
     tmp: TempDir,
 ) -> Result<Deployment, DeployError> {
-    let config = config_for(l1_url, &topology.sequencer)?;
+    let proxy = edge_proxy(topology, Edge::SeqToL1, l1_url, tmp.path()).await?;
+    let url = proxy
+        .as_ref()
+        .map_or_else(|| l1_url.to_owned(), RpcProxy::url);
+    let config = config_for(&url, &topology.sequencer)?;
     let sequencer = SequencerControl::task(backend, config).await?;
-    Deployment::new(backend, caps, topology, l1, sequencer, tmp)
+    let proxies = proxy.map(|p| (Edge::SeqToL1, p)).into_iter().collect();
+    Ok(Deployment::new(
+        backend, caps, topology, l1, sequencer, proxies, tmp,
+    ))
 }
 
 /// `local`: anvil with the Rollups contracts ([`Devnet`]) and the devnet sequencer as a task,
@@ -52,7 +62,7 @@ impl Deployer for LocalDeployer {
         topology: &'a Topology,
     ) -> BoxFuture<'a, Result<Deployment, DeployError>> {
         Box::pin(async move {
-            let tmp = prepare(Backend::Local, topology)?;
+            let tmp = prepare(Backend::Local, topology, &[Edge::SeqToL1])?;
             let devnet = Devnet::builder()
                 .anvil_log(tmp.path().join("logs").join("anvil.log"))
                 .start()
@@ -93,7 +103,7 @@ impl Deployer for InProcessDeployer {
         topology: &'a Topology,
     ) -> BoxFuture<'a, Result<Deployment, DeployError>> {
         Box::pin(async move {
-            let tmp = prepare(Backend::InProcess, topology)?;
+            let tmp = prepare(Backend::InProcess, topology, &[Edge::SeqToL1])?;
             let l1 = SyntheticL1::builder()
                 .seed(topology.seed)
                 .blocks(topology.l1.warmup_blocks)
@@ -186,19 +196,20 @@ impl Deployer for AttachDeployer {
         topology: &'a Topology,
     ) -> BoxFuture<'a, Result<Deployment, DeployError>> {
         Box::pin(async move {
-            let tmp = prepare(Backend::Attach, topology)?;
+            let tmp = prepare(Backend::Attach, topology, &[])?;
             let anvil = self.probe_anvil().await?;
             let l1 = AttachedL1::new(&self.l1_url, anvil)?;
             let sequencer =
                 SequencerControl::remote(&self.sequencer_url, self.control_url.as_deref());
-            Deployment::new(
+            Ok(Deployment::new(
                 Backend::Attach,
                 self.caps_of(anvil),
                 topology,
                 L1Handle::Attached(l1),
                 sequencer,
+                BTreeMap::new(),
                 tmp,
-            )
+            ))
         })
     }
 }

@@ -11,6 +11,12 @@
 //! L1 controls ([`L1Node`]), the sequencer ([`SequencerControl`]: stop, start and restart on
 //! the same ports, faults), the URL of every [`Edge`] (re-routable through a proxy with
 //! [`Deployment::route`]), the watchdog's exports and driver, and teardown.
+//!
+//! Proxies: `local` and `in-process` put a JSON-RPC fault proxy ([`RpcProxy`]) on `seq→l1`
+//! when the topology gives that edge rules (started between the L1 and the sequencer, logging
+//! to `logs/proxy-seq-l1.jsonl`, reached through [`Deployment::rpc_proxy`]); rules on any other
+//! edge, and any rules on `attach`, are refused with [`DeployError::ProxyNotWired`] before
+//! anything starts (the scenario harness puts the watchdog's proxies in front itself).
 
 mod anvil_history;
 mod caps;
@@ -33,12 +39,13 @@ pub use node::{
 };
 pub use sequencer::SequencerControl;
 
-use crate::Devnet;
 use crate::driver::{WatchdogDriver, exports};
 use crate::pins::{CHAIN_ID, addresses};
+use crate::rpc_proxy::RpcProxy;
 use crate::sequencer::FaultSpecError;
 use crate::synthetic::{SyntheticError, SyntheticL1};
 use crate::topology::{Edge, Topology};
+use crate::{Devnet, ProxyConfig};
 
 /// A failed deployment or deployment control.
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +74,10 @@ pub enum DeployError {
         /// The backend.
         backend: Backend,
     },
-    /// The topology puts a proxy on an edge this deployer cannot wire yet.
+    /// The topology puts a proxy on an edge this deployer does not wire (`local` and
+    /// `in-process` wire `seq→l1` only; `attach` none).
     #[error(
-        "proxy rules on {0} are not wired by deployers; put the proxy in front yourself and call Deployment::route"
+        "proxy rules on {0} are not wired by this deployer; put the proxy in front yourself and call Deployment::route"
     )]
     ProxyNotWired(Edge),
     /// A sequencer fault spec does not parse.
@@ -119,12 +127,38 @@ fn deployment_dir(backend: Backend) -> Result<TempDir, DeployError> {
     Ok(tmp)
 }
 
-/// Deployers do not start proxies yet: rules on an edge are refused before anything starts.
-fn refuse_proxies(topology: &Topology) -> Result<(), DeployError> {
-    match topology.proxies.keys().next() {
+/// Refuses rules on any edge but those in `wired`, before anything starts.
+fn refuse_proxies(topology: &Topology, wired: &[Edge]) -> Result<(), DeployError> {
+    match topology.proxies.keys().find(|edge| !wired.contains(edge)) {
         Some(edge) => Err(DeployError::ProxyNotWired(*edge)),
         None => Ok(()),
     }
+}
+
+/// The proxy on `edge` when the topology gives it rules: a loopback [`RpcProxy`] in front of
+/// `upstream`, logging to `<dir>/logs/proxy-<name>.jsonl` (`seq→l1` is named `seq-l1`).
+async fn edge_proxy(
+    topology: &Topology,
+    edge: Edge,
+    upstream: &str,
+    dir: &Path,
+) -> Result<Option<RpcProxy>, DeployError> {
+    let Some(rules) = topology.proxies.get(&edge) else {
+        return Ok(None);
+    };
+    let name = edge.as_str().replace('→', "-");
+    let config = ProxyConfig {
+        listen: None,
+        log_path: Some(dir.join("logs").join(format!("proxy-{name}.jsonl"))),
+        edge: name,
+    };
+    let proxy = RpcProxy::start_with(upstream, rules.clone().into(), config)
+        .await
+        .map_err(|source| DeployError::Component {
+            what: "starting the proxy",
+            source,
+        })?;
+    Ok(Some(proxy))
 }
 
 /// The L1 of a deployment.
@@ -142,8 +176,9 @@ pub struct Deployment {
     backend: Backend,
     caps: Caps,
     topology: Topology,
-    // Field order is drop order: the sequencer goes before its L1.
+    // Field order is drop order: the sequencer goes before its proxies and its L1.
     sequencer: SequencerControl,
+    proxies: BTreeMap<Edge, RpcProxy>,
     l1: L1Handle,
     routes: BTreeMap<Edge, String>,
     state_dir: PathBuf,
@@ -157,9 +192,9 @@ impl Deployment {
         topology: &Topology,
         l1: L1Handle,
         sequencer: SequencerControl,
+        proxies: BTreeMap<Edge, RpcProxy>,
         tmp: TempDir,
-    ) -> Result<Self, DeployError> {
-        refuse_proxies(topology)?;
+    ) -> Self {
         let l1_url = match &l1 {
             L1Handle::Anvil(devnet) => devnet.rpc_url().to_owned(),
             L1Handle::Synthetic(synthetic) => synthetic.url(),
@@ -168,7 +203,9 @@ impl Deployment {
         let routes = Edge::ALL
             .into_iter()
             .map(|edge| {
-                let url = if edge.is_l1() {
+                let url = if let Some(proxy) = proxies.get(&edge) {
+                    proxy.url()
+                } else if edge.is_l1() {
                     l1_url.clone()
                 } else {
                     sequencer.url().to_owned()
@@ -176,16 +213,17 @@ impl Deployment {
                 (edge, url)
             })
             .collect();
-        Ok(Self {
+        Self {
             backend,
             caps,
             topology: topology.clone(),
             sequencer,
+            proxies,
             l1,
             routes,
             state_dir: tmp.path().join("watchdog"),
             tmp: Some(tmp),
-        })
+        }
     }
 
     /// The backend it runs on.
@@ -236,6 +274,12 @@ impl Deployment {
     /// The sequencer, to stop, start or restart it.
     pub fn sequencer_mut(&mut self) -> &mut SequencerControl {
         &mut self.sequencer
+    }
+
+    /// The proxy the deployer put on `edge` (only `seq→l1`, when the topology gives it rules),
+    /// to read its records or change its rules.
+    pub fn rpc_proxy(&self, edge: Edge) -> Option<&RpcProxy> {
+        self.proxies.get(&edge)
     }
 
     /// The URL a client of `edge` uses (the proxy's, once [`route`](Self::route)d).
@@ -307,9 +351,12 @@ impl Deployment {
         self.tmp.take().map(TempDir::keep)
     }
 
-    /// Stops the sequencer, then the L1.
+    /// Stops the sequencer, then the proxies, then the L1.
     pub async fn shutdown(mut self) -> Result<(), DeployError> {
         self.sequencer.shutdown().await?;
+        for proxy in std::mem::take(&mut self.proxies).into_values() {
+            proxy.shutdown().await;
+        }
         let Self { l1, .. } = self;
         if let L1Handle::Anvil(devnet) = l1 {
             (*devnet)

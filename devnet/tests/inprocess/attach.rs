@@ -96,11 +96,26 @@ async fn attach_to_the_synthetic_l1_has_rpc_faults_only() {
 }
 
 #[tokio::test]
-async fn proxy_rules_are_refused_until_deployers_wire_them() {
-    let topology = Topology::new().proxy(Edge::WdToL1, serde_json::json!({}));
+async fn proxy_rules_on_edges_deployers_do_not_wire_are_refused() {
+    let topology = Topology::new().proxy(Edge::WdToL1, devnet::RuleSet::default());
     let refused = InProcessDeployer.deploy(&topology).await.unwrap_err();
     assert!(
         matches!(refused, DeployError::ProxyNotWired(Edge::WdToL1)),
         "{refused}"
     );
+}
+
+#[tokio::test]
+async fn the_sequencer_reads_its_l1_through_a_seq_l1_proxy() {
+    let topology = Topology::new().proxy(Edge::SeqToL1, devnet::RuleSet::default());
+    let net = InProcessDeployer.deploy(&topology).await.unwrap();
+    let proxy = net.rpc_proxy(Edge::SeqToL1).expect("a proxy on seq→l1");
+    assert_eq!(net.url(Edge::SeqToL1), proxy.url());
+    assert_ne!(net.url(Edge::WdToL1), proxy.url());
+    assert!(net.rpc_proxy(Edge::WdToL1).is_none());
+    // The sequencer checked the chain id through the proxy before the deployment returned.
+    let methods: Vec<String> = proxy.entries().into_iter().map(|e| e.method).collect();
+    assert!(methods.iter().any(|m| m == "eth_chainId"), "{methods:?}");
+    assert!(net.dir().join("logs/proxy-seq-l1.jsonl").is_file());
+    net.shutdown().await.unwrap();
 }

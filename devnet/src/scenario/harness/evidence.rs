@@ -64,6 +64,9 @@ impl Harness {
         if let Some(proxy) = &self.seq_proxy {
             urls.push(("wd_seq_proxy".into(), proxy.url()));
         }
+        if let Some(proxy) = net.rpc_proxy(crate::topology::Edge::SeqToL1) {
+            urls.push(("seq_l1_proxy".into(), proxy.url()));
+        }
         let watchdog = self
             .runs()
             .iter()

@@ -1,16 +1,17 @@
 //! The runner's view of one scenario: a fresh [`Deployment`] on the chosen [`Backend`] (anvil
 //! with the real contracts, or the synthetic L1, with the devnet sequencer as a task; or an
 //! attached L1 and sequencer, whose history is theirs), optionally a
-//! JSON-RPC proxy on the watchdog's L1 edge and an HTTP proxy on its sequencer edge, a
+//! JSON-RPC proxy on the watchdog's L1 edge and an HTTP proxy on its sequencer edge (the
+//! harness's), and one on the sequencer's L1 edge (the deployer's, from the topology), a
 //! watchdog state directory and the [`WatchdogDriver`], plus workload, settle, fault and L1
 //! history helpers. Scenarios go through these methods only, so they run on every backend; a
 //! helper a backend cannot serve fails with [`NeedsCap`], and anvil-only helpers sit behind
 //! [`Harness::devnet`].
 //!
 //! Layout of the scenario's directory (the deployment's): `logs/anvil.log` (`local`),
-//! `logs/watchdog-<n>.stderr` (one per watchdog command), `logs/proxy-wd-l1.jsonl` and
-//! `logs/proxy-wd-seq.jsonl` (every request through a proxy) and `watchdog/` (the state
-//! directory).
+//! `logs/watchdog-<n>.stderr` (one per watchdog command), `logs/proxy-wd-l1.jsonl`,
+//! `logs/proxy-wd-seq.jsonl` and `logs/proxy-seq-l1.jsonl` (every request through a proxy)
+//! and `watchdog/` (the state directory).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,6 +59,10 @@ pub struct StackOptions {
     /// Rules for an HTTP proxy on the watchdog's sequencer edge (puts a proxy there; an empty
     /// set passes everything). Change them with [`Harness::set_wd_seq_rules`].
     pub wd_seq_rules: Option<RuleSet>,
+    /// Rules for a JSON-RPC proxy on the sequencer's L1 edge (`seq→l1`; the deployer puts it
+    /// there, in the topology). Change them with [`Harness::set_seq_l1_rules`]. Not on
+    /// `attach`, whose sequencer reads its L1 directly.
+    pub seq_l1_rules: Option<RuleSet>,
     /// Seal batches at this many ops (default: the sequencer's).
     pub batch_max_ops: Option<usize>,
     /// Build `sequencer-watchdog` in release mode if it has to be built.
@@ -71,14 +76,19 @@ pub struct StackOptions {
 }
 
 impl StackOptions {
-    /// The topology these options describe (proxies are the harness's, not the deployer's).
+    /// The topology these options describe: the `seq→l1` proxy is the deployer's; the
+    /// watchdog's proxies are the harness's.
     pub fn topology(&self) -> Topology {
-        Topology::new().seed(self.seed.0).sequencer(SequencerSpec {
+        let topology = Topology::new().seed(self.seed.0).sequencer(SequencerSpec {
             faults: self.faults.clone(),
             batch_max_ops: self.batch_max_ops,
             legacy_shape: self.shape == ResponseShape::Legacy,
             ..SequencerSpec::default()
-        })
+        });
+        match &self.seq_l1_rules {
+            Some(rules) => topology.proxy(Edge::SeqToL1, rules.clone()),
+            None => topology,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The registry of named scenarios (spec `devnet.md` §9) and their dispatch. The scenarios
 //! themselves live in one module per theme: [`agree`], [`divergence`], [`provider`] (the
-//! watchdog's L1 edge), [`range_cap`], [`sequencer_edge`], [`state_dir`], [`reorg`] and
-//! [`chaos`].
+//! watchdog's L1 edge), [`range_cap`], [`sequencer_edge`], [`sequencer_l1`] (the sequencer's
+//! L1 edge), [`state_dir`], [`reorg`] and [`chaos`].
 
 mod agree;
 mod chaos;
@@ -11,6 +11,7 @@ mod provider;
 mod range_cap;
 mod reorg;
 mod sequencer_edge;
+mod sequencer_l1;
 mod state_dir;
 
 use anyhow::Result;
@@ -178,6 +179,12 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     )
     .needing(Caps::RPC_FAULTS),
     info(
+        "sequencer-l1-faults",
+        "0 agreed; seq bisects, finalizes",
+        "a one-shot 503 and a 2-result cap on eth_getLogs of the sequencer's L1 (seq→l1): it retries, bisects, reads each block once and finalizes; the watchdog agrees",
+    )
+    .needing(Caps::RPC_FAULTS),
+    info(
         "sequencer-outage",
         "1 sequencer_unavailable; then 0",
         "the sequencer answers 503 → exit 1, never 2; agreement once it recovers",
@@ -295,6 +302,7 @@ pub(super) fn options(name: &str) -> StackOptions {
         "log-range-cap-suggest" => options.wd_l1_cap = Some(range_cap::cap(true)),
         "idempotent-retick" => options.wd_l1_rules = Some(ProxyRules::default()),
         "sequencer-transient-matrix" => options.wd_seq_rules = Some(RuleSet::default()),
+        "sequencer-l1-faults" => options.seq_l1_rules = Some(sequencer_l1::rules()),
         "legacy-shape-agree" => options.shape = ResponseShape::Legacy,
         "transient-matrix" | "chain-id-mismatch" | "chaos-no-false-divergence" => {
             options.wd_l1_rules = Some(ProxyRules::default());
@@ -325,6 +333,7 @@ pub(super) async fn scenario(name: &str, h: &mut Harness, checks: &mut Checks) -
         "l1-outage" => provider::l1_outage(h, checks).await,
         "transient-matrix" => provider::transient_matrix(h, checks).await,
         "chain-id-mismatch" => provider::chain_id_mismatch(h, checks).await,
+        "sequencer-l1-faults" => sequencer_l1::sequencer_l1_faults(h, checks).await,
         "sequencer-outage" => sequencer_edge::outage(h, checks).await,
         "sequencer-transient-matrix" => sequencer_edge::transient_matrix(h, checks).await,
         "kill-sequencer" => sequencer_edge::kill(h, checks).await,

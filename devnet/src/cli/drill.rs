@@ -91,9 +91,15 @@ pub(super) async fn demo(args: &DemoArgs, out: &mut dyn Write) -> Result<Exit> {
 /// `report.json`; exit 0 only if all passed (skipped ones too, unless `--strict`).
 pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -> Result<Exit> {
     if args.list {
-        for s in SCENARIOS {
-            let needs = format!("[{}]", s.needs);
-            writeln!(out, "{:<28} {needs:<36} {}", s.name, s.description)?;
+        let needs: Vec<String> = SCENARIOS.iter().map(|s| format!("[{}]", s.needs)).collect();
+        let name_width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        let needs_width = needs.iter().map(String::len).max().unwrap_or(0);
+        for (s, needs) in SCENARIOS.iter().zip(&needs) {
+            writeln!(
+                out,
+                "{:<name_width$} {needs:<needs_width$} {}",
+                s.name, s.description
+            )?;
         }
         return Ok(Exit::Passed);
     }

@@ -3,6 +3,10 @@
 //! again and checks that it resumes from the last durable state with the same verdict, never
 //! leaves an unloadable state or a false divergence, and that GC removes the leftovers.
 //!
+//! The same fail points order a race deterministically: `replay` is lock-free (spec §6.4), so
+//! a tick may publish a new head and collect the old checkpoint while a replay copies it; the
+//! in-process fail point `replay.before_copy` runs that tick at exactly that moment.
+//!
 //! Built and run by `cargo test`: the dev-dependency on this crate enables `failpoints`.
 #![cfg(feature = "failpoints")]
 
@@ -18,9 +22,11 @@ mod l1_rpc;
 mod rig;
 
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rig::{B0, Rig, list, wallet_inputs};
+use watchdog::ReplayOptions;
 
 const NEW_HEAD: &str = "00000000000000000012-00000000000000000005";
 const BOOTSTRAP: &str = "00000000000000000002-00000000000000000000";
@@ -221,4 +227,65 @@ fn a_crash_while_clearing_leaves_the_incident_latched_until_cleared_again() {
     let cleared = run(&rig, &clear, None);
     assert_eq!(cleared.code, 0, "{}", cleared.summary);
     assert_eq!(list(&rig.state.join("incidents")).len(), 1);
+}
+
+#[test]
+fn a_head_published_during_a_replay_makes_it_source_changed() {
+    let scenario = fail::FailScenario::setup();
+    let rig = Rig::initialized(wallet_inputs());
+    rig.serve_canonical(12);
+
+    let ticked = Arc::new(Mutex::new(None::<String>));
+    let tick = {
+        let wd = rig.watchdog();
+        let ticked = ticked.clone();
+        move || {
+            let mut events = Vec::new();
+            let summary = wd.tick(&mut events);
+            *ticked.lock().unwrap() = Some(summary.line());
+        }
+    };
+    fail::cfg_callback("replay.before_copy", tick).unwrap();
+
+    let out = rig.tmp.path().join("out");
+    let error = rig
+        .watchdog()
+        .replay(&ReplayOptions {
+            from_block: B0,
+            to_block: 12,
+            out: out.clone(),
+            from_checkpoint: None,
+        })
+        .expect_err("the source vanished under the replay");
+    fail::remove("replay.before_copy");
+
+    let tick = ticked
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the fail point ran the tick");
+    assert!(tick.contains("\"outcome\":\"agreed\""), "{tick}");
+    assert_eq!(
+        (error.class().as_str(), error.reason().as_str()),
+        ("transient", "source_changed"),
+        "{error}"
+    );
+    assert!(!out.exists(), "the partial --out is removed");
+    assert!(
+        rig.file("head.json").contains("\"block\":12"),
+        "the tick's head stands"
+    );
+
+    // Rerun, as the message says: the new head is the source now.
+    let again = rig
+        .watchdog()
+        .replay(&ReplayOptions {
+            from_block: 12,
+            to_block: 12,
+            out: out.clone(),
+            from_checkpoint: None,
+        })
+        .unwrap();
+    assert_eq!(again.outcome().as_str(), "replayed", "{}", again.line());
+    scenario.teardown();
 }

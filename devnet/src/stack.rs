@@ -180,69 +180,6 @@ impl Devnet {
             .context("anvil_reorg")
     }
 
-    /// Replaces the newest `depth` blocks with as many new ones holding `txs`, each paired with
-    /// its block offset in the new chain (0 = the first replaced block). A transaction is raw
-    /// signed bytes, or a request anvil signs for one of its accounts (its nonce taken where
-    /// the new chain forks). Returns the hashes of the replaced blocks, old then new.
-    pub async fn reorg_with(
-        &self,
-        depth: u64,
-        txs: Vec<(alloy::rpc::types::anvil::TransactionData, u64)>,
-    ) -> Result<Vec<(u64, B256, B256)>> {
-        let reorged = crate::deploy::anvil_reorg_pairs(&self.provider, depth, txs)
-            .await
-            .context("anvil_reorg")?;
-        Ok((reorged.from_block..)
-            .zip(reorged.old.into_iter().zip(reorged.new))
-            .map(|(number, (old, new))| (number, old, new))
-            .collect())
-    }
-
-    /// Block `number` (transaction hashes only).
-    async fn block(&self, number: u64) -> Result<alloy::rpc::types::Block> {
-        self.provider
-            .get_block_by_number(number.into())
-            .await
-            .with_context(|| format!("eth_getBlockByNumber({number})"))?
-            .ok_or_else(|| anyhow!("no block {number}"))
-    }
-
-    /// The hash of block `number`.
-    pub async fn block_hash(&self, number: u64) -> Result<B256> {
-        Ok(self.block(number).await?.header.hash)
-    }
-
-    /// The hashes of the transactions of block `number`, in order.
-    pub async fn block_transactions(&self, number: u64) -> Result<Vec<TxHash>> {
-        Ok(self.block(number).await?.transactions.hashes().collect())
-    }
-
-    /// The signed bytes of a mined transaction (`eth_getRawTransactionByHash`).
-    pub async fn raw_transaction(&self, hash: TxHash) -> Result<Bytes> {
-        self.provider
-            .get_raw_transaction_by_hash(hash)
-            .await
-            .with_context(|| format!("eth_getRawTransactionByHash({hash})"))?
-            .ok_or_else(|| anyhow!("no transaction {hash}"))
-    }
-
-    /// The calldata of a portal deposit of `amount` tokens into the application (for a
-    /// replacement transaction in [`reorg_with`](Self::reorg_with)); the depositor must have
-    /// approved the portal already.
-    pub fn deposit_request(&self, depositor: Address, amount: U256) -> TransactionRequest {
-        let d = self.deployment;
-        let call = Erc20Portal::depositErc20TokensCall {
-            token: d.token,
-            appContract: d.application,
-            value: amount,
-            execLayerData: Bytes::new(),
-        };
-        TransactionRequest::default()
-            .with_from(depositor)
-            .with_to(d.erc20_portal)
-            .with_input(call.abi_encode())
-    }
-
     /// Drops the newest `depth` blocks (`anvil_rollback`).
     pub async fn rollback(&self, depth: u64) -> Result<()> {
         self.provider

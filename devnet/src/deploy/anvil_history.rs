@@ -85,7 +85,7 @@ fn replacement_txs(input: &ReplacementInput) -> Vec<TransactionRequest> {
 
 /// One `anvil_reorg` of the newest `depth` blocks with `tx_block_pairs` (raw signed bytes, or
 /// requests anvil signs for its own accounts, each with its block offset); returns the old and
-/// new hashes of the rewritten heights. [`Devnet::reorg_with`] is this.
+/// new hashes of the rewritten heights.
 pub(crate) async fn anvil_reorg_pairs(
     provider: &DynProvider,
     depth: u64,

@@ -31,7 +31,7 @@ use alloy::primitives::Address;
 use futures_util::future::BoxFuture;
 use tempfile::TempDir;
 
-pub(crate) use anvil_history::{anvil_reorg_pairs, anvil_rewrite};
+pub(crate) use anvil_history::anvil_rewrite;
 pub use caps::{Backend, Caps, UnknownBackend};
 pub use deployers::{AttachDeployer, InProcessDeployer, LocalDeployer};
 pub use node::{

@@ -197,11 +197,12 @@ impl RpcProxy {
             .collect()
     }
 
-    /// The ranges of the `eth_getLogs` requests that returned logs, in recording order.
+    /// The ranges of the `eth_getLogs` requests answered with a result (as the node gave it or
+    /// rewritten by a rule), in recording order: what the `rpc_usage` checks count as served.
     pub fn served_get_logs_ranges(&self) -> Vec<BlockRange> {
         self.get_logs_entries()
             .into_iter()
-            .filter(|e| e.outcome == ProxyOutcome::Forwarded)
+            .filter(|e| e.outcome.is_result())
             .filter_map(|e| e.range)
             .collect()
     }

@@ -434,7 +434,9 @@ async fn records_go_to_a_jsonl_file_and_feed_the_usage_checks() {
     let url = proxy.url();
     // A client that halves a refused range: [1, 40] → [1, 20] → [1, 10], [11, 20], [21, 40] …
     let mut stack = vec![BlockRange::new(1, 40)];
+    let mut sent = 0;
     while let Some(r) = stack.pop() {
+        sent += 1;
         let answer = rpc(&url, get_logs(1, r.from, r.to)).await;
         if answer.get("error").is_some() {
             let mid = r.from + (r.to - r.from) / 2;
@@ -447,7 +449,9 @@ async fn records_go_to_a_jsonl_file_and_feed_the_usage_checks() {
     usage::check_cover(&entries, 0, 40).unwrap();
     usage::check_result_cap(&entries, 10).unwrap();
     usage::check_not_past_head(&entries, 100).unwrap();
-    usage::check_total(&entries, entries.len()).unwrap();
+    usage::check_total(&entries, sent).unwrap();
+    usage::check_budget(&entries, sent).unwrap();
+    assert!(usage::check_budget(&entries, sent - 1).is_err());
     let refused = entries.iter().filter(|e| e.error_code().is_some()).count();
     assert_eq!(refused, 3, "[1,40], [1,20] and [21,40]");
     let last_error = entries.iter().rfind(|e| e.error_code().is_some()).unwrap();
@@ -488,10 +492,11 @@ async fn records_go_to_a_jsonl_file_and_feed_the_usage_checks() {
     assert_eq!(first["action"], "get_logs_cap");
     assert_eq!(first["status"], 200);
     assert_eq!(first["error_code"], -32005);
-    for key in ["t_ms", "bytes", "latency_ms", "result_count"] {
-        assert!(first.get(key).is_some(), "{key} missing");
+    for key in ["t_ms", "latency_ms"] {
+        assert!(first[key].is_u64(), "{key}: {}", first[key]);
     }
     assert!(first["bytes"].as_u64().unwrap() > 0);
+    assert!(first["result_count"].is_null(), "a refusal has no result");
     let served = lines.iter().find(|l| l["error_code"].is_null()).unwrap();
     assert_eq!(served["result_count"], 10);
 }

@@ -111,13 +111,14 @@ pub(super) async fn sequencer_l1_faults(h: &mut Harness, checks: &mut Checks) ->
         &format!("(c) no answer over {MAX_RESULTS} logs"),
         check_result_cap(&entries, MAX_RESULTS),
     );
-    contiguous(checks, &entries, last);
+    contiguous(checks, &entries, deposit, last);
     Ok(())
 }
 
 /// The served ranges, in order, cover one run of blocks exactly (no gap, no overlap: each
-/// block read once) that reaches the last input block.
-fn contiguous(checks: &mut Checks, entries: &[ProxyEntry], last: u64) {
+/// block read once) from at or before the deposit (the reader was paused before it landed)
+/// through the last input block.
+fn contiguous(checks: &mut Checks, entries: &[ProxyEntry], deposit: u64, last: u64) {
     let served: Vec<_> = entries
         .iter()
         .filter(|e| e.method == "eth_getLogs" && e.outcome.is_result())
@@ -131,6 +132,12 @@ fn contiguous(checks: &mut Checks, entries: &[ProxyEntry], last: u64) {
         checks,
         &format!("(b) served ranges cover [{}, {end}] exactly", first.from),
         check_cover(entries, first.from.saturating_sub(1), end),
+    );
+    checks.that(
+        "served ranges start at or before the deposit block",
+        &format!("≤ {deposit}"),
+        first.from.to_string(),
+        first.from <= deposit,
     );
     checks.that(
         "served ranges reach the last input block",

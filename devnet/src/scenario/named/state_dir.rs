@@ -34,7 +34,8 @@ fn lock_held(inode: u64) -> bool {
 pub(super) async fn concurrent_ticks(h: &mut Harness, checks: &mut Checks) -> Result<()> {
     agree(h, checks).await?;
     h.transfer(ALICE, BOB, 1_000).await?;
-    h.set_faults(&["slow:3000"]).await?;
+    // The first tick parks in its sequencer poll until the faults change.
+    h.set_faults(&["stall"]).await?;
     let inode = std::fs::metadata(h.state_dir.join("run.lock"))?.ino();
     let first = h.spawn_tick();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -45,7 +46,7 @@ pub(super) async fn concurrent_ticks(h: &mut Harness, checks: &mut Checks) -> Re
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // What a tick may write; the first tick is parked in the slow sequencer poll.
+    // What a tick may write; the first tick is parked in the stalled sequencer poll.
     let files = ["head.json", "last_tick.json", "status.prom"];
     let snapshot = |dir: &Path| files.map(|f| std::fs::read(dir.join(f)).ok());
     let before = snapshot(&h.state_dir);
@@ -63,6 +64,7 @@ pub(super) async fn concurrent_ticks(h: &mut Harness, checks: &mut Checks) -> Re
         },
         before == after,
     );
+    h.set_faults(&[]).await?;
     let first = first.await??;
     checks.run("first tick", &first, 0, "agreed", None);
     Ok(())

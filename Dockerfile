@@ -117,10 +117,6 @@ RUN release_info="$(/usr/local/bin/sequencer-watchdog --version)" \
 # /var/lib/sequencer-watchdog/<app>; pass it with --state-dir or CARTESI_WATCHDOG_STATE_DIR.
 # It must be a local filesystem (the run lock is flock(2); on NFS it can hang).
 VOLUME ["/var/lib/sequencer-watchdog"]
-# Keep glibc from raising its mmap threshold after the first large eth_getLogs response: the
-# tick's peak memory then stays flat as the number of replayed inputs grows
-# (watchdog/BENCHMARKS.md, section 3).
-ENV MALLOC_MMAP_THRESHOLD_=65536
 WORKDIR /var/lib/sequencer-watchdog
 USER 10001:10001
 

@@ -58,6 +58,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod alert;
+pub mod allocator;
 mod clear;
 mod cli;
 mod command;

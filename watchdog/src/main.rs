@@ -10,6 +10,7 @@ use std::{
 use watchdog::{Env, Io, Parsed, env::RUST_LOG};
 
 fn main() -> ExitCode {
+    watchdog::allocator::pin_mmap_threshold();
     // Crash-injection builds honour `FAILPOINTS=name=action;…` (crash tests only).
     #[cfg(feature = "failpoints")]
     let _failpoints = fail::FailScenario::setup();

@@ -226,6 +226,8 @@ reasons! {
     CONFIRM_UNAVAILABLE = "confirm_unavailable";
     /// The command's deadline passed.
     DEADLINE_EXCEEDED = "deadline_exceeded";
+    /// The caller cancelled the command.
+    CANCELLED = "cancelled";
     /// A checkpoint could not be published.
     PUBLISH_FAILED = "publish_failed";
     /// A rejected input could not be reverted.

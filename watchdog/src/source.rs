@@ -5,8 +5,7 @@
 //! The trait has exactly the requests a tick makes (spec §5 steps 4, 6 and 13.5): the cheap
 //! poll, the digest, the streamed state download, and the best-effort evidence download. A
 //! test can script the answers (including answers that change between requests) without a
-//! server. The tick's use of them lives here too: classifying failures, pinning B (step 6)
-//! and, before a state mismatch latches, checking that the pinned state did not change.
+//! server. The tick's use of them lives here too: classifying failures and pinning B (step 6).
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -140,7 +140,7 @@ fn discard_workspace(result: &Result<TickEnd>, workspace: Option<&Path>) {
     let Some(workspace) = workspace else { return };
     if let Err(e) = result
         && (e.class() == Class::Internal
-            || matches!(e.reason().as_str(), "deadline_exceeded" | "cancelled"))
+            || [Reason::DEADLINE_EXCEEDED, Reason::CANCELLED].contains(&e.reason()))
     {
         return;
     }
@@ -498,6 +498,8 @@ async fn compare(
         wd.dir
             .publish(&workspace, &manifest, &new_head)
             .map_err(|e| Error::fail(Class::Internal, "publish_failed", e.to_string()))?;
+        // The workspace is the new checkpoint now: nothing is left to discard.
+        progress.workspace = None;
         progress.head_block = Some(anchor.block);
         if let Err(e) = wd.dir.gc(Some(&new_head)) {
             tracing::warn!(target: "watchdog::gc", event = "gc_failed", error = %e, "gc failed");

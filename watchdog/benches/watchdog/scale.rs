@@ -37,6 +37,8 @@ pub(crate) fn child(args: &[String]) {
         panic!("usage: {CHILD_ARG} STATE L1 SEQUENCER");
     };
     let state = Path::new(state);
+    // As the `sequencer-watchdog` binary does at start-up.
+    watchdog::allocator::pin_mmap_threshold();
     let before = peak_rss_kib();
     let start = Instant::now();
     let mut events = Vec::new();

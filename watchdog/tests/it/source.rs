@@ -1,7 +1,7 @@
 //! The sequencer edge as an injected [`SequencerSource`] (spec §1.1): a scripted sequencer
-//! drives a tick through the library without any HTTP server. A stable one agrees; one that
-//! changes its answer for the same block between requests cannot talk its way out of a
-//! latch.
+//! drives a tick through the library without any HTTP server, pinning B by digest or by
+//! download. A stable one agrees; a tampered claim latches, even when the sequencer answers
+//! differently for the same block on a later request.
 
 use std::{
     collections::VecDeque,
@@ -22,24 +22,22 @@ use watchdog::{SequencerSource, SourceFuture, Summary, options::PinMode};
 use crate::rig::{Rig, wallet_inputs};
 
 /// A sequencer at one block whose digests are scripted: each digest request takes the next
-/// one, the last repeats. Downloads write `bytes` and report `reported_sha` as their digest.
+/// one, the last repeats. Downloads write `bytes` and report their SHA-256.
 struct Scripted {
     block: u64,
     count: u64,
     digests: Mutex<VecDeque<B256>>,
     bytes: Vec<u8>,
-    reported_sha: B256,
     requests: AtomicU64,
 }
 
 impl Scripted {
-    fn new(block: u64, count: u64, digests: &[B256], bytes: Vec<u8>, reported_sha: B256) -> Self {
+    fn new(block: u64, count: u64, digests: &[B256], bytes: Vec<u8>) -> Self {
         Self {
             block,
             count,
             digests: Mutex::new(digests.iter().copied().collect()),
             bytes,
-            reported_sha,
             requests: AtomicU64::new(0),
         }
     }
@@ -99,7 +97,7 @@ impl SequencerSource for Scripted {
             Ok(StateFile {
                 meta: self.meta(),
                 len: self.bytes.len() as u64,
-                sha256: self.reported_sha,
+                sha256: sha(&self.bytes),
             })
         })
     }
@@ -143,7 +141,6 @@ fn a_scripted_sequencer_that_agrees_publishes_with_two_requests() {
         count,
         &[sha(&canonical)],
         canonical.clone(),
-        sha(&canonical),
     ));
     let (summary, events) = tick_through(&rig, stable.clone(), PinMode::Digest);
     assert_eq!(summary.outcome().as_str(), "agreed", "{}", summary.line());
@@ -172,7 +169,6 @@ fn a_sequencer_that_changes_its_digest_between_requests_still_latches() {
         count,
         &[sha(&tampered), sha(&canonical)],
         canonical.clone(),
-        sha(&canonical),
     ));
     let (summary, events) = tick_through(&rig, flipping, PinMode::Digest);
     assert_eq!(summary.exit_code(), 2, "{}", summary.line());
@@ -183,10 +179,26 @@ fn a_sequencer_that_changes_its_digest_between_requests_still_latches() {
         summary.line()
     );
     assert_eq!(events.lines().count(), 1, "one event: {events}");
-    assert!(events.contains(&hex(&sha(&tampered))), "{events}");
+    assert!(events.contains(&hex::encode(sha(&tampered))), "{events}");
     assert!(rig.state.join("incident").is_dir());
 }
 
-fn hex(sha: &B256) -> String {
-    sha.iter().map(|b| format!("{b:02x}")).collect()
+#[test]
+fn a_tampered_state_pinned_by_download_latches() {
+    let rig = Rig::initialized(wallet_inputs());
+    let (count, canonical) = rig.canonical(12);
+    let mut tampered = canonical;
+    tampered[40] ^= 0xff;
+    let source = Arc::new(Scripted::new(12, count, &[], tampered.clone()));
+    let (summary, events) = tick_through(&rig, source.clone(), PinMode::Download);
+    assert_eq!(summary.exit_code(), 2, "{}", summary.line());
+    assert_eq!(events.lines().count(), 1, "one event: {events}");
+    assert!(events.contains(&hex::encode(sha(&tampered))), "{events}");
+    assert_eq!(
+        source.requests(),
+        2,
+        "one poll, one download (the evidence reuses it)"
+    );
+    let evidence = rig.state.join("incident/sequencer_state.bin");
+    assert_eq!(std::fs::read(evidence).unwrap(), tampered);
 }

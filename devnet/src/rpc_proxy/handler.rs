@@ -201,9 +201,11 @@ impl Shared {
             }
             None => Action::Pass,
         };
-        // Anything forwarded gets its range resolved for the record, tags included.
+        // Anything forwarded gets its range in the record when it is known without asking the
+        // node (block numbers); tags are resolved only where a rule needs the range, so a
+        // pass-through costs the node nothing extra.
         if is_get_logs && range.is_none() && forwards(&action) {
-            range = self.requested_range(&request, true).await;
+            range = self.requested_range(&request, false).await;
         }
         record.range = range;
         let reply = match action {
@@ -328,9 +330,14 @@ impl Shared {
         if !network && !offline {
             return None;
         }
-        let from = self.resolve_block(filter.get("fromBlock")).await?;
-        let to = self.resolve_block(filter.get("toBlock")).await?;
-        Some(BlockRange::new(from, to))
+        let from_number = self.resolve_block(filter.get("fromBlock")).await?;
+        // The same tag at both ends (`latest`, …) is asked once: one head, not two.
+        let to_number = if from == to {
+            from_number
+        } else {
+            self.resolve_block(filter.get("toBlock")).await?
+        };
+        Some(BlockRange::new(from_number, to_number))
     }
 
     pub(super) async fn resolve_block(&self, tag: Option<&Value>) -> Option<u64> {

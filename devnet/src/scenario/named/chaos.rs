@@ -6,6 +6,7 @@
 use anyhow::Result;
 
 use super::common::{ALICE, BOB, CAROL, init};
+use super::provider::transient_l1_faults;
 use crate::ProxyRules;
 use crate::scenario::seed::Stream;
 use crate::scenario::{Checks, Harness};
@@ -22,39 +23,18 @@ enum Fault {
 }
 
 fn pick_fault(faults: &mut Stream) -> Fault {
-    // Weights: none, invalid JSON, head lag, eth_getLogs rate limit, HTTP 503, sequencer
-    // 503, sequencer slow (under the poll timeout).
-    match faults.weighted(&[5, 1, 1, 1, 1, 1, 2]) {
-        1 => Fault::L1(
-            "invalid JSON",
-            ProxyRules {
-                invalid_json: true,
-                ..ProxyRules::default()
-            },
-        ),
-        2 => Fault::L1(
-            "head lag",
-            ProxyRules {
-                head_lag: Some(faults.between(1, 1_000)),
-                ..ProxyRules::default()
-            },
-        ),
-        3 => Fault::L1(
-            "eth_getLogs rate limit",
-            ProxyRules {
-                rpc_error_for: Some(("eth_getLogs".into(), -32005, "too many requests".into())),
-                ..ProxyRules::default()
-            },
-        ),
-        4 => Fault::L1(
-            "HTTP 503",
-            ProxyRules {
-                http_status: Some((503, None)),
-                ..ProxyRules::default()
-            },
-        ),
-        5 => Fault::Sequencer("unavailable".into()),
-        6 => Fault::Sequencer(format!("slow:{}", faults.between(20, 400))),
+    // Weights: none, one of the transient L1 faults of `transient-matrix`, sequencer 503,
+    // sequencer slow (under the poll timeout).
+    match faults.weighted(&[5, 4, 1, 2]) {
+        1 => {
+            let mut l1 = transient_l1_faults();
+            let len = u64::try_from(l1.len()).unwrap_or(u64::MAX);
+            let index = usize::try_from(faults.below(len)).unwrap_or(0);
+            let (what, rules, _) = l1.swap_remove(index);
+            Fault::L1(what, rules)
+        }
+        2 => Fault::Sequencer("unavailable".into()),
+        3 => Fault::Sequencer(format!("slow:{}", faults.between(20, 400))),
         _ => Fault::None,
     }
 }

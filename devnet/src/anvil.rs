@@ -334,8 +334,7 @@ fn log_tail(path: &Path) -> String {
 }
 
 fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    crate::process::last_lines(text, lines).join("\n")
 }
 
 #[cfg(test)]

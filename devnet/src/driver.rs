@@ -79,8 +79,7 @@ impl Run {
 }
 
 fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    crate::process::last_lines(text, lines).join("\n")
 }
 
 /// Finds `sequencer-watchdog`: `DEVNET_WATCHDOG_BIN`, else next to the running executable

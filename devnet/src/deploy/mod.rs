@@ -169,6 +169,17 @@ enum L1Handle {
     Attached(AttachedL1),
 }
 
+impl L1Handle {
+    /// The handle's node, whatever the backend.
+    fn node(&self) -> &dyn L1Node {
+        match self {
+            Self::Anvil(devnet) => devnet.as_ref(),
+            Self::Synthetic(synthetic) => synthetic,
+            Self::Attached(attached) => attached,
+        }
+    }
+}
+
 /// A provisioned topology. Dropping it stops everything it started (the sequencer task
 /// aborts, anvil is killed); [`shutdown`](Self::shutdown) does it gracefully.
 #[derive(Debug)]
@@ -195,11 +206,7 @@ impl Deployment {
         proxies: BTreeMap<Edge, RpcProxy>,
         tmp: TempDir,
     ) -> Self {
-        let l1_url = match &l1 {
-            L1Handle::Anvil(devnet) => devnet.rpc_url().to_owned(),
-            L1Handle::Synthetic(synthetic) => synthetic.url(),
-            L1Handle::Attached(attached) => attached.rpc_url(),
-        };
+        let l1_url = l1.node().rpc_url();
         let routes = Edge::ALL
             .into_iter()
             .map(|edge| {
@@ -243,11 +250,7 @@ impl Deployment {
 
     /// The L1 controls.
     pub fn l1(&self) -> &dyn L1Node {
-        match &self.l1 {
-            L1Handle::Anvil(devnet) => devnet.as_ref(),
-            L1Handle::Synthetic(synthetic) => synthetic,
-            L1Handle::Attached(attached) => attached,
-        }
+        self.l1.node()
     }
 
     /// The anvil devnet (`local` only), for EVM-level helpers (balances, `mint`, …).

@@ -28,7 +28,7 @@ pub enum L1Error {
     },
     /// A synthetic-L1 control failed.
     #[error(transparent)]
-    Synthetic(#[from] SyntheticError),
+    Synthetic(SyntheticError),
     /// A JSON-RPC call failed.
     #[error("{method}: {source}")]
     Rpc {
@@ -61,6 +61,16 @@ pub enum L1Error {
         #[source]
         source: anyhow::Error,
     },
+}
+
+impl From<SyntheticError> for L1Error {
+    /// A depth outside the chain is the same mistake on every backend: one variant for it.
+    fn from(error: SyntheticError) -> Self {
+        match error {
+            SyntheticError::DepthOutOfRange { depth, latest } => Self::Depth { depth, latest },
+            other => Self::Synthetic(other),
+        }
+    }
 }
 
 fn devnet_error(what: &'static str) -> impl FnOnce(anyhow::Error) -> L1Error {

@@ -360,10 +360,9 @@ pub fn table(verdicts: &[Verdict], strict: bool) -> String {
 
 /// The last `n` lines of `text`.
 pub(super) fn tail_lines(text: &str, n: usize) -> Vec<String> {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(n)..]
-        .iter()
-        .map(|l| (*l).to_owned())
+    crate::process::last_lines(text, n)
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 

@@ -97,6 +97,19 @@ pub(crate) async fn anvil_reorg_pairs(
     }
     let from_block = latest + 1 - depth;
     let old = hashes(provider, from_block, latest).await?;
+    reorg_read(provider, latest, old, tx_block_pairs).await
+}
+
+/// The `anvil_reorg` of blocks `latest + 1 − old.len() ..= latest`, whose current hashes the
+/// caller has just read (`old`), so head and range come from one reading.
+async fn reorg_read(
+    provider: &DynProvider,
+    latest: u64,
+    old: Vec<B256>,
+    tx_block_pairs: Vec<(TransactionData, u64)>,
+) -> Result<Reorged, L1Error> {
+    let depth = u64::try_from(old.len()).unwrap_or(u64::MAX);
+    let from_block = latest + 1 - depth;
     provider
         .anvil_reorg(ReorgOptions {
             depth,
@@ -138,7 +151,7 @@ fn rewrite_tx(input: &ReplacementInput) -> TransactionData {
 
 /// Rewrites blocks `from..=head` of an anvil node with one `anvil_reorg` that replays every
 /// transaction (its signed bytes) in its block, except those in `replace`, plus `extra`
-/// transactions at block offsets from `from`.
+/// transactions at block offsets from `from`. The head and the old hashes are read once.
 pub(crate) async fn anvil_rewrite(
     provider: &DynProvider,
     from: u64,
@@ -153,6 +166,7 @@ pub(crate) async fn anvil_rewrite(
         });
     }
     let mut txs = Vec::new();
+    let mut old = Vec::new();
     for number in from..=head {
         let block = provider
             .get_block_by_number(number.into())
@@ -162,6 +176,7 @@ pub(crate) async fn anvil_rewrite(
                 what: "rewriting a block the node does not return",
                 node: "anvil",
             })?;
+        old.push(block.header.hash);
         for hash in block.transactions.hashes() {
             let tx = match replace.iter().find(|(h, _)| *h == hash) {
                 Some((_, replacement)) => replacement.clone(),
@@ -183,7 +198,7 @@ pub(crate) async fn anvil_rewrite(
         }
     }
     txs.extend(extra);
-    anvil_reorg_pairs(provider, head - from + 1, txs).await
+    reorg_read(provider, head, old, txs).await
 }
 
 /// [`L1Node::rewrite`] on an anvil node.

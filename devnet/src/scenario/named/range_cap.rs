@@ -33,7 +33,7 @@ pub(super) fn cap(suggest: bool) -> GetLogsCap {
 }
 
 /// The summary's `target_block`.
-fn target(run: &crate::driver::Run) -> Result<u64> {
+fn target_block(run: &crate::driver::Run) -> Result<u64> {
     run.summary["target_block"]
         .as_u64()
         .with_context(|| format!("no target_block in {}", run.summary_line))
@@ -60,7 +60,7 @@ pub(super) async fn log_range_cap(
     let tick = h.tick().await?;
     checks.run("tick through the capped provider", &tick, 0, "agreed", None);
     let head = h.block_number().await?;
-    let target = target(&tick)?;
+    let target = target_block(&tick)?;
     let entries = h.wd_l1_proxy()?.entries();
     let refused = entries
         .iter()
@@ -117,19 +117,13 @@ pub(super) async fn log_range_cap(
         check_no_range_error_after(&entries, learned),
     );
     let fresh: Vec<ProxyEntry> = entries.into_iter().filter(|e| e.seq > learned).collect();
+    let later_target = target_block(&later)?;
     usage(
         checks,
-        &format!(
-            "(b) later ranges cover ({target}, {}] exactly",
-            target_of(&later)
-        ),
-        check_cover(&fresh, target, target_of(&later)),
+        &format!("(b) later ranges cover ({target}, {later_target}] exactly"),
+        check_cover(&fresh, target, later_target),
     );
     Ok(())
-}
-
-fn target_of(run: &crate::driver::Run) -> u64 {
-    target(run).unwrap_or_default()
 }
 
 /// With `suggest`, the request after each refusal asks for the suggested prefix: same start,

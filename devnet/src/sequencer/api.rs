@@ -1,12 +1,12 @@
-//! The public HTTP API (`protocol.md` §6): routes, JSON error bodies, CORS on the ingress
-//! routes, the fault gate, `/fee`, `/nonce`, `/domain` and health.
+//! The public HTTP API (`protocol.md` §6): routes, CORS on the ingress routes, the fault gate,
+//! `/fee`, `/nonce`, `/domain` and health.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{RawQuery, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::faults::Hold;
 use super::node::Shared;
+use super::reply::{ApiError, Code, json_response};
 use super::{finalized, tx};
 
 /// `suggested_max_fee` slack over the fee: `round(log_{129/128}(1.5))` exponent steps.
@@ -23,66 +24,6 @@ pub(crate) const SUGGESTED_FEE_SLACK: u16 = 52;
 
 /// The L1 may fail this long before `/readyz` answers 503.
 const L1_GRACE: Duration = Duration::from_secs(10);
-
-/// The error codes of §6.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Code {
-    BadRequest,
-    InvalidSignature,
-    PayloadTooLarge,
-    ExecutionRejected,
-    InternalError,
-    Unavailable,
-}
-
-impl Code {
-    fn parts(self) -> (StatusCode, &'static str) {
-        match self {
-            Code::BadRequest => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
-            Code::InvalidSignature => (StatusCode::BAD_REQUEST, "INVALID_SIGNATURE"),
-            Code::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
-            Code::ExecutionRejected => (StatusCode::UNPROCESSABLE_ENTITY, "EXECUTION_REJECTED"),
-            Code::InternalError => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
-            Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
-        }
-    }
-}
-
-/// A refusal with the JSON error body `{"ok": false, "code", "message"}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiError {
-    pub(crate) code: Code,
-    pub(crate) message: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.code.parts();
-        json_response(
-            status,
-            &json!({"ok": false, "code": code, "message": self.message}),
-        )
-    }
-}
-
-/// A JSON body with its content type.
-pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
-    (
-        status,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        value.to_string(),
-    )
-        .into_response()
-}
 
 fn no_store(mut response: Response) -> Response {
     response

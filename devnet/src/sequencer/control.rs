@@ -22,9 +22,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{ApiError, Code, json_response};
 use super::faults::Fault;
 use super::node::Shared;
+use super::reply::{ApiError, Code, json_response};
 
 /// `POST /faults` body.
 #[derive(Debug, Deserialize)]

@@ -12,11 +12,11 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::api::{ApiError, Code, json_response};
 use super::config::ResponseShape;
 use super::faults::flip_byte;
 use super::node::Shared;
 use super::replica::sha256;
+use super::reply::{ApiError, Code, json_response};
 
 /// What one finalized request serves.
 struct Served {

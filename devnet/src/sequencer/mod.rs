@@ -83,6 +83,7 @@ mod frames;
 mod node;
 mod reader;
 mod replica;
+mod reply;
 mod service;
 mod store;
 mod submit;

@@ -14,9 +14,9 @@ use canonical::{SIGNATURE_LEN, UserOp, recover_sender, signing_hash};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{ApiError, Code, json_response};
 use super::frames::OpError;
 use super::node::Shared;
+use super::reply::{ApiError, Code, json_response};
 
 /// Largest request body.
 pub(crate) const MAX_TX_BODY: usize = 4096;

@@ -37,6 +37,7 @@ use crate::range::BlockRange;
 mod actions;
 mod cap;
 pub(crate) mod engine;
+mod envelope;
 mod handler;
 pub(crate) mod log;
 mod rewrite;

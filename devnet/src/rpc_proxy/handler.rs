@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::engine::Facts;
+use super::envelope::error_response;
 use super::lock;
 use super::log::{Observed, ProxyOutcome};
 use super::rewrite::lie_about_logs;
@@ -155,14 +156,6 @@ pub(crate) fn http_response(http: HttpAction) -> Response {
         response.headers_mut().insert(RETRY_AFTER, seconds.into());
     }
     response
-}
-
-pub(super) fn error_response(id: Value, code: i64, message: &str, data: Option<&Value>) -> Value {
-    let mut error = json!({"code": code, "message": message});
-    if let Some(data) = data {
-        error["data"] = data.clone();
-    }
-    json!({"jsonrpc": "2.0", "id": id, "error": error})
 }
 
 fn method_of(request: &Value) -> String {

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::cap::fitting_prefix;
-use super::handler::error_response;
+use super::envelope::error_response;
 use super::log::{Observed, ProxyOutcome};
 use super::rules::{LogPick, StaleHead, TagLags};
 use super::server::Shared;

@@ -21,6 +21,7 @@
 mod anvil_history;
 mod caps;
 mod deployers;
+mod l1_error;
 mod node;
 mod sequencer;
 
@@ -34,15 +35,15 @@ use tempfile::TempDir;
 pub(crate) use anvil_history::anvil_rewrite;
 pub use caps::{Backend, Caps, UnknownBackend};
 pub use deployers::{AttachDeployer, InProcessDeployer, LocalDeployer};
-pub use node::{
-    AttachedL1, L1Error, L1Node, Landed, Reorged, Replacement, ReplacementInput, SnapshotId,
-};
+pub use l1_error::{L1Error, SnapshotId};
+pub use node::{AttachedL1, L1Node};
 pub use sequencer::SequencerControl;
 
 use crate::driver::{WatchdogDriver, exports};
 use crate::pins::{CHAIN_ID, addresses};
 use crate::rpc_proxy::RpcProxy;
 use crate::sequencer::FaultSpecError;
+pub use crate::synthetic::{Landed, Reorged, Replacement, ReplacementInput};
 use crate::synthetic::{SyntheticError, SyntheticL1};
 use crate::topology::{Edge, Topology};
 use crate::{Devnet, ProxyConfig};

@@ -6,72 +6,14 @@ use std::fmt;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
-use alloy::transports::TransportError;
 use futures_util::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 
 use super::anvil_history::{anvil_reorg, rewrite_on};
-use crate::synthetic::SyntheticError;
+use super::l1_error::{L1Error, SnapshotId, head_number, rpc_error};
+use crate::synthetic::{
+    Landed, Reorged, Replacement, ReplacementInput, SyntheticError, SyntheticL1,
+};
 use crate::{AddedInput, Devnet};
-
-/// A failed L1 control.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum L1Error {
-    /// The node cannot do this (e.g. mining on an attached L1 that is not anvil).
-    #[error("{what} is not supported by the {node} L1")]
-    Unsupported {
-        /// The control.
-        what: &'static str,
-        /// [`L1Node::kind`].
-        node: &'static str,
-    },
-    /// A synthetic-L1 control failed.
-    #[error(transparent)]
-    Synthetic(SyntheticError),
-    /// A JSON-RPC call failed.
-    #[error("{method}: {source}")]
-    Rpc {
-        /// The method.
-        method: &'static str,
-        /// The transport error.
-        #[source]
-        source: TransportError,
-    },
-    /// A reorg or rewrite outside the chain (genesis is never replaced).
-    #[error("a reorg of depth {depth} needs 1 ≤ depth ≤ {latest} (the head)")]
-    Depth {
-        /// Requested depth.
-        depth: u64,
-        /// The head.
-        latest: u64,
-    },
-    /// The node has no such snapshot.
-    #[error("the L1 has no snapshot {}", .0.0)]
-    NoSnapshot(SnapshotId),
-    /// Reading a block failed.
-    #[error(transparent)]
-    Read(#[from] l1::Error),
-    /// A [`Devnet`] helper failed.
-    #[error("{what}: {source:#}")]
-    Devnet {
-        /// The control.
-        what: &'static str,
-        /// The helper's error.
-        #[source]
-        source: anyhow::Error,
-    },
-}
-
-impl From<SyntheticError> for L1Error {
-    /// A depth outside the chain is the same mistake on every backend: one variant for it.
-    fn from(error: SyntheticError) -> Self {
-        match error {
-            SyntheticError::DepthOutOfRange { depth, latest } => Self::Depth { depth, latest },
-            other => Self::Synthetic(other),
-        }
-    }
-}
 
 fn devnet_error(what: &'static str) -> impl FnOnce(anyhow::Error) -> L1Error {
     move |source| L1Error::Devnet { what, source }
@@ -84,18 +26,6 @@ fn landed(added: AddedInput) -> Landed {
         block: added.block_number,
         tx: added.transaction_hash,
     }
-}
-
-pub(super) fn rpc_error(method: &'static str) -> impl FnOnce(TransportError) -> L1Error {
-    move |source| L1Error::Rpc { method, source }
-}
-
-/// The node's head block number (`eth_blockNumber`).
-pub(super) async fn head_number(provider: &DynProvider) -> Result<u64, L1Error> {
-    provider
-        .get_block_number()
-        .await
-        .map_err(rpc_error("eth_blockNumber"))
 }
 
 /// What an attached L1 cannot do.
@@ -112,61 +42,6 @@ pub(super) fn attached_provider(url: &str) -> Result<DynProvider, L1Error> {
         .parse()
         .map_err(|_| attached_unsupported("an L1 URL that does not parse"))?;
     Ok(ProviderBuilder::new().connect_http(parsed).erased())
-}
-
-/// Where an input landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Landed {
-    /// The per-application input index.
-    pub index: u64,
-    /// The including block.
-    pub block: u64,
-    /// The transaction that added it (for anvil deposits: the portal call).
-    pub tx: B256,
-}
-
-/// An opaque snapshot id ([`L1Node::snapshot`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SnapshotId(pub U256);
-
-/// What a replacement transaction of a reorg does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplacementInput {
-    /// An ERC-20 portal deposit (on anvil: mint, approve and deposit, all in that block).
-    Deposit {
-        /// The depositor (an anvil default account on anvil).
-        depositor: Address,
-        /// Token units.
-        amount: U256,
-    },
-    /// `InputBox.addInput(app, payload)` from `sender`.
-    Direct {
-        /// The transaction sender (= `msg.sender`).
-        sender: Address,
-        /// The input payload.
-        payload: Bytes,
-    },
-}
-
-/// A transaction mined into the new chain of a reorg.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Replacement {
-    /// Block offset from the first rewritten block (`0..depth`).
-    pub offset: u64,
-    /// What it does.
-    pub input: ReplacementInput,
-}
-
-/// A finished reorg: the rewritten heights and their hashes before and after.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reorged {
-    /// The first rewritten block.
-    pub from_block: u64,
-    /// Hashes of the rewritten heights before the reorg.
-    pub old: Vec<B256>,
-    /// Hashes of the same heights after it.
-    pub new: Vec<B256>,
 }
 
 /// The L1 controls a scenario uses, on any backend. Object-safe, so a deployment can hold a
@@ -314,6 +189,74 @@ impl L1Node for Devnet {
         extra: Vec<Replacement>,
     ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
         Box::pin(async move { rewrite_on(self.provider(), from, &replace, &extra).await })
+    }
+}
+
+impl L1Node for SyntheticL1 {
+    fn kind(&self) -> &'static str {
+        "synthetic"
+    }
+
+    fn rpc_url(&self) -> String {
+        self.url()
+    }
+
+    fn block_number(&self) -> BoxFuture<'_, Result<u64, L1Error>> {
+        Box::pin(async move { Ok(self.latest()) })
+    }
+
+    fn mine(&self, blocks: u64) -> BoxFuture<'_, Result<(), L1Error>> {
+        Box::pin(async move {
+            SyntheticL1::mine(self, blocks);
+            Ok(())
+        })
+    }
+
+    fn set_automine(&self, on: bool) -> BoxFuture<'_, Result<(), L1Error>> {
+        Box::pin(async move {
+            SyntheticL1::set_automine(self, on);
+            Ok(())
+        })
+    }
+
+    fn deposit_erc20(&self, who: Address, amount: U256) -> BoxFuture<'_, Result<Landed, L1Error>> {
+        Box::pin(async move { Ok(self.deposit(who, amount)) })
+    }
+
+    fn direct_input(
+        &self,
+        sender: Address,
+        payload: Bytes,
+    ) -> BoxFuture<'_, Result<Landed, L1Error>> {
+        Box::pin(async move { Ok(self.direct(sender, payload)) })
+    }
+
+    fn snapshot(&self) -> BoxFuture<'_, Result<SnapshotId, L1Error>> {
+        Box::pin(async move { Ok(SnapshotId(U256::from(SyntheticL1::snapshot(self)))) })
+    }
+
+    fn revert(&self, id: SnapshotId) -> BoxFuture<'_, Result<(), L1Error>> {
+        Box::pin(async move {
+            let id = u64::try_from(id.0).map_err(|_| SyntheticError::UnknownSnapshot(u64::MAX))?;
+            Ok(SyntheticL1::revert(self, id)?)
+        })
+    }
+
+    fn reorg(
+        &self,
+        depth: u64,
+        replacements: Vec<Replacement>,
+    ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
+        Box::pin(async move { Ok(SyntheticL1::reorg(self, depth, &replacements)?) })
+    }
+
+    fn rewrite(
+        &self,
+        from: u64,
+        replace: Vec<(B256, Option<ReplacementInput>)>,
+        extra: Vec<Replacement>,
+    ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
+        Box::pin(async move { Ok(SyntheticL1::rewrite(self, from, &replace, &extra)?) })
     }
 }
 

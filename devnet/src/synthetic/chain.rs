@@ -8,7 +8,7 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use canonical::{Erc20Deposit, EvmAdvance, WalletConfig};
 
 use super::SyntheticError;
-use crate::deploy::{Landed, Reorged, Replacement, ReplacementInput};
+use super::history::{Landed, Reorged, Replacement, ReplacementInput};
 
 /// Seconds between blocks (one slot).
 pub(crate) const BLOCK_TIME: u64 = 12;

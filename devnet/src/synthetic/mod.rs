@@ -32,6 +32,7 @@
 //! transaction but the ones it swaps or drops.
 
 mod chain;
+mod history;
 mod rpc;
 mod shapes;
 
@@ -45,13 +46,12 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use canonical::WalletConfig;
-use futures_util::future::BoxFuture;
 use tokio::task::JoinHandle;
 
 use chain::Chain;
 pub use chain::LandedInput;
+pub use history::{Landed, Reorged, Replacement, ReplacementInput};
 
-use crate::deploy::{L1Error, L1Node, Landed, Reorged, Replacement, ReplacementInput, SnapshotId};
 use crate::pins::addresses;
 
 /// A failed synthetic-L1 control.
@@ -276,7 +276,9 @@ impl SyntheticL1 {
         self.chain().reorg(depth, replacements)
     }
 
-    /// Rewrites blocks `from..=head` keeping the height; see [`L1Node::rewrite`].
+    /// Rewrites blocks `from..=head` keeping the height: every transaction is replayed in its
+    /// block except those in `replace` (swapped for the given input, or dropped for `None`), and
+    /// `extra` adds inputs at block offsets from `from`. Every rewritten block gets a new hash.
     pub fn rewrite(
         &self,
         from: u64,
@@ -305,73 +307,5 @@ impl SyntheticL1 {
     pub fn inputs(&self) -> Vec<LandedInput> {
         let chain = self.chain();
         chain.inputs_up_to(chain.latest())
-    }
-}
-
-impl L1Node for SyntheticL1 {
-    fn kind(&self) -> &'static str {
-        "synthetic"
-    }
-
-    fn rpc_url(&self) -> String {
-        self.url()
-    }
-
-    fn block_number(&self) -> BoxFuture<'_, Result<u64, L1Error>> {
-        Box::pin(async move { Ok(self.latest()) })
-    }
-
-    fn mine(&self, blocks: u64) -> BoxFuture<'_, Result<(), L1Error>> {
-        Box::pin(async move {
-            SyntheticL1::mine(self, blocks);
-            Ok(())
-        })
-    }
-
-    fn set_automine(&self, on: bool) -> BoxFuture<'_, Result<(), L1Error>> {
-        Box::pin(async move {
-            SyntheticL1::set_automine(self, on);
-            Ok(())
-        })
-    }
-
-    fn deposit_erc20(&self, who: Address, amount: U256) -> BoxFuture<'_, Result<Landed, L1Error>> {
-        Box::pin(async move { Ok(self.deposit(who, amount)) })
-    }
-
-    fn direct_input(
-        &self,
-        sender: Address,
-        payload: Bytes,
-    ) -> BoxFuture<'_, Result<Landed, L1Error>> {
-        Box::pin(async move { Ok(self.direct(sender, payload)) })
-    }
-
-    fn snapshot(&self) -> BoxFuture<'_, Result<SnapshotId, L1Error>> {
-        Box::pin(async move { Ok(SnapshotId(U256::from(SyntheticL1::snapshot(self)))) })
-    }
-
-    fn revert(&self, id: SnapshotId) -> BoxFuture<'_, Result<(), L1Error>> {
-        Box::pin(async move {
-            let id = u64::try_from(id.0).map_err(|_| SyntheticError::UnknownSnapshot(u64::MAX))?;
-            Ok(SyntheticL1::revert(self, id)?)
-        })
-    }
-
-    fn reorg(
-        &self,
-        depth: u64,
-        replacements: Vec<Replacement>,
-    ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
-        Box::pin(async move { Ok(SyntheticL1::reorg(self, depth, &replacements)?) })
-    }
-
-    fn rewrite(
-        &self,
-        from: u64,
-        replace: Vec<(B256, Option<ReplacementInput>)>,
-        extra: Vec<Replacement>,
-    ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
-        Box::pin(async move { Ok(SyntheticL1::rewrite(self, from, &replace, &extra)?) })
     }
 }

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Bytes, U256};
 use canonical::{InputBuilder, Method, WalletConfig};
-use devnet::pins::{ANVIL_ADDRESSES, ANVIL_KEYS, addresses};
 use devnet::state_file::{RunState, StateFile};
 use devnet::{Front, LocalStack, Mining, SequencerMode};
+use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS, addresses};
 use futures_util::future::join_all;
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 

@@ -15,13 +15,13 @@ use std::time::Duration;
 use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
 use anyhow::{Context, Result, bail};
+use devnet_pins::CHAIN_ID;
 use rustix::process::{Pid, Signal};
 use tokio::time::Instant;
 
 use crate::process;
 
 use crate::install;
-use crate::pins::CHAIN_ID;
 
 /// How long `shutdown` waits after SIGTERM before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(3);

@@ -5,7 +5,7 @@
 //! the same on every chain and are computed offline ([`rollups_plan`]). The token (`TestUsdc`
 //! from the same crate: 6 decimals, open `mint`) is the first contract creation of the public
 //! token-deployer key. The application is created by `ApplicationFactory` with its InputBox as
-//! data availability. Every address is checked against [`pins`](crate::pins); a mismatch is an
+//! data availability. Every address is checked against [`pins`](devnet_pins); a mismatch is an
 //! [`AddressDrift`] error.
 
 use alloy::network::TransactionBuilder as _;
@@ -22,7 +22,7 @@ use cartesi_rollups_contracts::{
     safe_erc20_transfer::SafeErc20Transfer, test_usdc::TestUsdc,
 };
 
-use crate::pins::{
+use devnet_pins::{
     ANVIL_ADDRESSES, CREATE2_DEPLOYER, CREATE2_SALT, TEMPLATE_HASH, TOKEN_DEPLOYER,
     TOKEN_DEPLOYER_FUNDING_WEI, addresses, roles,
 };

@@ -9,9 +9,9 @@ use std::time::Instant;
 use alloy::primitives::Address;
 use anyhow::Result;
 use canonical::WalletConfig;
+use devnet_pins::{ANVIL_ADDRESSES, roles};
 
 use crate::driver::Run;
-use crate::pins::{ANVIL_ADDRESSES, roles};
 use crate::scenario::{Check, Checks, Harness, StackOptions};
 
 /// Options of the demo.
@@ -66,7 +66,7 @@ pub async fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Vec<Check
     let _ = writeln!(
         out,
         "  anvil {} at {}",
-        crate::pins::ANVIL.version,
+        devnet_pins::ANVIL.version,
         h.devnet()?.rpc_url()
     );
     let _ = writeln!(

@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha512};
 
-use crate::pins::{self, ToolPin};
+use devnet_pins::{self as pins, ToolPin};
 
 /// Environment variable that overrides the tool cache directory.
 pub const TOOLS_DIR_ENV: &str = "DEVNET_TOOLS_DIR";

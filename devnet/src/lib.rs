@@ -5,7 +5,7 @@
 //! - [`Anvil`] runs anvil on a loopback ephemeral port, ready when it makes progress, killed on
 //!   drop.
 //! - [`deploy`](fn@deploy) deploys Cartesi Rollups 3.0.0-alpha.10 from the `cartesi-rollups-contracts`
-//!   bytecode at deterministic addresses ([`pins`]), the ERC-20 test token and the application.
+//!   bytecode at deterministic addresses ([`devnet_pins`]), the ERC-20 test token and the application.
 //! - [`Devnet`] bundles anvil and the deployment with helpers for deposits, inputs and mining.
 //! - [`RpcProxy`] sits between a client and the node and refuses `eth_getLogs` ranges the way
 //!   hosted providers do, recording every request; [`rpc_proxy`] has its rule language
@@ -33,7 +33,6 @@ mod front;
 mod http_proxy;
 mod install;
 mod local;
-pub mod pins;
 pub mod process;
 mod range;
 pub mod rpc_proxy;

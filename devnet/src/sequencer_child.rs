@@ -382,8 +382,8 @@ mod tests {
     #[test]
     fn the_flags_reproduce_the_config() {
         let mut config =
-            SequencerConfig::devnet("http://127.0.0.1:8545", crate::pins::addresses::APPLICATION);
-        config.input_box = Some(crate::pins::addresses::INPUT_BOX);
+            SequencerConfig::devnet("http://127.0.0.1:8545", devnet_pins::addresses::APPLICATION);
+        config.input_box = Some(devnet_pins::addresses::INPUT_BOX);
         config.batch_interval = Duration::from_millis(250);
         config.poll_interval = Duration::from_millis(30);
         config.batch_max_ops = 7;

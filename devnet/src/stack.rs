@@ -15,10 +15,10 @@ use anyhow::{Context, Result, anyhow, ensure};
 use cartesi_rollups_contracts::{
     erc20_portal::Erc20Portal, input_box::InputBox, test_usdc::TestUsdc,
 };
+use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS, TOKEN_DEPLOYER_KEY};
 
 use crate::anvil::{Anvil, AnvilOptions};
 use crate::contracts::{self, Deployment, send};
-use crate::pins::{ANVIL_ADDRESSES, ANVIL_KEYS, TOKEN_DEPLOYER_KEY};
 
 /// An input as the InputBox announced it (`InputAdded`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,7 +127,7 @@ impl Devnet {
         &self.provider
     }
 
-    /// The address of anvil default account `index` (0..=9); see [`pins::roles`](crate::pins::roles).
+    /// The address of anvil default account `index` (0..=9); see [`pins::roles`](devnet_pins::roles).
     pub fn account(index: usize) -> Result<Address> {
         ANVIL_ADDRESSES
             .get(index)
@@ -369,7 +369,7 @@ fn wallet() -> Result<EthereumWallet> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pins::TOKEN_DEPLOYER;
+    use devnet_pins::TOKEN_DEPLOYER;
 
     #[test]
     fn pinned_keys_match_pinned_addresses() {

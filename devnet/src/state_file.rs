@@ -13,10 +13,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::Address;
 use anyhow::{Context as _, Result, bail};
+use devnet_pins::{self as pins, ANVIL_ADDRESSES, roles};
 use serde::{Deserialize, Serialize};
 
 use crate::contracts::Deployment;
-use crate::pins::{self, ANVIL_ADDRESSES, roles};
 
 /// The state file's name.
 pub const STATE_FILE: &str = "devnet.json";

@@ -112,8 +112,8 @@ class DevnetPins:
 
 
 def devnet_pins(root: Path) -> DevnetPins:
-    """Reads `devnet/src/pins.rs`."""
-    path = root / "devnet" / "src" / "pins.rs"
+    """Reads `devnet/pins/src/lib.rs`."""
+    path = root / "devnet" / "pins" / "src" / "lib.rs"
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:

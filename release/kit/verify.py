@@ -142,11 +142,11 @@ def check_cargo(root: Path, versions: Versions, report: Report) -> sources.Works
 
 
 def check_devnet(root: Path, versions: Versions, report: Report) -> None:
-    """devnet/src/pins.rs: the anvil npm package and version, and the Rollups release."""
+    """devnet/pins/src/lib.rs: the anvil npm package and version, and the Rollups release."""
     try:
         pins = sources.devnet_pins(root)
     except sources.SourceError as err:
-        report.error("devnet/src/pins.rs", str(err))
+        report.error("devnet/pins/src/lib.rs", str(err))
         return
     for what, found, key in (
         ("ANVIL package", pins.anvil_package, "ANVIL_NPM_PACKAGE"),

@@ -129,7 +129,7 @@ class Manifest(unittest.TestCase):
         self.assertIn("is not v<semver>", result.stderr)
 
     def test_pins_that_disagree_are_refused(self):
-        self.tree.replace("devnet/src/pins.rs", 'version: "1.7.1"', 'version: "1.7.0"')
+        self.tree.replace("devnet/pins/src/lib.rs", 'version: "1.7.1"', 'version: "1.7.0"')
         result = self.manifest("v0.1.0")
         self.assertEqual(result.returncode, 1)
         self.assertIn("release/verify found errors", result.stderr)

@@ -70,12 +70,12 @@ class Disagreements(unittest.TestCase):
 
     def test_anvil_version_in_the_devnet_pins(self):
         with Tree() as tree:
-            tree.replace("devnet/src/pins.rs", 'version: "1.7.1"', 'version: "1.7.0"')
-            self.assertNoticed(tree, "pins.rs", "ANVIL version is '1.7.0'")
+            tree.replace("devnet/pins/src/lib.rs", 'version: "1.7.1"', 'version: "1.7.0"')
+            self.assertNoticed(tree, "devnet/pins/src/lib.rs", "ANVIL version is '1.7.0'")
 
     def test_rollups_release_in_the_devnet_pins(self):
         with Tree() as tree:
-            tree.replace("devnet/src/pins.rs", '= "3.0.0-alpha.10"', '= "3.0.0-alpha.9"')
+            tree.replace("devnet/pins/src/lib.rs", '= "3.0.0-alpha.10"', '= "3.0.0-alpha.9"')
             self.assertNoticed(tree, "ROLLUPS_VERSION is '3.0.0-alpha.9'")
 
     def test_dockerfile_arg_default(self):

@@ -21,7 +21,7 @@ FILES = (
     "docs/operations.md",
     "release/versions.env",
     "release/tools/requirements.txt",
-    "devnet/src/pins.rs",
+    "devnet/pins/src/lib.rs",
     "watchdog/src/release.rs",
 )
 

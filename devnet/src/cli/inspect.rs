@@ -6,12 +6,12 @@ use std::process::{Command as Process, Stdio};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use devnet_pins as pins;
 use serde_json::{Value, json};
 
 use super::{Exit, emit};
 use crate::error::DevnetError;
 use crate::exports::{EnvFormat, exports, render};
-use crate::pins;
 use crate::process;
 use crate::state_file::{Component, RunState, StateFile, supervisor_alive};
 

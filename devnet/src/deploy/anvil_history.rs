@@ -12,9 +12,9 @@ use alloy::sol_types::SolCall as _;
 use cartesi_rollups_contracts::{
     erc20_portal::Erc20Portal, input_box::InputBox, test_usdc::TestUsdc,
 };
+use devnet_pins::{ANVIL_ADDRESSES, addresses};
 
 use super::l1_error::{L1Error, head_number, rpc_error};
-use crate::pins::{ANVIL_ADDRESSES, addresses};
 use crate::synthetic::{Reorged, Replacement, ReplacementInput};
 
 /// Gas given to each replacement transaction of an anvil reorg (skips estimation against the

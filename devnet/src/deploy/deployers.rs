@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use alloy::providers::Provider as _;
 use alloy::transports::RpcError;
+use devnet_pins::CHAIN_ID;
 use futures_util::future::BoxFuture;
 use tempfile::TempDir;
 
@@ -13,7 +14,6 @@ use super::{
     Backend, Caps, DeployError, Deployer, Deployment, L1Error, L1Handle, L1Node, deployment_dir,
     edge_proxy, refuse_proxies,
 };
-use crate::pins::CHAIN_ID;
 use crate::synthetic::SyntheticL1;
 use crate::topology::{Edge, L1Mining, Topology};
 use crate::{Devnet, RpcProxy};

@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
+use devnet_pins::{CHAIN_ID, addresses};
 use futures_util::future::BoxFuture;
 use tempfile::TempDir;
 
@@ -40,7 +41,6 @@ pub use node::{AttachedL1, L1Node};
 pub use sequencer::SequencerControl;
 
 use crate::driver::{WatchdogDriver, exports};
-use crate::pins::{CHAIN_ID, addresses};
 use crate::rpc_proxy::RpcProxy;
 use crate::sequencer::FaultSpecError;
 pub use crate::synthetic::{Landed, Reorged, Replacement, ReplacementInput};

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use alloy::primitives::Address;
+use devnet_pins::addresses;
 
 use super::{Backend, DeployError};
-use crate::pins::addresses;
 use crate::sequencer::{Fault, ResponseShape, Sequencer, SequencerConfig, SequencerHandle};
 use crate::topology::SequencerSpec;
 

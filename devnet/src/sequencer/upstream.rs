@@ -29,10 +29,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail, ensure};
+use devnet_pins::{ANVIL_KEYS, roles};
 use rustix::process::{Pid, Signal, kill_process_group};
 
 use super::config::SequencerConfig;
-use crate::pins::{ANVIL_KEYS, roles};
 
 const PREFIX: &str = "CARTESI_SEQUENCER_";
 

@@ -15,13 +15,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use devnet_pins::CHAIN_ID;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::DevnetError;
 use crate::front::Front;
 use crate::local::{LocalStack, Mining, SequencerMode, StackDirs, wipe};
-use crate::pins::CHAIN_ID;
 use crate::process;
 use crate::sequencer::{Fault, ResponseShape};
 use crate::state_file::{

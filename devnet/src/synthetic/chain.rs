@@ -444,7 +444,7 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pins::addresses::{APPLICATION, INPUT_BOX};
+    use devnet_pins::addresses::{APPLICATION, INPUT_BOX};
 
     fn chain(seed: u64) -> Chain {
         Chain::new(seed, WalletConfig::devnet(), APPLICATION, INPUT_BOX)

@@ -4,7 +4,7 @@
 //! It has no EVM. Its chain is a list of blocks with seed-derived hashes, parent hashes and
 //! timestamps (one 12 s slot per block; `safe` = latest − 1, `finalized` = latest − 2, as anvil
 //! with one slot per epoch), and every transaction adds one InputBox input for the pinned
-//! application ([`pins::addresses`](crate::pins::addresses)), so scenario code works on both
+//! application ([`pins::addresses`](devnet_pins::addresses)), so scenario code works on both
 //! backends unchanged.
 //!
 //! | Method | Served |
@@ -52,7 +52,7 @@ use chain::Chain;
 pub use chain::LandedInput;
 pub use history::{Landed, Reorged, Replacement, ReplacementInput};
 
-use crate::pins::addresses;
+use devnet_pins::addresses;
 
 /// A failed synthetic-L1 control.
 #[derive(Debug, thiserror::Error)]

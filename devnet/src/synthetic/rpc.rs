@@ -5,6 +5,7 @@
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::sol_types::SolCall as _;
 use cartesi_rollups_contracts::input_box::InputBox;
+use devnet_pins::{ANVIL_ADDRESSES, addresses};
 use l1::{
     DA_INPUT_BOX, GET_DATA_AVAILABILITY, GET_INPUT_BOX, GET_NUMBER_OF_INPUTS, INPUT_ADDED_TOPIC,
 };
@@ -12,7 +13,6 @@ use serde_json::{Value, json};
 
 use super::chain::Chain;
 use super::shapes::{block_json, log_json, quantity, receipt, transaction};
-use crate::pins::{ANVIL_ADDRESSES, addresses};
 
 /// A JSON-RPC error object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,7 +374,7 @@ mod tests {
     use canonical::WalletConfig;
 
     use super::*;
-    use crate::pins::addresses::{APPLICATION, INPUT_BOX};
+    use devnet_pins::addresses::{APPLICATION, INPUT_BOX};
 
     fn ask(chain: &mut Chain, body: &str) -> Value {
         answer_body(chain, body.as_bytes())

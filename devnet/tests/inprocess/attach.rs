@@ -6,8 +6,8 @@ use devnet::deploy::{
     AttachDeployer, Backend, Caps, DeployError, Deployer, InProcessDeployer, L1Error,
     LocalDeployer, Replacement, ReplacementInput,
 };
-use devnet::pins::{ANVIL_ADDRESSES, addresses};
 use devnet::topology::{Edge, Topology};
+use devnet_pins::{ANVIL_ADDRESSES, addresses};
 
 #[tokio::test]
 async fn attach_to_a_local_deployment_has_mining_and_reorgs() {

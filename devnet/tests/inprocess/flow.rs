@@ -4,8 +4,8 @@
 use alloy::primitives::U256;
 use devnet::deploy::{Deployer, InProcessDeployer, Replacement, ReplacementInput};
 use devnet::driver::ensure_watchdog_binary;
-use devnet::pins::{addresses, roles};
 use devnet::topology::{Topology, WatchdogSpec};
+use devnet_pins::{addresses, roles};
 
 use crate::support::{account, balances, client, replay, served, settle, transfer};
 

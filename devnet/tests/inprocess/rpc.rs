@@ -2,8 +2,8 @@
 //! requests answered with JSON-RPC errors.
 
 use alloy::primitives::U256;
-use devnet::pins::{ANVIL_ADDRESSES, addresses};
 use devnet::synthetic::SyntheticL1;
+use devnet_pins::{ANVIL_ADDRESSES, addresses};
 use serde_json::{Value, json};
 
 async fn post(url: &str, body: impl Into<reqwest::Body>) -> Value {

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, U256};
 use canonical::{Engine, InputBuilder, Method, WalletConfig, WalletSnapshot};
 use devnet::deploy::Deployment;
-use devnet::pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 use devnet::synthetic::SyntheticL1;
 use devnet::topology::Edge;
+use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 
 /// The client→seq client of a deployment.
@@ -34,7 +34,7 @@ pub(crate) async fn transfer(
         amount: U256::from(amount),
         to: account(to),
     };
-    let op = InputBuilder::new(WalletConfig::devnet(), devnet::pins::addresses::APPLICATION)
+    let op = InputBuilder::new(WalletConfig::devnet(), devnet_pins::addresses::APPLICATION)
         .sign(&ANVIL_KEYS[from], nonce, max_fee, &method)
         .unwrap();
     TxRequest {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::providers::Provider as _;
-use devnet::pins::{ANVIL_ADDRESSES, CHAIN_ID};
 use devnet::{Anvil, AnvilOptions};
+use devnet_pins::{ANVIL_ADDRESSES, CHAIN_ID};
 use tokio::time::Instant;
 
 async fn wait_gone(pid: u32) -> bool {

@@ -3,7 +3,7 @@
 use alloy::primitives::{Bytes, U256};
 use canonical::{Erc20Deposit, EvmAdvance};
 use devnet::Devnet;
-use devnet::pins::{ANVIL_ADDRESSES, CHAIN_ID, roles};
+use devnet_pins::{ANVIL_ADDRESSES, CHAIN_ID, roles};
 
 #[tokio::test]
 async fn a_portal_deposit_becomes_an_evm_advance_with_the_packed_deposit() {

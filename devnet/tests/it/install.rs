@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use devnet::pins::{self, ToolPin};
 use devnet::{Installer, workspace_root};
+use devnet_pins::{self as pins, ToolPin};
 
 fn version_of(exe: &Path) -> String {
     let out = Command::new(exe).arg("--version").output().unwrap();

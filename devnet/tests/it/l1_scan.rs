@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use alloy::primitives::{Bytes, TxHash, U256};
-use devnet::pins::{ANVIL_ADDRESSES, CHAIN_ID, roles};
 use devnet::{
     BlockRange, Devnet, GetLogsCap, ProxyOutcome, ProxyRules, RpcProxy, check_exact_cover,
 };
+use devnet_pins::{ANVIL_ADDRESSES, CHAIN_ID, roles};
 use l1::{HeadTag, Input, InputReader, RangePlan, RequestBudget, RpcConfig, ScanReport};
 
 const BLOCKS: u64 = 40;

@@ -2,10 +2,10 @@
 
 use alloy::primitives::Bytes;
 use alloy::providers::{Provider as _, ProviderBuilder};
-use devnet::pins::{ANVIL_ADDRESSES, roles};
 use devnet::{
     BlockRange, Devnet, GetLogsCap, ProxyOutcome, ProxyRules, RangeErrorProfile, RpcProxy,
 };
+use devnet_pins::{ANVIL_ADDRESSES, roles};
 use serde_json::{Value, json};
 
 use crate::client::rpc;

@@ -8,10 +8,10 @@ use alloy::primitives::{Address, U256};
 use devnet::SyntheticL1;
 
 /// The InputBox of the chain (the pinned devnet address).
-pub(crate) use devnet::pins::addresses::INPUT_BOX;
+pub(crate) use devnet_pins::addresses::INPUT_BOX;
 
 /// The application of the chain (the pinned devnet address).
-pub(crate) use devnet::pins::addresses::APPLICATION as APP;
+pub(crate) use devnet_pins::addresses::APPLICATION as APP;
 
 /// The L1; dropping it stops the server.
 pub(crate) struct FakeL1(SyntheticL1);

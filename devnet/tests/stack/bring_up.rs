@@ -1,8 +1,8 @@
 //! Bring-up: the stack is ready at genesis, in both sequencer modes, and leaves nothing behind.
 
 use canonical::{WalletConfig, WalletSnapshot};
-use devnet::pins::addresses;
 use devnet::{LocalStack, SequencerMode};
+use devnet_pins::addresses;
 
 use crate::support::{SEQUENCER_BIN, alive, get, get_json};
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use devnet::pins::addresses;
+use devnet_pins::addresses;
 use serde_json::Value;
 
 use crate::support::{DEVNET_BIN, alive, get_json, poll};

@@ -13,9 +13,9 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall as _;
 use canonical::WalletSnapshot;
 use cartesi_rollups_contracts::input_box::InputBox;
-use devnet::pins::{ANVIL_ADDRESSES, addresses, roles};
 use devnet::state_file::{ComponentState, RunState, StateFile, supervisor_alive};
 use devnet::{Mining, Outcome, RestartPolicy, Supervisor, UpOptions};
+use devnet_pins::{ANVIL_ADDRESSES, addresses, roles};
 use rustix::process::Signal;
 
 use crate::support::{SEQUENCER_BIN, alive, get, poll};

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use alloy::primitives::{B256, Bytes, U256};
 use canonical::{Batch, InputBuilder, Method, Output, WalletConfig, WalletSnapshot};
-use devnet::pins::{ANVIL_ADDRESSES, ANVIL_KEYS, roles};
 use devnet::{LocalStack, SequencerMode};
+use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS, roles};
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 
 use crate::support::{SEQUENCER_BIN, get, inputs_up_to, poll, replay};
@@ -16,7 +16,7 @@ use crate::support::{SEQUENCER_BIN, get, inputs_up_to, poll, replay};
 const FEE: u64 = 38_276;
 
 fn signed(account: usize, nonce: u32, method: &Method) -> TxRequest {
-    let builder = InputBuilder::new(WalletConfig::devnet(), devnet::pins::addresses::APPLICATION);
+    let builder = InputBuilder::new(WalletConfig::devnet(), devnet_pins::addresses::APPLICATION);
     let key: B256 = ANVIL_KEYS[account];
     let op = builder.sign(&key, nonce, 1400, method).unwrap();
     TxRequest {

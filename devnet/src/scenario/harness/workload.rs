@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Bytes, U256};
 use anyhow::{Context, Result, bail};
 use canonical::{InputBuilder, Method, WalletConfig};
+use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 use sequencer_client::TxRequest;
 
 use super::Harness;
 use crate::deploy::{Caps, Landed, ReplacementInput};
-use crate::pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 
 impl Harness {
     /// Deposits `amount` for account `who` through the portal; returns its block.

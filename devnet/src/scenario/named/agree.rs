@@ -6,9 +6,9 @@ use std::path::Path;
 use alloy::primitives::U256;
 use anyhow::{Context, Result};
 use canonical::{InputBuilder, Method, WalletConfig};
+use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 
 use super::common::{ALICE, BOB, agree, init, last_tick, usage};
-use crate::pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 use crate::rpc_proxy::usage::check_idle;
 use crate::scenario::{Checks, Harness};
 

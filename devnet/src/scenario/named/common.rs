@@ -1,10 +1,10 @@
 //! Steps shared by several scenarios.
 
 use anyhow::{Context, Result};
+use devnet_pins::roles;
 
 use super::super::{Checks, Harness};
 use crate::ProxyRules;
-use crate::pins::roles;
 use crate::rpc_proxy::usage::UsageResult;
 
 /// Anvil account 1.

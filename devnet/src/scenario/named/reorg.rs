@@ -6,9 +6,9 @@
 //! and the watchdog then read, never through `removed: true` logs.
 
 use anyhow::Result;
+use devnet_pins::ANVIL_ADDRESSES;
 
 use super::common::{ALICE, BOB, CAROL, agree, init};
-use crate::pins::ANVIL_ADDRESSES;
 use crate::scenario::{Checks, Harness};
 
 /// Records that every rewritten block got a new hash.

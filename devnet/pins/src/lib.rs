@@ -1,9 +1,11 @@
 //! Every pinned fact of the devnet in one place: tool versions and their integrity, deterministic
 //! contract addresses, well-known keys and the placeholder template hash.
 //!
-//! A unit test recomputes every address below from the contract bytecode, without anvil.
+//! A unit test of the devnet's `contracts` module recomputes every address below from the
+//! contract bytecode, without anvil.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
-use alloy::primitives::{Address, B256, address, b256};
+use alloy_primitives::{Address, B256, address, b256};
 
 /// A tool shipped as a prebuilt binary inside an npm registry package.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,7 +18,7 @@
 //! - [`cli`] is the `devnet` command line (`up`, `status`, `env`, `down`, `doctor`,
 //!   `sequencer`); [`exports`] renders the watchdog's `CARTESI_WATCHDOG_*` settings.
 //! - [`topology`] describes what a scenario runs; [`deploy`](mod@deploy) provisions it on the
-//!   `local`, `in-process` ([`SyntheticL1`]) or `attach` backend behind one [`L1Node`] control.
+//!   `local`, `in-process` ([`SyntheticL1`](synthetic_l1::SyntheticL1)) or `attach` backend behind one [`L1Node`] control.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod anvil;
@@ -42,7 +42,6 @@ mod sequencer_child;
 mod stack;
 pub mod state_file;
 mod supervisor;
-pub mod synthetic;
 pub mod topology;
 
 pub use anvil::{Anvil, AnvilOptions};
@@ -72,4 +71,3 @@ pub use stack::{AddedInput, Devnet, DevnetBuilder};
 pub use supervisor::{
     Decision, Outcome, RestartPolicy, RestartTracker, Supervisor, SupervisorHandle, UpOptions,
 };
-pub use synthetic::SyntheticL1;

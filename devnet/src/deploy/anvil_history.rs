@@ -13,9 +13,9 @@ use cartesi_rollups_contracts::{
     erc20_portal::Erc20Portal, input_box::InputBox, test_usdc::TestUsdc,
 };
 use devnet_pins::{ANVIL_ADDRESSES, addresses};
+use synthetic_l1::{Reorged, Replacement, ReplacementInput};
 
 use super::l1_error::{L1Error, head_number, rpc_error};
-use crate::synthetic::{Reorged, Replacement, ReplacementInput};
 
 /// Gas given to each replacement transaction of an anvil reorg (skips estimation against the
 /// pre-reorg state, where an `approve` has not happened yet).

@@ -6,6 +6,7 @@ use alloy::providers::Provider as _;
 use alloy::transports::RpcError;
 use devnet_pins::CHAIN_ID;
 use futures_util::future::BoxFuture;
+use synthetic_l1::SyntheticL1;
 use tempfile::TempDir;
 
 use super::node::{AttachedL1, attached_provider};
@@ -14,7 +15,6 @@ use super::{
     Backend, Caps, DeployError, Deployer, Deployment, L1Error, L1Handle, L1Node, deployment_dir,
     edge_proxy, refuse_proxies,
 };
-use crate::synthetic::SyntheticL1;
 use crate::topology::{Edge, L1Mining, Topology};
 use crate::{Devnet, RpcProxy};
 

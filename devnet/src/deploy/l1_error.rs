@@ -6,7 +6,7 @@ use alloy::providers::{DynProvider, Provider as _};
 use alloy::transports::TransportError;
 use serde::{Deserialize, Serialize};
 
-use crate::synthetic::SyntheticError;
+use synthetic_l1::SyntheticError;
 
 /// A failed L1 control.
 #[derive(Debug, thiserror::Error)]

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::Address;
 use devnet_pins::{CHAIN_ID, addresses};
 use futures_util::future::BoxFuture;
+use synthetic_l1::{SyntheticError, SyntheticL1};
 use tempfile::TempDir;
 
 pub(crate) use anvil_history::anvil_rewrite;
@@ -43,10 +44,9 @@ pub use sequencer::SequencerControl;
 use crate::driver::{WatchdogDriver, exports};
 use crate::rpc_proxy::RpcProxy;
 use crate::sequencer::FaultSpecError;
-pub use crate::synthetic::{Landed, Reorged, Replacement, ReplacementInput};
-use crate::synthetic::{SyntheticError, SyntheticL1};
 use crate::topology::{Edge, Topology};
 use crate::{Devnet, ProxyConfig};
+pub use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput};
 
 /// A failed deployment or deployment control.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! [`L1Node`]: the L1 controls scenarios use whatever the backend — anvil ([`Devnet`]), the
-//! [`SyntheticL1`](crate::synthetic::SyntheticL1), or an attached node ([`AttachedL1`]).
+//! [`SyntheticL1`](synthetic_l1::SyntheticL1), or an attached node ([`AttachedL1`]).
 
 use std::fmt;
 
@@ -7,12 +7,10 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
 use futures_util::future::BoxFuture;
+use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput, SyntheticError, SyntheticL1};
 
 use super::anvil_history::{anvil_reorg, rewrite_on};
 use super::l1_error::{L1Error, SnapshotId, head_number, rpc_error};
-use crate::synthetic::{
-    Landed, Reorged, Replacement, ReplacementInput, SyntheticError, SyntheticL1,
-};
 use crate::{AddedInput, Devnet};
 
 fn devnet_error(what: &'static str) -> impl FnOnce(anyhow::Error) -> L1Error {

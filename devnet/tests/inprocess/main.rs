@@ -3,5 +3,4 @@
 
 mod attach;
 mod flow;
-mod rpc;
 mod support;

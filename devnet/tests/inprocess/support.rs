@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, U256};
 use canonical::{Engine, InputBuilder, Method, WalletConfig, WalletSnapshot};
 use devnet::deploy::Deployment;
-use devnet::synthetic::SyntheticL1;
 use devnet::topology::Edge;
 use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
+use synthetic_l1::SyntheticL1;
 
 /// The client→seq client of a deployment.
 pub(crate) fn client(net: &Deployment) -> SequencerClient {

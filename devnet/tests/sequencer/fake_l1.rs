@@ -5,7 +5,7 @@
 //! inputs, a forgetful pool.
 
 use alloy::primitives::{Address, U256};
-use devnet::SyntheticL1;
+use synthetic_l1::SyntheticL1;
 
 /// The InputBox of the chain (the pinned devnet address).
 pub(crate) use devnet_pins::addresses::INPUT_BOX;

@@ -1,5 +1,6 @@
 //! The synthetic L1: an in-process JSON-RPC server on `127.0.0.1:0` that serves exactly what
-//! the devnet sequencer and `sequencer-watchdog` read, for the `in-process` backend.
+//! the devnet sequencer and `sequencer-watchdog` read, for the `in-process` backend of the
+//! devnet scenarios.
 //!
 //! It has no EVM. Its chain is a list of blocks with seed-derived hashes, parent hashes and
 //! timestamps (one 12 s slot per block; `safe` = latest − 1, `finalized` = latest − 2, as anvil
@@ -29,7 +30,10 @@
 //! direct inputs, [`snapshot`](SyntheticL1::snapshot)/[`revert`](SyntheticL1::revert), and
 //! [`reorg`](SyntheticL1::reorg), which rewrites the newest blocks with new hashes, below
 //! `safe` included, and [`rewrite`](SyntheticL1::rewrite), which does so replaying every
-//! transaction but the ones it swaps or drops.
+//! transaction but the ones it swaps or drops. Reorgs and rewrites speak the L1 history
+//! vocabulary every devnet L1 backend shares ([`Landed`], [`Replacement`], [`Reorged`]);
+//! `devnet-scenarios` adapts this server to its `L1Node` control.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod chain;
 mod history;
@@ -46,13 +50,12 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use canonical::WalletConfig;
+use devnet_pins::addresses;
 use tokio::task::JoinHandle;
 
 use chain::Chain;
 pub use chain::LandedInput;
 pub use history::{Landed, Reorged, Replacement, ReplacementInput};
-
-use devnet_pins::addresses;
 
 /// A failed synthetic-L1 control.
 #[derive(Debug, thiserror::Error)]

@@ -2,9 +2,9 @@
 //! requests answered with JSON-RPC errors.
 
 use alloy::primitives::U256;
-use devnet::synthetic::SyntheticL1;
 use devnet_pins::{ANVIL_ADDRESSES, addresses};
 use serde_json::{Value, json};
+use synthetic_l1::SyntheticL1;
 
 async fn post(url: &str, body: impl Into<reqwest::Body>) -> Value {
     let response = reqwest::Client::new()

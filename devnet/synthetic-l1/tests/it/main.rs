@@ -1,0 +1,3 @@
+//! The synthetic L1 over real HTTP.
+
+mod rpc;

@@ -15,7 +15,7 @@
 #![allow(clippy::print_stdout)] // A bench binary reports its figures on stdout.
 #![allow(missing_docs, unreachable_pub)] // Not a library.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,11 +27,15 @@ use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS, addresses};
 use futures_util::future::join_all;
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 
-const SEQUENCER_BIN: &str = env!("CARGO_BIN_EXE_devnet-sequencer");
 const DEVNET_BIN: &str = env!("CARGO_BIN_EXE_devnet");
 const RUNS: usize = 7;
 const OPS_PER_SENDER: u32 = 400;
 const SENDERS: [usize; 7] = [1, 2, 3, 4, 5, 6, 7];
+
+/// The `devnet-sequencer` binary of this build (another package's: built on first use).
+fn sequencer_bin() -> PathBuf {
+    devnet::ensure_sequencer_binary().expect("the devnet-sequencer binary")
+}
 
 fn summary(label: &str, mut samples: Vec<Duration>) {
     samples.sort();
@@ -51,7 +55,7 @@ async fn bring_up_library() -> (Vec<Duration>, Vec<Duration>) {
     for _ in 0..RUNS {
         let started = Instant::now();
         let stack = LocalStack::builder()
-            .sequencer(SequencerMode::child_at(SEQUENCER_BIN))
+            .sequencer(SequencerMode::child_at(sequencer_bin()))
             .start()
             .await
             .expect("stack");
@@ -170,7 +174,7 @@ fn report(label: &str, wall: Duration, mut latencies: Vec<Duration>) {
 async fn throughput() {
     let stack = LocalStack::builder()
         .mining(Mining::Auto)
-        .sequencer(SequencerMode::child_at(SEQUENCER_BIN))
+        .sequencer(SequencerMode::child_at(sequencer_bin()))
         .configure_sequencer(|c| c.poll_interval = Duration::from_millis(50))
         .start()
         .await

@@ -37,7 +37,6 @@ pub mod process;
 mod range;
 pub mod rpc_proxy;
 pub mod scenario;
-pub mod sequencer;
 mod sequencer_child;
 mod stack;
 pub mod state_file;
@@ -64,8 +63,8 @@ pub use rpc_proxy::{
     GetLogsCap, ProxyEntry, ProxyOutcome, ProxyRules, RangeErrorProfile, RpcProxy,
 };
 pub use sequencer_child::{
-    ChildSetup, SEQUENCER_BIN_ENV, SequencerChild, sequencer_args, sequencer_binary,
-    sequencer_command,
+    ChildSetup, SEQUENCER_BIN_ENV, SequencerChild, ensure_sequencer_binary, sequencer_args,
+    sequencer_binary, sequencer_command,
 };
 pub use stack::{AddedInput, Devnet, DevnetBuilder};
 pub use supervisor::{

@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use canonical::WalletConfig;
+use devnet_sequencer::{ResponseShape, SequencerConfig};
 use rustix::process::Signal;
 use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::process::{self, TERM_GRACE};
-use crate::sequencer::{ResponseShape, SequencerConfig};
 
 /// Environment variable naming the `devnet-sequencer` binary to run.
 pub const SEQUENCER_BIN_ENV: &str = "DEVNET_SEQUENCER_BIN";
@@ -38,11 +38,56 @@ pub fn sequencer_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the running executable")?;
     sibling_sequencer(&exe).ok_or_else(|| {
         anyhow!(
-            "no devnet-sequencer binary next to {} (build it with `cargo build -p devnet`, or \
-             set {SEQUENCER_BIN_ENV})",
+            "no devnet-sequencer binary next to {} (build it with `cargo build -p \
+             devnet-sequencer`, or set {SEQUENCER_BIN_ENV})",
             exe.display()
         )
     })
+}
+
+/// [`sequencer_binary`], built first when there is none: `cargo build --locked -p
+/// devnet-sequencer` (the cargo that runs us, `$CARGO`) into the target directory and profile of
+/// the running executable. For the tests and benches of packages other than `devnet-sequencer`,
+/// which cargo does not hand that binary; `cargo test --workspace` builds it next to them
+/// anyway, and a binary found is used as it is.
+pub fn ensure_sequencer_binary() -> Result<PathBuf> {
+    if let Ok(bin) = sequencer_binary() {
+        return Ok(bin);
+    }
+    let exe = std::env::current_exe().context("locating the running executable")?;
+    let mut profile_dir = exe
+        .parent()
+        .context("the running executable has no directory")?;
+    if profile_dir.file_name().is_some_and(|name| name == "deps") {
+        profile_dir = profile_dir.parent().unwrap_or(profile_dir);
+    }
+    let target_dir = profile_dir
+        .parent()
+        .context("the running executable is not in a cargo target directory")?;
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--locked",
+            "-p",
+            "devnet-sequencer",
+            "--bin",
+            "devnet-sequencer",
+        ])
+        .args(["--profile", profile])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(crate::workspace_root())
+        .status()
+        .context("running cargo build for devnet-sequencer")?;
+    if !status.success() {
+        bail!("building devnet-sequencer failed ({status})");
+    }
+    sequencer_binary()
 }
 
 /// How to run the sequencer as a child: [`sequencer_binary`] when there is one, else the
@@ -57,7 +102,7 @@ pub fn sequencer_command() -> Result<(PathBuf, Vec<String>)> {
     resolve_command(&exe).ok_or_else(|| {
         anyhow!(
             "no devnet-sequencer binary next to {} and it is not `devnet` (build it with `cargo \
-             build -p devnet`, or set {SEQUENCER_BIN_ENV})",
+             build -p devnet-sequencer`, or set {SEQUENCER_BIN_ENV})",
             exe.display()
         )
     })
@@ -356,7 +401,7 @@ mod tests {
     use clap::Parser as _;
 
     use super::*;
-    use crate::sequencer::{Args, Fault};
+    use devnet_sequencer::{Args, Fault};
 
     #[test]
     fn the_sequencer_is_a_sibling_or_the_devnet_binary_itself() {

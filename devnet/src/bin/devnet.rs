@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    devnet::sequencer::init_tracing();
+    devnet_sequencer::init_tracing();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -77,7 +77,7 @@ pub enum Command {
     /// Run named scenarios (drills) and print a verdict table.
     Run(RunArgs),
     /// Run the devnet sequencer in the foreground (the flags of `devnet-sequencer`).
-    Sequencer(Box<crate::sequencer::Args>),
+    Sequencer(Box<devnet_sequencer::Args>),
     /// Run a fault proxy in the foreground (`--mode rpc|http`, rules from a JSON file).
     Proxy(ProxyArgs),
 }

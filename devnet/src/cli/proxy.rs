@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use devnet_sequencer::shutdown_signal;
 use serde_json::json;
 
 use super::{Exit, emit};
-use crate::sequencer::shutdown_signal;
 use crate::{HttpProxy, ProxyConfig, RpcProxy, RuleSet};
 
 /// Which protocol the proxy speaks.

@@ -5,9 +5,9 @@
 use std::io::Write;
 
 use anyhow::Result;
+use devnet_sequencer::{Args, Sequencer, UpstreamSequencer, shutdown_signal};
 
 use super::{Exit, emit};
-use crate::sequencer::{Args, Sequencer, UpstreamSequencer, shutdown_signal};
 
 /// Runs the sequencer until a signal (or the upstream binary's exit).
 pub(super) async fn sequencer(args: Args, out: &mut dyn Write) -> Result<Exit> {

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use devnet_sequencer::Fault;
 use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Exit, emit};
 use crate::install::ANVIL_BIN_ENV;
 use crate::local::Mining;
-use crate::sequencer::Fault;
 use crate::sequencer_child::SEQUENCER_BIN_ENV;
 use crate::supervisor::{Outcome, RestartPolicy, Supervisor, UpOptions};
 

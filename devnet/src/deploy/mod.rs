@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
 use devnet_pins::{CHAIN_ID, addresses};
+use devnet_sequencer::FaultSpecError;
 use futures_util::future::BoxFuture;
 use synthetic_l1::{SyntheticError, SyntheticL1};
 use tempfile::TempDir;
@@ -43,7 +44,6 @@ pub use sequencer::SequencerControl;
 
 use crate::driver::{WatchdogDriver, exports};
 use crate::rpc_proxy::RpcProxy;
-use crate::sequencer::FaultSpecError;
 use crate::topology::{Edge, Topology};
 use crate::{Devnet, ProxyConfig};
 pub use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput};

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use alloy::primitives::Address;
 use devnet_pins::addresses;
+use devnet_sequencer::{Fault, ResponseShape, Sequencer, SequencerConfig, SequencerHandle};
 
 use super::{Backend, DeployError};
-use crate::sequencer::{Fault, ResponseShape, Sequencer, SequencerConfig, SequencerHandle};
 use crate::topology::SequencerSpec;
 
 /// The sequencer configuration of a topology, for the L1 at `rpc_url` (pinned application

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use alloy::providers::ext::AnvilApi as _;
 use anyhow::{Context as _, Result};
+use devnet_sequencer::SequencerConfig;
 
 use super::{LocalStack, Mining, SequencerMode, StackDirs, wipe};
 use crate::process::{self, RUN_ID_ENV};
-use crate::sequencer::SequencerConfig;
 use crate::sequencer_child::{ChildSetup, sequencer_command};
 use crate::stack::{Devnet, DevnetBuilder};
 

@@ -23,11 +23,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
+use devnet_sequencer::SequencerConfig;
 use tokio::time::Instant;
 
 use crate::error::DevnetError;
 use crate::process;
-use crate::sequencer::SequencerConfig;
 use crate::sequencer_child::ChildSetup;
 use crate::stack::Devnet;
 

@@ -1,8 +1,8 @@
 //! The sequencer of a local stack: a task of this process or a `devnet-sequencer` child.
 
 use anyhow::Result;
+use devnet_sequencer::{Sequencer, SequencerConfig, SequencerHandle};
 
-use crate::sequencer::{Sequencer, SequencerConfig, SequencerHandle};
 use crate::sequencer_child::{ChildSetup, SequencerChild};
 
 /// A running sequencer, whichever way it runs.

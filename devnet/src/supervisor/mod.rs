@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use devnet_pins::CHAIN_ID;
+use devnet_sequencer::{Fault, ResponseShape};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -23,7 +24,6 @@ use crate::error::DevnetError;
 use crate::front::Front;
 use crate::local::{LocalStack, Mining, SequencerMode, StackDirs, wipe};
 use crate::process;
-use crate::sequencer::{Fault, ResponseShape};
 use crate::state_file::{
     Addresses, Component, Components, Endpoints, ProcessRecord, RunState, STATE_FORMAT, StateFile,
     SupervisorLock, Versions, account_roles, create_private_dir, now_ms,

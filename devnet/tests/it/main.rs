@@ -13,3 +13,4 @@ mod l1_scan;
 mod proxy_cli;
 mod proxy_rules;
 mod rpc_proxy;
+mod sequencer;

@@ -4,7 +4,7 @@ use canonical::{WalletConfig, WalletSnapshot};
 use devnet::{LocalStack, SequencerMode};
 use devnet_pins::addresses;
 
-use crate::support::{SEQUENCER_BIN, alive, get, get_json};
+use crate::support::{alive, get, get_json, sequencer_bin};
 
 async fn assert_genesis(stack: &LocalStack) {
     let url = stack.sequencer_url();
@@ -30,7 +30,7 @@ async fn assert_genesis(stack: &LocalStack) {
 #[tokio::test]
 async fn a_stack_with_a_sequencer_child_is_ready_at_genesis_and_leaves_no_process() {
     let stack = LocalStack::builder()
-        .sequencer(SequencerMode::child_at(SEQUENCER_BIN))
+        .sequencer(SequencerMode::child_at(sequencer_bin()))
         .start()
         .await
         .unwrap();

@@ -18,9 +18,9 @@ use devnet::{Mining, Outcome, RestartPolicy, Supervisor, UpOptions};
 use devnet_pins::{ANVIL_ADDRESSES, addresses, roles};
 use rustix::process::Signal;
 
-use crate::support::{SEQUENCER_BIN, alive, get, poll};
+use crate::support::{alive, get, poll, sequencer_bin};
 
-fn options(dir: &std::path::Path, sequencer_bin: &str) -> UpOptions {
+fn options(dir: &std::path::Path, sequencer_bin: &std::path::Path) -> UpOptions {
     let mut options = UpOptions::new(dir);
     options.mining = Mining::Auto;
     options.sequencer_bin = Some(sequencer_bin.into());
@@ -38,7 +38,7 @@ fn options(dir: &std::path::Path, sequencer_bin: &str) -> UpOptions {
 #[tokio::test]
 async fn a_killed_sequencer_is_restarted_and_serves_the_same_finalized_state() {
     let dir = tempfile::tempdir().unwrap();
-    let supervisor = Supervisor::start(options(dir.path(), SEQUENCER_BIN))
+    let supervisor = Supervisor::start(options(dir.path(), sequencer_bin()))
         .await
         .unwrap();
     let state = supervisor.state();
@@ -144,14 +144,15 @@ async fn a_sequencer_that_keeps_failing_leaves_the_supervisor_degraded() {
         &script,
         format!(
             "#!/bin/sh\nif [ -e '{m}' ]; then echo 'refusing to start' >&2; exit 7; fi\n\
-             touch '{m}'\nexec '{SEQUENCER_BIN}' \"$@\"\n",
-            m = marker.display()
+             touch '{m}'\nexec '{bin}' \"$@\"\n",
+            m = marker.display(),
+            bin = sequencer_bin().display()
         ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let state_dir = dir.path().join("state");
-    let mut supervisor = Supervisor::start(options(&state_dir, script.to_str().unwrap()))
+    let mut supervisor = Supervisor::start(options(&state_dir, &script))
         .await
         .unwrap();
     let state = supervisor.state();
@@ -184,7 +185,7 @@ async fn a_sequencer_that_keeps_failing_leaves_the_supervisor_degraded() {
 #[tokio::test]
 async fn a_killed_anvil_is_reprovisioned_behind_the_same_front() {
     let dir = tempfile::tempdir().unwrap();
-    let supervisor = Supervisor::start(options(dir.path(), SEQUENCER_BIN))
+    let supervisor = Supervisor::start(options(dir.path(), sequencer_bin()))
         .await
         .unwrap();
     let state = supervisor.state();

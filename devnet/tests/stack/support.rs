@@ -1,6 +1,8 @@
 //! Shared helpers: binaries, HTTP reads, polling with deadlines, L1 replay.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use alloy::primitives::Address;
@@ -8,8 +10,12 @@ use canonical::{Engine, WalletConfig, WalletSnapshot};
 use l1::{InputReader, RangePlan, RequestBudget, RpcConfig};
 use serde_json::Value;
 
-/// The `devnet-sequencer` binary of this build.
-pub(crate) const SEQUENCER_BIN: &str = env!("CARGO_BIN_EXE_devnet-sequencer");
+/// The `devnet-sequencer` binary of this build, built on first use when `cargo test` did not
+/// build it (it belongs to another package).
+pub(crate) fn sequencer_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| devnet::ensure_sequencer_binary().unwrap())
+}
 /// The `devnet` binary of this build.
 pub(crate) const DEVNET_BIN: &str = env!("CARGO_BIN_EXE_devnet");
 

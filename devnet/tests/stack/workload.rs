@@ -10,7 +10,7 @@ use devnet::{LocalStack, SequencerMode};
 use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS, roles};
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 
-use crate::support::{SEQUENCER_BIN, get, inputs_up_to, poll, replay};
+use crate::support::{get, inputs_up_to, poll, replay, sequencer_bin};
 
 /// The frame fee at the devnet's fee exponent 1356.
 const FEE: u64 = 38_276;
@@ -31,7 +31,7 @@ fn signed(account: usize, nonce: u32, method: &Method) -> TxRequest {
 #[tokio::test]
 async fn deposit_transfer_and_withdrawal_finalize_to_the_canonical_replay() {
     let stack = LocalStack::builder()
-        .sequencer(SequencerMode::child_at(SEQUENCER_BIN))
+        .sequencer(SequencerMode::child_at(sequencer_bin()))
         .configure_sequencer(|c| {
             // Only the op count closes the batch.
             c.batch_max_ops = 2;

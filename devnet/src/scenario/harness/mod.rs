@@ -30,6 +30,7 @@ mod history;
 mod proxies;
 mod workload;
 
+use devnet_sequencer::ResponseShape;
 use evidence::record;
 
 use super::attach::AttachTarget;
@@ -38,7 +39,6 @@ use crate::deploy::{
     AttachDeployer, Backend, Caps, Deployer, Deployment, InProcessDeployer, LocalDeployer,
 };
 use crate::driver::{Run, WatchdogDriver, ensure_watchdog_binary};
-use crate::sequencer::ResponseShape;
 use crate::topology::{Edge, SequencerSpec, Topology};
 use crate::{Devnet, GetLogsCap, HttpProxy, ProxyRules, RpcProxy, RuleSet};
 

@@ -15,11 +15,11 @@ mod sequencer_l1;
 mod state_dir;
 
 use anyhow::Result;
+use devnet_sequencer::ResponseShape;
 
 use super::checks::{Allow, Checks};
 use super::{Harness, StackOptions};
 use crate::deploy::Caps;
-use crate::sequencer::ResponseShape;
 use crate::{ProxyRules, RuleSet};
 
 /// A scenario's name, what it shows, and what it expects.

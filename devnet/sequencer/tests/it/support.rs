@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use canonical::{Engine, InputBuilder, Method, WalletConfig, WalletSnapshot};
-use devnet::sequencer::{Sequencer, SequencerConfig, SequencerHandle};
 use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS, roles};
+use devnet_sequencer::{Sequencer, SequencerConfig, SequencerHandle};
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 use serde_json::Value;
 

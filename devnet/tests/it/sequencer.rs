@@ -1,4 +1,4 @@
-//! End to end on anvil with the real Rollups contracts: a portal deposit, a transfer signed by
+//! The devnet sequencer end to end on anvil with the real Rollups contracts: a portal deposit, a transfer signed by
 //! anvil's `eth_signTypedData_v4` through `POST /tx`, the batch posted from account 9, and the
 //! finalized state equal to a canonical replay of the InputBox inputs read with the `l1` crate.
 
@@ -8,15 +8,18 @@ use alloy::primitives::{Bytes, U256};
 use alloy::providers::Provider as _;
 use canonical::{Engine, WalletConfig, WalletSnapshot};
 use devnet::Devnet;
-use devnet::sequencer::{Sequencer, SequencerConfig};
+use devnet_pins::{ANVIL_ADDRESSES, roles};
+use devnet_sequencer::{Sequencer, SequencerConfig};
 use l1::{InputReader, RangePlan, RequestBudget, RpcConfig};
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 use serde_json::json;
 
-use crate::support::{ALICE, BOB, FEE, address};
+/// The frame fee at the devnet sequencer's default fee exponent.
+const FEE: u64 = 38_276;
 
 #[tokio::test]
 async fn a_transfer_on_anvil_finalizes_to_the_canonical_replay() {
+    let (alice, bob) = (ANVIL_ADDRESSES[roles::ALICE], ANVIL_ADDRESSES[roles::BOB]);
     let devnet = Devnet::start().await.unwrap();
     let d = *devnet.deployment();
     let mut config = SequencerConfig::devnet(devnet.rpc_url(), d.application);
@@ -32,13 +35,19 @@ async fn a_transfer_on_anvil_finalizes_to_the_canonical_replay() {
     );
 
     let deposit = devnet
-        .deposit_erc20(address(ALICE), U256::from(1_000_000u64), Bytes::new())
+        .deposit_erc20(alice, U256::from(1_000_000u64), Bytes::new())
         .await
         .unwrap();
     // The op is signed by anvil's own `eth_signTypedData_v4` over typed data built from
     // `GET /domain`: an EIP-712 cross-check of the sequencer's (canonical's) hashing.
     let domain = client.domain().await.unwrap();
-    let data = Bytes::from(crate::support::transfer_to(BOB, 1000).encode());
+    let data = Bytes::from(
+        canonical::Method::Transfer {
+            amount: U256::from(1000u64),
+            to: bob,
+        }
+        .encode(),
+    );
     let typed = json!({
         "types": {
             "EIP712Domain": [
@@ -64,7 +73,7 @@ async fn a_transfer_on_anvil_finalizes_to_the_canonical_replay() {
     });
     let signature: Bytes = devnet
         .provider()
-        .raw_request("eth_signTypedData_v4".into(), (address(ALICE), typed))
+        .raw_request("eth_signTypedData_v4".into(), (alice, typed))
         .await
         .unwrap();
     let op = canonical::UserOp {
@@ -73,16 +82,13 @@ async fn a_transfer_on_anvil_finalizes_to_the_canonical_replay() {
         data: data.clone(),
     };
     let hash = canonical::signing_hash(31337, d.application, &op);
-    assert_eq!(
-        canonical::recover_sender(&hash, &signature),
-        Some(address(ALICE))
-    );
+    assert_eq!(canonical::recover_sender(&hash, &signature), Some(alice));
     let tx = TxRequest {
         nonce: 0,
         max_fee: 1400,
         data,
         signature,
-        sender: address(ALICE),
+        sender: alice,
     };
 
     // Mine until the deposit is drained into a frame and the transfer is accepted, then until
@@ -137,10 +143,10 @@ async fn a_transfer_on_anvil_finalizes_to_the_canonical_replay() {
     assert_eq!(served.meta.inclusion_block, block);
     let snapshot = WalletSnapshot::decode(&served.bytes).unwrap();
     assert_eq!(
-        snapshot.balance_of(address(ALICE)),
+        snapshot.balance_of(alice),
         Some(U256::from(1_000_000 - FEE - 1000))
     );
-    assert_eq!(snapshot.balance_of(address(BOB)), Some(U256::from(1000)));
+    assert_eq!(snapshot.balance_of(bob), Some(U256::from(1000)));
     let submitter = WalletConfig::devnet().sequencer_address;
     assert!(
         inputs.iter().any(|i| i.advance.msg_sender == submitter),

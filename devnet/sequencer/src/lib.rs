@@ -2,7 +2,8 @@
 //! (`protocol.md` §7) built on the `canonical` crate, with switchable fault modes for drills.
 //!
 //! Every application rule (EIP-712, validation, fees, execution, SSZ, acceptance, the fold) is
-//! a call into `canonical`; this module only orchestrates.
+//! a call into `canonical`; this crate only orchestrates. The `devnet-sequencer` binary runs it
+//! (or, with `--sequencer PATH`, the upstream sequencer) from the command line.
 //!
 //! # How it works
 //!
@@ -72,6 +73,7 @@
 //!
 //! With `--sequencer PATH` / `CARTESI_SEQUENCER_BIN` the binary runs the real upstream
 //! sequencer instead ([`UpstreamSequencer`]); **untested here** (the binary is not available).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod api;
 mod cli;

@@ -2,7 +2,7 @@
 
 use alloy::primitives::{Bytes, hex};
 use canonical::{WalletConfig, WalletSnapshot, recover_sender, signing_hash};
-use devnet::sequencer::ResponseShape;
+use devnet_sequencer::ResponseShape;
 use sequencer_client::{Conditional, ETag, Error, InputCursor};
 use serde_json::{Value, json};
 

@@ -1,12 +1,13 @@
 //! `devnet-sequencer`: the devnet's faithful Cartesi wallet-rollup sequencer (or, with
 //! `--sequencer PATH`, the upstream binary). Prints one JSON line with its addresses on stdout
-//! once it is listening; logs go to stderr. See `devnet::sequencer` for routes and faults.
+//! once it is listening; logs go to stderr. See the `devnet_sequencer` library for routes
+//! and faults.
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use devnet::sequencer::{Args, Sequencer, UpstreamSequencer, init_tracing, shutdown_signal};
+use devnet_sequencer::{Args, Sequencer, UpstreamSequencer, init_tracing, shutdown_signal};
 
 fn announce(line: &serde_json::Value) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();

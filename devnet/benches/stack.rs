@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Bytes, U256};
 use canonical::{InputBuilder, Method, WalletConfig};
-use devnet::state_file::{RunState, StateFile};
-use devnet::{Front, LocalStack, Mining, SequencerMode};
 use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS, addresses};
+use devnet_stack::state_file::{RunState, StateFile};
+use devnet_stack::{Front, LocalStack, Mining, SequencerMode};
 use futures_util::future::join_all;
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 
@@ -34,7 +34,7 @@ const SENDERS: [usize; 7] = [1, 2, 3, 4, 5, 6, 7];
 
 /// The `devnet-sequencer` binary of this build (another package's: built on first use).
 fn sequencer_bin() -> PathBuf {
-    devnet::ensure_sequencer_binary().expect("the devnet-sequencer binary")
+    devnet_stack::ensure_sequencer_binary().expect("the devnet-sequencer binary")
 }
 
 fn summary(label: &str, mut samples: Vec<Duration>) {

@@ -79,7 +79,7 @@ impl Run {
 }
 
 fn tail(text: &str, lines: usize) -> String {
-    crate::process::last_lines(text, lines).join("\n")
+    devnet_stack::process::last_lines(text, lines).join("\n")
 }
 
 /// Finds `sequencer-watchdog`: `DEVNET_WATCHDOG_BIN`, else next to the running executable
@@ -99,7 +99,7 @@ pub fn watchdog_binary() -> Option<PathBuf> {
             candidates.push(parent.join(name));
         }
     }
-    let target = crate::workspace_root().join("target");
+    let target = devnet_stack::workspace_root().join("target");
     candidates.push(target.join("release").join(name));
     candidates.push(target.join("debug").join(name));
     candidates.into_iter().find(|path| path.is_file())
@@ -122,7 +122,7 @@ pub async fn ensure_watchdog_binary(release: bool) -> Result<PathBuf> {
             "--bin",
             "sequencer-watchdog",
         ])
-        .current_dir(crate::workspace_root());
+        .current_dir(devnet_stack::workspace_root());
     if release {
         command.arg("--release");
     }

@@ -23,7 +23,7 @@ use std::str::FromStr;
 
 use anyhow::{Result, anyhow, bail};
 
-use crate::state_file::StateFile;
+use devnet_stack::state_file::StateFile;
 
 /// The watchdog's variables, in print order.
 pub const WATCHDOG_VARIABLES: [&str; 9] = [

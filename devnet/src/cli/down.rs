@@ -12,15 +12,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
+use devnet_stack::process::{self, TERM_GRACE};
+use devnet_stack::state_file::{ProcessRecord, StateFile, supervisor_alive};
+use devnet_stack::{DevnetError, wipe};
 use rustix::process::Signal;
 use serde_json::json;
 use tokio::time::Instant;
 
 use super::{Exit, emit};
-use crate::error::DevnetError;
-use crate::local::wipe;
-use crate::process::{self, TERM_GRACE};
-use crate::state_file::{ProcessRecord, StateFile, supervisor_alive};
 
 /// How long the supervisor gets to tear down after SIGTERM.
 const SUPERVISOR_GRACE: Duration = Duration::from_secs(10);

@@ -7,13 +7,12 @@ use std::process::{Command as Process, Stdio};
 use anyhow::{Context as _, Result};
 use clap::Args;
 use devnet_pins as pins;
+use devnet_stack::state_file::{Component, RunState, StateFile, supervisor_alive};
+use devnet_stack::{DevnetError, process};
 use serde_json::{Value, json};
 
 use super::{Exit, emit};
-use crate::error::DevnetError;
 use crate::exports::{EnvFormat, exports, render};
-use crate::process;
-use crate::state_file::{Component, RunState, StateFile, supervisor_alive};
 
 /// `devnet status` options.
 #[derive(Debug, Args)]
@@ -128,7 +127,7 @@ fn sibling(name: &str) -> Option<PathBuf> {
 
 /// Checks the tools (installing anvil if needed) and prints the pins.
 pub(super) async fn doctor(args: &DoctorArgs, out: &mut dyn Write) -> Result<Exit> {
-    let anvil = tokio::task::spawn_blocking(crate::install::anvil_binary)
+    let anvil = tokio::task::spawn_blocking(devnet_stack::anvil_binary)
         .await
         .context("the anvil installer task failed")?;
     let (anvil_json, anvil_ok) = match &anvil {
@@ -141,7 +140,7 @@ pub(super) async fn doctor(args: &DoctorArgs, out: &mut dyn Write) -> Result<Exi
         }
         Err(e) => (json!({"error": format!("{e:#}"), "ok": false}), false),
     };
-    let sequencer = crate::sequencer_child::sequencer_command();
+    let sequencer = devnet_stack::sequencer_command();
     let sequencer_json = match &sequencer {
         Ok((path, args)) => json!({"path": path, "args": args, "ok": true}),
         Err(e) => json!({"error": format!("{e:#}"), "ok": false}),

@@ -20,16 +20,15 @@
 //! 3 environment (anvil missing, readiness timeout, `address drifted`, no devnet up, another
 //! one holds the state dir).
 //!
-//! [`LocalStack`]: crate::LocalStack
-//! [`Supervisor`]: crate::Supervisor
+//! [`LocalStack`]: devnet_stack::LocalStack
+//! [`Supervisor`]: devnet_stack::Supervisor
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{Class, classify};
-use crate::install::workspace_root;
+use devnet_stack::{Class, classify, workspace_root};
 
 mod down;
 mod drill;

@@ -7,14 +7,13 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use devnet_sequencer::Fault;
+use devnet_stack::{
+    ANVIL_BIN_ENV, Mining, Outcome, RestartPolicy, SEQUENCER_BIN_ENV, Supervisor, UpOptions,
+};
 use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Exit, emit};
-use crate::install::ANVIL_BIN_ENV;
-use crate::local::Mining;
-use crate::sequencer_child::SEQUENCER_BIN_ENV;
-use crate::supervisor::{Outcome, RestartPolicy, Supervisor, UpOptions};
 
 /// `devnet up` options.
 #[derive(Debug, Args)]

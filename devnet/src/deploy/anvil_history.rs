@@ -1,4 +1,4 @@
-//! anvil's L1 history controls, shared by [`Devnet`](crate::Devnet) and
+//! anvil's L1 history controls, shared by [`Devnet`](devnet_stack::Devnet) and
 //! [`AttachedL1`](super::AttachedL1): reorgs with replacement transactions anvil signs, and
 //! rewrites that replay every transaction of the rewritten blocks but the ones they swap.
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use alloy::providers::Provider as _;
 use alloy::transports::RpcError;
 use devnet_pins::CHAIN_ID;
+use devnet_stack::Devnet;
 use futures_util::future::BoxFuture;
 use synthetic_l1::SyntheticL1;
 use tempfile::TempDir;
@@ -15,8 +16,8 @@ use super::{
     Backend, Caps, DeployError, Deployer, Deployment, L1Error, L1Handle, L1Node, deployment_dir,
     edge_proxy, refuse_proxies,
 };
+use crate::RpcProxy;
 use crate::topology::{Edge, L1Mining, Topology};
-use crate::{Devnet, RpcProxy};
 
 /// The start of every deployment: rules on an edge outside `wired` are refused before anything
 /// starts, then the deployment's directory is made.

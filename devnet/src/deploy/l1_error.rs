@@ -46,7 +46,7 @@ pub enum L1Error {
     /// Reading a block failed.
     #[error(transparent)]
     Read(#[from] l1::Error),
-    /// A [`Devnet`](crate::Devnet) helper failed.
+    /// A [`Devnet`](devnet_stack::Devnet) helper failed.
     #[error("{what}: {source:#}")]
     Devnet {
         /// The control.

@@ -6,12 +6,12 @@ use std::fmt;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
+use devnet_stack::{AddedInput, Devnet};
 use futures_util::future::BoxFuture;
 use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput, SyntheticError, SyntheticL1};
 
 use super::anvil_history::{anvil_reorg, rewrite_on};
 use super::l1_error::{L1Error, SnapshotId, head_number, rpc_error};
-use crate::{AddedInput, Devnet};
 
 fn devnet_error(what: &'static str) -> impl FnOnce(anyhow::Error) -> L1Error {
     move |source| L1Error::Devnet { what, source }

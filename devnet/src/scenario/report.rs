@@ -360,7 +360,7 @@ pub fn table(verdicts: &[Verdict], strict: bool) -> String {
 
 /// The last `n` lines of `text`.
 pub(super) fn tail_lines(text: &str, n: usize) -> Vec<String> {
-    crate::process::last_lines(text, n)
+    devnet_stack::process::last_lines(text, n)
         .into_iter()
         .map(str::to_owned)
         .collect()

@@ -1,16 +1,14 @@
-//! Integration tests of the devnet infrastructure against real anvil processes.
+//! The `devnet` binary and the fault proxies against real processes.
 
-mod anvil;
 #[path = "../shared/child.rs"]
 mod child;
+mod cli;
 mod client;
-mod deploy;
-mod deposit;
 mod fake_upstream;
+#[path = "../shared/http.rs"]
+mod http;
 mod http_proxy;
-mod install;
 mod l1_scan;
 mod proxy_cli;
 mod proxy_rules;
 mod rpc_proxy;
-mod sequencer;

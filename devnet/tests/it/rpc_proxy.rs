@@ -2,10 +2,9 @@
 
 use alloy::primitives::Bytes;
 use alloy::providers::{Provider as _, ProviderBuilder};
-use devnet::{
-    BlockRange, Devnet, GetLogsCap, ProxyOutcome, ProxyRules, RangeErrorProfile, RpcProxy,
-};
+use devnet::{BlockRange, GetLogsCap, ProxyOutcome, ProxyRules, RangeErrorProfile, RpcProxy};
 use devnet_pins::{ANVIL_ADDRESSES, roles};
+use devnet_stack::Devnet;
 use serde_json::{Value, json};
 
 use crate::client::rpc;

@@ -9,10 +9,10 @@ use alloy::sol_types::SolCall as _;
 use anyhow::{Context, Result, bail};
 use cartesi_rollups_contracts::input_box::InputBox;
 use devnet_pins::{ANVIL_ADDRESSES, CHAIN_ID};
+use devnet_stack::Devnet;
 use futures_util::future::try_join_all;
 
 use super::Harness;
-use crate::Devnet;
 
 /// Gas limit of one bulk `addInput` (about 61 000 used).
 const BULK_GAS: u64 = 100_000;

@@ -31,6 +31,7 @@ mod proxies;
 mod workload;
 
 use devnet_sequencer::ResponseShape;
+use devnet_stack::Devnet;
 use evidence::record;
 
 use super::attach::AttachTarget;
@@ -40,7 +41,7 @@ use crate::deploy::{
 };
 use crate::driver::{Run, WatchdogDriver, ensure_watchdog_binary};
 use crate::topology::{Edge, SequencerSpec, Topology};
-use crate::{Devnet, GetLogsCap, HttpProxy, ProxyRules, RpcProxy, RuleSet};
+use crate::{GetLogsCap, HttpProxy, ProxyRules, RpcProxy, RuleSet};
 
 /// How a scenario's stack is built.
 #[derive(Debug, Clone, Default)]

@@ -124,7 +124,7 @@ pub(super) async fn provider_disagreement(h: &mut Harness, checks: &mut Checks) 
     agree(h, checks).await?;
     // A second chain with the same deterministic deployment but none of the inputs: a
     // confirmation provider that disagrees about every input.
-    let other = crate::Devnet::start().await?;
+    let other = devnet_stack::Devnet::start().await?;
     h.set_watchdog_env("CARTESI_WATCHDOG_CONFIRM_HTTP_ENDPOINT", other.rpc_url());
     h.set_faults(&["tamper-state"]).await?;
     let block = h.transfer(ALICE, BOB, 1_000).await?;

@@ -141,10 +141,15 @@ pub fn anvil_binary() -> Result<PathBuf> {
         .ok_or_else(|| anyhow!("the anvil pin names no executable"))
 }
 
-/// The workspace root (the parent of this crate's manifest directory).
+/// The workspace root (two levels above this crate's manifest directory, `devnet/stack`).
 pub fn workspace_root() -> PathBuf {
+    // This crate's manifest is `devnet/stack/Cargo.toml`.
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .to_path_buf()
 }
 
 fn installed(root: PathBuf, pin: &ToolPin, fresh: bool) -> InstalledTool {

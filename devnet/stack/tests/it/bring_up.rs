@@ -1,10 +1,11 @@
 //! Bring-up: the stack is ready at genesis, in both sequencer modes, and leaves nothing behind.
 
 use canonical::{WalletConfig, WalletSnapshot};
-use devnet::{LocalStack, SequencerMode};
 use devnet_pins::addresses;
+use devnet_stack::{LocalStack, SequencerMode};
 
-use crate::support::{alive, get, get_json, sequencer_bin};
+use crate::http::{get, get_json};
+use crate::support::{alive, sequencer_bin};
 
 async fn assert_genesis(stack: &LocalStack) {
     let url = stack.sequencer_url();
@@ -39,7 +40,7 @@ async fn a_stack_with_a_sequencer_child_is_ready_at_genesis_and_leaves_no_proces
     let sequencer = stack.sequencer_pid().unwrap();
     let run_id = stack.run_id().to_owned();
     // Both children carry the run id (and nothing else does).
-    assert_eq!(devnet::process::pids_with_run_id(&run_id), {
+    assert_eq!(devnet_stack::process::pids_with_run_id(&run_id), {
         let mut pids = vec![anvil, sequencer];
         pids.sort_unstable();
         pids
@@ -49,8 +50,8 @@ async fn a_stack_with_a_sequencer_child_is_ready_at_genesis_and_leaves_no_proces
     assert!(stack.dirs().logs.join("sequencer.log").is_file());
     stack.shutdown().await.unwrap();
     assert!(!alive(anvil) && !alive(sequencer));
-    assert!(!devnet::process::group_exists(sequencer));
-    assert!(devnet::process::pids_with_run_id(&run_id).is_empty());
+    assert!(!devnet_stack::process::group_exists(sequencer));
+    assert!(devnet_stack::process::pids_with_run_id(&run_id).is_empty());
     assert!(!root.exists(), "the temporary directory is removed");
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::providers::Provider as _;
-use devnet::{Anvil, AnvilOptions};
 use devnet_pins::{ANVIL_ADDRESSES, CHAIN_ID};
+use devnet_stack::{Anvil, AnvilOptions};
 use tokio::time::Instant;
 
 async fn wait_gone(pid: u32) -> bool {
@@ -109,7 +109,7 @@ async fn a_binary_that_exits_fails_fast_with_its_log() {
 
 #[tokio::test]
 async fn snapshots_revert_and_reorgs_rewrite_the_tip() {
-    let devnet = devnet::Devnet::start().await.unwrap();
+    let devnet = devnet_stack::Devnet::start().await.unwrap();
     let start = devnet.block_number().await.unwrap();
     let snapshot = devnet.snapshot().await.unwrap();
     devnet.mine(3).await.unwrap();
@@ -128,7 +128,7 @@ async fn snapshots_revert_and_reorgs_rewrite_the_tip() {
     devnet.shutdown().await.unwrap();
 }
 
-async fn l1_hash(devnet: &devnet::Devnet, number: u64) -> alloy::primitives::B256 {
+async fn l1_hash(devnet: &devnet_stack::Devnet, number: u64) -> alloy::primitives::B256 {
     use alloy::providers::Provider as _;
     devnet
         .provider()

@@ -13,12 +13,13 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall as _;
 use canonical::WalletSnapshot;
 use cartesi_rollups_contracts::input_box::InputBox;
-use devnet::state_file::{ComponentState, RunState, StateFile, supervisor_alive};
-use devnet::{Mining, Outcome, RestartPolicy, Supervisor, UpOptions};
 use devnet_pins::{ANVIL_ADDRESSES, addresses, roles};
+use devnet_stack::state_file::{ComponentState, RunState, StateFile, supervisor_alive};
+use devnet_stack::{Mining, Outcome, RestartPolicy, Supervisor, UpOptions};
 use rustix::process::Signal;
 
-use crate::support::{alive, get, poll, sequencer_bin};
+use crate::http::{get, poll};
+use crate::support::{alive, sequencer_bin};
 
 fn options(dir: &std::path::Path, sequencer_bin: &std::path::Path) -> UpOptions {
     let mut options = UpOptions::new(dir);
@@ -88,7 +89,7 @@ async fn a_killed_sequencer_is_restarted_and_serves_the_same_finalized_state() {
     assert_eq!(snapshot.executed_input_count, 1, "the drained direct input");
     assert!(block > input_block);
 
-    devnet::process::signal_group(first, Signal::KILL);
+    devnet_stack::process::signal_group(first, Signal::KILL);
     let restarted = supervisor
         .wait_for(Duration::from_secs(30), |s| {
             let seq = &s.components.sequencer;
@@ -130,7 +131,7 @@ async fn a_killed_sequencer_is_restarted_and_serves_the_same_finalized_state() {
     assert!(!supervisor_alive(dir.path()).unwrap());
     let last = StateFile::read(dir.path()).unwrap().unwrap();
     assert_eq!(last.state, RunState::Stopped);
-    assert!(devnet::process::pids_with_run_id(&last.run_id).is_empty());
+    assert!(devnet_stack::process::pids_with_run_id(&last.run_id).is_empty());
     assert!(!dir.path().join("sequencer-data").exists());
 }
 
@@ -158,7 +159,7 @@ async fn a_sequencer_that_keeps_failing_leaves_the_supervisor_degraded() {
     let state = supervisor.state();
     let anvil_pid = state.components.anvil.process.unwrap().pid;
     let first = state.components.sequencer.process.unwrap().pid;
-    devnet::process::signal_group(first, Signal::KILL);
+    devnet_stack::process::signal_group(first, Signal::KILL);
 
     let outcome = tokio::time::timeout(Duration::from_secs(30), supervisor.wait())
         .await
@@ -179,7 +180,7 @@ async fn a_sequencer_that_keeps_failing_leaves_the_supervisor_degraded() {
     assert!(last.reason.unwrap().starts_with("sequencer failed"));
     assert!(!alive(anvil_pid));
     assert!(!supervisor_alive(&state_dir).unwrap());
-    assert!(devnet::process::pids_with_run_id(&last.run_id).is_empty());
+    assert!(devnet_stack::process::pids_with_run_id(&last.run_id).is_empty());
 }
 
 #[tokio::test]
@@ -191,7 +192,7 @@ async fn a_killed_anvil_is_reprovisioned_behind_the_same_front() {
     let state = supervisor.state();
     let first = state.components.anvil.process.unwrap().pid;
     let first_sequencer = state.components.sequencer.process.unwrap().pid;
-    devnet::process::signal_group(first, Signal::KILL);
+    devnet_stack::process::signal_group(first, Signal::KILL);
     let renewed = supervisor
         .wait_for(Duration::from_secs(30), |s| {
             s.generation == 1 && s.components.anvil.state == ComponentState::Running
@@ -218,7 +219,7 @@ async fn a_killed_anvil_is_reprovisioned_behind_the_same_front() {
             .unwrap()
             .is_empty()
     );
-    let point = crate::support::get_json(
+    let point = crate::http::get_json(
         &state.endpoints.sequencer,
         "/finalized_state/inclusion_block",
     )

@@ -10,7 +10,10 @@ use std::time::Duration;
 use devnet_pins::addresses;
 use serde_json::Value;
 
-use crate::support::{DEVNET_BIN, alive, get_json, poll};
+use crate::http::{get_json, poll};
+
+/// The `devnet` binary of this build.
+const DEVNET_BIN: &str = env!("CARGO_BIN_EXE_devnet");
 
 /// `devnet` alone in `dir` (no `devnet-sequencer` next to it).
 fn lone_devnet(dir: &Path) -> PathBuf {
@@ -86,7 +89,7 @@ async fn up_status_env_down_leave_nothing_running() {
         .iter()
         .map(|c| status["components"][c]["process"]["pid"].as_u64().unwrap() as u32)
         .collect();
-    assert!(pids.iter().all(|&p| alive(p)));
+    assert!(pids.iter().all(|&p| devnet_stack::process::is_running(p)));
     let argv = std::fs::read(format!("/proc/{}/cmdline", pids[1])).unwrap();
     let argv: Vec<&[u8]> = argv.split(|&b| b == 0).take(2).collect();
     assert_eq!(argv, [bin.as_os_str().as_encoded_bytes(), b"sequencer"]);
@@ -178,9 +181,15 @@ async fn up_status_env_down_leave_nothing_running() {
     assert_eq!(lines[0]["state"], "ready");
     assert_eq!(lines[1]["outcome"], "stopped");
 
-    assert!(pids.iter().all(|&p| !alive(p)), "children survived");
-    assert!(pids.iter().all(|&p| !devnet::process::group_exists(p)));
-    assert!(devnet::process::pids_with_run_id(&run_id).is_empty());
+    assert!(
+        pids.iter().all(|&p| !devnet_stack::process::is_running(p)),
+        "children survived"
+    );
+    assert!(
+        pids.iter()
+            .all(|&p| !devnet_stack::process::group_exists(p))
+    );
+    assert!(devnet_stack::process::pids_with_run_id(&run_id).is_empty());
     assert!(!dir.join("devnet.json").exists());
     assert!(!dir.join("sequencer-data").exists());
 

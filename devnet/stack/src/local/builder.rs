@@ -9,9 +9,9 @@ use anyhow::{Context as _, Result};
 use devnet_sequencer::SequencerConfig;
 
 use super::{LocalStack, Mining, SequencerMode, StackDirs, wipe};
+use crate::devnet::{Devnet, DevnetBuilder};
 use crate::process::{self, RUN_ID_ENV};
 use crate::sequencer_child::{ChildSetup, sequencer_command};
-use crate::stack::{Devnet, DevnetBuilder};
 
 type Tweak = Box<dyn FnOnce(&mut SequencerConfig) + Send>;
 

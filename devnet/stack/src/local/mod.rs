@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use devnet::{LocalStack, Mining, SequencerMode};
+//! use devnet_stack::{LocalStack, Mining, SequencerMode};
 //! let stack = LocalStack::builder()
 //!     .mining(Mining::Auto)
 //!     .sequencer(SequencerMode::child())
@@ -26,10 +26,10 @@ use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use devnet_sequencer::SequencerConfig;
 use tokio::time::Instant;
 
+use crate::devnet::Devnet;
 use crate::error::DevnetError;
 use crate::process;
 use crate::sequencer_child::ChildSetup;
-use crate::stack::Devnet;
 
 mod builder;
 mod modes;
@@ -41,7 +41,7 @@ pub use modes::{Mining, SequencerMode, StackDirs};
 use running::RunningSequencer;
 
 /// Removes a directory tree if it exists.
-pub(crate) fn wipe(dir: &Path) -> Result<()> {
+pub fn wipe(dir: &Path) -> Result<()> {
     match std::fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use devnet::{Installer, workspace_root};
 use devnet_pins::{self as pins, ToolPin};
+use devnet_stack::{Installer, workspace_root};
 
 fn version_of(exe: &Path) -> String {
     let out = Command::new(exe).arg("--version").output().unwrap();
@@ -76,7 +76,7 @@ fn a_tarball_that_does_not_match_the_pin_is_not_installed() {
 
 #[test]
 fn the_project_local_cache_lives_in_the_workspace() {
-    if std::env::var_os(devnet::TOOLS_DIR_ENV).is_some() {
+    if std::env::var_os(devnet_stack::TOOLS_DIR_ENV).is_some() {
         return; // overridden on purpose
     }
     let installer = Installer::project_local();

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use alloy::primitives::{B256, Bytes, U256};
 use canonical::{Batch, InputBuilder, Method, Output, WalletConfig, WalletSnapshot};
-use devnet::{LocalStack, SequencerMode};
 use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS, roles};
+use devnet_stack::{LocalStack, SequencerMode};
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 
-use crate::support::{get, inputs_up_to, poll, replay, sequencer_bin};
+use crate::http::{get, poll};
+use crate::support::{inputs_up_to, replay, sequencer_bin};
 
 /// The frame fee at the devnet's fee exponent 1356.
 const FEE: u64 = 38_276;

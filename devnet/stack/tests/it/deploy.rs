@@ -6,8 +6,8 @@ use canonical::WalletConfig;
 use cartesi_rollups_contracts::{
     i_application::IApplication, input_box::InputBox, test_usdc::TestUsdc,
 };
-use devnet::{Deployment, Devnet, rollups_plan};
 use devnet_pins::{ANVIL_ADDRESSES, TEMPLATE_HASH, TEMPLATE_HASH_PREIMAGE, addresses};
+use devnet_stack::{Deployment, Devnet, rollups_plan};
 
 fn pinned() -> [(&'static str, Address); 11] {
     [

@@ -223,7 +223,7 @@ impl Drop for SpawnGuard {
 }
 
 /// The last `n` lines of a child's output or log (all of them if there are fewer).
-pub(crate) fn last_lines(text: &str, n: usize) -> Vec<&str> {
+pub fn last_lines(text: &str, n: usize) -> Vec<&str> {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(n)..].to_vec()
 }

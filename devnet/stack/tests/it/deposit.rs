@@ -2,8 +2,8 @@
 
 use alloy::primitives::{Bytes, U256};
 use canonical::{Erc20Deposit, EvmAdvance};
-use devnet::Devnet;
 use devnet_pins::{ANVIL_ADDRESSES, CHAIN_ID, roles};
+use devnet_stack::Devnet;
 
 #[tokio::test]
 async fn a_portal_deposit_becomes_an_evm_advance_with_the_packed_deposit() {

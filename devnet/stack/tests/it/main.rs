@@ -1,0 +1,16 @@
+//! The stack against real anvil processes: the installer, anvil, the contract deployment and
+//! its helpers, the devnet sequencer on anvil, and the local stack and the supervisor with real
+//! `devnet-sequencer` children (bring-up at genesis, a workload replayed by `canonical`,
+//! restarts of crashed children).
+
+mod anvil;
+mod bring_up;
+mod deploy;
+mod deposit;
+#[path = "../../../tests/shared/http.rs"]
+mod http;
+mod install;
+mod sequencer;
+mod supervision;
+mod support;
+mod workload;

@@ -4,9 +4,6 @@
 //!
 //! - [`cli`] is the `devnet` command line (`up`, `status`, `env`, `down`, `doctor`,
 //!   `sequencer`); [`exports`] renders the watchdog's `CARTESI_WATCHDOG_*` settings.
-//! - [`RpcProxy`] sits between a client and the node and refuses `eth_getLogs` ranges the way
-//!   hosted providers do, recording every request; [`rpc_proxy`] has its rule language
-//!   ([`RuleSet`]) and the `rpc_usage` checks; [`HttpProxy`] applies the same rules to HTTP.
 //! - [`topology`] describes what a scenario runs; [`deploy`](mod@deploy) provisions it on the
 //!   `local`, `in-process` ([`SyntheticL1`](synthetic_l1::SyntheticL1)) or `attach` backend
 //!   behind one [`L1Node`] control.
@@ -17,17 +14,7 @@ pub mod demo;
 pub mod deploy;
 pub mod driver;
 pub mod exports;
-mod http_proxy;
-mod range;
-pub mod rpc_proxy;
 pub mod scenario;
 pub mod topology;
 
 pub use deploy::L1Node;
-pub use http_proxy::HttpProxy;
-pub use range::{BlockRange, check_exact_cover};
-pub use rpc_proxy::usage::UsageViolation;
-pub use rpc_proxy::{Action, ProxyConfig, Rule, RuleSet, RulesError, Scope, When};
-pub use rpc_proxy::{
-    GetLogsCap, ProxyEntry, ProxyOutcome, ProxyRules, RangeErrorProfile, RpcProxy,
-};

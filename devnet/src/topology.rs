@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rpc_proxy::RuleSet;
+use fault_proxy::RuleSet;
 
 /// A connection between two components, each a place where a proxy may sit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use devnet_sequencer::shutdown_signal;
+use fault_proxy::{HttpProxy, ProxyConfig, RpcProxy, RuleSet};
 use serde_json::json;
 
 use super::{Exit, emit};
-use crate::{HttpProxy, ProxyConfig, RpcProxy, RuleSet};
 
 /// Which protocol the proxy speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -35,7 +35,7 @@ pub struct ProxyArgs {
     /// Protocol.
     #[arg(long, value_enum, default_value = "rpc")]
     pub mode: ProxyMode,
-    /// Rules file (JSON, see `devnet::rpc_proxy::rules`); none: forward everything.
+    /// Rules file (JSON, see `fault_proxy::rules`); none: forward everything.
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// Edge name written into each record.

@@ -6,6 +6,7 @@ use alloy::providers::Provider as _;
 use alloy::transports::RpcError;
 use devnet_pins::CHAIN_ID;
 use devnet_stack::Devnet;
+use fault_proxy::RpcProxy;
 use futures_util::future::BoxFuture;
 use synthetic_l1::SyntheticL1;
 use tempfile::TempDir;
@@ -16,7 +17,6 @@ use super::{
     Backend, Caps, DeployError, Deployer, Deployment, L1Error, L1Handle, L1Node, deployment_dir,
     edge_proxy, refuse_proxies,
 };
-use crate::RpcProxy;
 use crate::topology::{Edge, L1Mining, Topology};
 
 /// The start of every deployment: rules on an edge outside `wired` are refused before anything

@@ -32,6 +32,7 @@ use alloy::primitives::Address;
 use devnet_pins::{CHAIN_ID, addresses};
 use devnet_sequencer::FaultSpecError;
 use devnet_stack::Devnet;
+use fault_proxy::{ProxyConfig, RpcProxy};
 use futures_util::future::BoxFuture;
 use synthetic_l1::{SyntheticError, SyntheticL1};
 use tempfile::TempDir;
@@ -43,9 +44,7 @@ pub use l1_error::{L1Error, SnapshotId};
 pub use node::{AttachedL1, L1Node};
 pub use sequencer::SequencerControl;
 
-use crate::ProxyConfig;
 use crate::driver::{WatchdogDriver, exports};
-use crate::rpc_proxy::RpcProxy;
 use crate::topology::{Edge, Topology};
 pub use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput};
 

@@ -97,7 +97,7 @@ async fn attach_to_the_synthetic_l1_has_rpc_faults_only() {
 
 #[tokio::test]
 async fn proxy_rules_on_edges_deployers_do_not_wire_are_refused() {
-    let topology = Topology::new().proxy(Edge::WdToL1, devnet::RuleSet::default());
+    let topology = Topology::new().proxy(Edge::WdToL1, fault_proxy::RuleSet::default());
     let refused = InProcessDeployer.deploy(&topology).await.unwrap_err();
     assert!(
         matches!(refused, DeployError::ProxyNotWired(Edge::WdToL1)),
@@ -107,7 +107,7 @@ async fn proxy_rules_on_edges_deployers_do_not_wire_are_refused() {
 
 #[tokio::test]
 async fn the_sequencer_reads_its_l1_through_a_seq_l1_proxy() {
-    let topology = Topology::new().proxy(Edge::SeqToL1, devnet::RuleSet::default());
+    let topology = Topology::new().proxy(Edge::SeqToL1, fault_proxy::RuleSet::default());
     let net = InProcessDeployer.deploy(&topology).await.unwrap();
     let proxy = net.rpc_proxy(Edge::SeqToL1).expect("a proxy on seq→l1");
     assert_eq!(net.url(Edge::SeqToL1), proxy.url());

@@ -1,14 +1,14 @@
-//! The `devnet` binary and the fault proxies against real processes.
+//! The `devnet` binary against real processes: `up`/`status`/`env`/`down`, and `proxy`.
 
 #[path = "../shared/child.rs"]
 mod child;
 mod cli;
+#[allow(dead_code)] // Shared with the fault-proxy tests; `proxy` needs only a JSON-RPC post.
+#[path = "../shared/client.rs"]
 mod client;
+#[allow(dead_code)] // Shared with the fault-proxy tests; `proxy` needs only the fake node.
+#[path = "../shared/fake_upstream.rs"]
 mod fake_upstream;
 #[path = "../shared/http.rs"]
 mod http;
-mod http_proxy;
-mod l1_scan;
 mod proxy_cli;
-mod proxy_rules;
-mod rpc_proxy;

@@ -212,7 +212,7 @@ async fn anvil_only_helpers_name_the_missing_capability_in_process() {
 #[tokio::test]
 async fn both_watchdog_edges_log_their_proxy_traffic() {
     use devnet::scenario::{Harness, PROXY_TAIL_ENTRIES, StackOptions};
-    use devnet::{ProxyRules, RuleSet};
+    use fault_proxy::{ProxyRules, RuleSet};
 
     let h = Harness::start(StackOptions {
         backend: Backend::InProcess,

@@ -33,6 +33,7 @@ mod workload;
 use devnet_sequencer::ResponseShape;
 use devnet_stack::Devnet;
 use evidence::record;
+use fault_proxy::{GetLogsCap, HttpProxy, ProxyRules, RpcProxy, RuleSet};
 
 use super::attach::AttachTarget;
 use super::seed::Seed;
@@ -41,7 +42,6 @@ use crate::deploy::{
 };
 use crate::driver::{Run, WatchdogDriver, ensure_watchdog_binary};
 use crate::topology::{Edge, SequencerSpec, Topology};
-use crate::{GetLogsCap, HttpProxy, ProxyRules, RpcProxy, RuleSet};
 
 /// How a scenario's stack is built.
 #[derive(Debug, Clone, Default)]

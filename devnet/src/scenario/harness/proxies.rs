@@ -6,12 +6,12 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use fault_proxy::{HttpProxy, ProxyConfig, ProxyEntry, ProxyRules, RpcProxy, RuleSet};
 use serde_json::Value;
 
 use super::Harness;
 use crate::scenario::report::PROXY_TAIL_ENTRIES;
 use crate::topology::Edge;
-use crate::{HttpProxy, ProxyConfig, ProxyEntry, ProxyRules, RpcProxy, RuleSet};
 
 /// The edge name of the proxy on the watchdog's L1 edge (records, log file).
 pub(crate) const WD_L1: &str = "wd-l1";

@@ -7,9 +7,9 @@ use alloy::primitives::U256;
 use anyhow::{Context, Result};
 use canonical::{InputBuilder, Method, WalletConfig};
 use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
+use fault_proxy::usage::check_idle;
 
 use super::common::{ALICE, BOB, agree, init, last_tick, usage};
-use crate::rpc_proxy::usage::check_idle;
 use crate::scenario::{Checks, Harness};
 
 /// `genesis-agree`: `init` at block 0, then a tick agrees with genesis.

@@ -4,10 +4,10 @@
 //! with every fault cleared, exits 0 at the sequencer's newest block.
 
 use anyhow::Result;
+use fault_proxy::ProxyRules;
 
 use super::common::{ALICE, BOB, CAROL, init};
 use super::provider::transient_l1_faults;
-use crate::ProxyRules;
 use crate::scenario::seed::Stream;
 use crate::scenario::{Checks, Harness};
 

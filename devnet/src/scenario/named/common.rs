@@ -2,10 +2,10 @@
 
 use anyhow::{Context, Result};
 use devnet_pins::roles;
+use fault_proxy::ProxyRules;
+use fault_proxy::usage::UsageResult;
 
 use super::super::{Checks, Harness};
-use crate::ProxyRules;
-use crate::rpc_proxy::usage::UsageResult;
 
 /// Anvil account 1.
 pub(super) const ALICE: usize = roles::ALICE;

@@ -16,11 +16,11 @@ mod state_dir;
 
 use anyhow::Result;
 use devnet_sequencer::ResponseShape;
+use fault_proxy::{ProxyRules, RuleSet};
 
 use super::checks::{Allow, Checks};
 use super::{Harness, StackOptions};
 use crate::deploy::Caps;
-use crate::{ProxyRules, RuleSet};
 
 /// A scenario's name, what it shows, and what it expects.
 #[derive(Debug, Clone, Copy)]

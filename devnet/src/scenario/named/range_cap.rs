@@ -4,14 +4,14 @@
 //! request it made, and once it learned the span, make no request the cap refuses.
 
 use anyhow::{Context, Result};
-
-use super::common::{ALICE, BOB, init, last_tick, usage};
-use crate::rpc_proxy::usage::{
+use fault_proxy::usage::{
     check_cover, check_narrowing, check_no_range_error_after, check_not_past_head,
     check_result_cap, check_total,
 };
+use fault_proxy::{GetLogsCap, ProxyEntry, ProxyOutcome};
+
+use super::common::{ALICE, BOB, init, last_tick, usage};
 use crate::scenario::{Checks, Harness};
-use crate::{GetLogsCap, ProxyEntry, ProxyOutcome};
 
 /// The provider's result cap (`query returned more than 1000 results`).
 pub(super) const MAX_RESULTS: usize = 1_000;

@@ -2,11 +2,11 @@
 //! Each must exit 1 with a `transient/*` reason, never 2, and agree once cleared.
 
 use anyhow::Result;
+use fault_proxy::rules::HttpAction;
+use fault_proxy::{Action, Rule, RuleSet, When};
 
 use super::common::{ALICE, BOB, agree, failed_with};
-use crate::rpc_proxy::rules::HttpAction;
 use crate::scenario::{Checks, Harness};
-use crate::{Action, Rule, RuleSet, When};
 
 /// `sequencer-outage`: 503 on the finalized routes → 1 `sequencer_unavailable`; then 0.
 pub(super) async fn outage(h: &mut Harness, checks: &mut Checks) -> Result<()> {

@@ -5,12 +5,12 @@
 //! unproxied L1 edge, agrees.
 
 use anyhow::Result;
+use fault_proxy::rules::{ErrorAction, HttpAction};
+use fault_proxy::usage::{check_cover, check_narrowing, check_result_cap};
+use fault_proxy::{Action, GetLogsCap, ProxyEntry, ProxyOutcome, Rule, RuleSet, Scope, When};
 
 use super::common::{ALICE, BOB, init, usage};
-use crate::rpc_proxy::rules::{ErrorAction, HttpAction};
-use crate::rpc_proxy::usage::{check_cover, check_narrowing, check_result_cap};
 use crate::scenario::{Checks, Harness};
-use crate::{Action, GetLogsCap, ProxyEntry, ProxyOutcome, Rule, RuleSet, Scope, When};
 
 /// The provider's result cap: a range with more logs is refused.
 const MAX_RESULTS: usize = 2;

@@ -1,5 +1,5 @@
 //! The proxy tests' side of the wire: a client that ignores proxy settings, JSON-RPC posts, and
-//! the checks around a request a proxy keeps hung.
+//! the checks around a request a proxy keeps hung. Included by the fault-proxy and devnet tests.
 
 use std::future::Future;
 use std::time::Duration;

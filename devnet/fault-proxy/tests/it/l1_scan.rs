@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use alloy::primitives::{Bytes, TxHash, U256};
-use devnet::{BlockRange, GetLogsCap, ProxyOutcome, ProxyRules, RpcProxy, check_exact_cover};
 use devnet_pins::{ANVIL_ADDRESSES, CHAIN_ID, roles};
 use devnet_stack::Devnet;
+use fault_proxy::{BlockRange, GetLogsCap, ProxyOutcome, ProxyRules, RpcProxy, check_exact_cover};
 use l1::{HeadTag, Input, InputReader, RangePlan, RequestBudget, RpcConfig, ScanReport};
 
 const BLOCKS: u64 = 40;

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use devnet::{HttpProxy, ProxyOutcome, RuleSet};
+use fault_proxy::{HttpProxy, ProxyOutcome, RuleSet};
 use serde_json::Value;
 
 use crate::client::{client, shutdown_releases, until_recorded};

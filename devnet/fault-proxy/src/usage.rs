@@ -216,7 +216,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::rpc_proxy::log::{Observed, ProxyOutcome, Recorder};
+    use crate::log::{Observed, ProxyOutcome, Recorder};
 
     fn log(items: &[(u64, u64, ProxyOutcome)]) -> Vec<ProxyEntry> {
         let recorder = Recorder::new("wd-l1".into(), None).unwrap();

@@ -1,7 +1,6 @@
-//! Loopback fault proxies: [`RpcProxy`] in front of a JSON-RPC node and
-//! [`HttpProxy`](crate::HttpProxy) in front of an HTTP service, both driven by one rule
-//! language ([`RuleSet`], see [`rules`] for the JSON form) and both recording
-//! every request ([`ProxyEntry`], optionally as JSONL).
+//! Loopback fault proxies: [`RpcProxy`] in front of a JSON-RPC node and [`HttpProxy`] in front
+//! of an HTTP service, both driven by one rule language ([`RuleSet`], see [`rules`] for the JSON
+//! form) and both recording every request ([`ProxyEntry`], optionally as JSONL).
 //!
 //! Rules are ordered and the first that takes a request wins; a request no rule takes is
 //! forwarded unchanged. In JSON-RPC mode a batch is handled element by element: each element
@@ -23,7 +22,9 @@
 //!   [`GetLogsCap::max_results`] the request is forwarded and a result with more logs is
 //!   replaced by the provider's error. Block tags are resolved at the node.
 //!
-//! [`usage`] checks how a client used the node, over the records (`rpc_usage`).
+//! [`usage`] checks how a client used the node, over the records (`rpc_usage`); [`BlockRange`]
+//! and [`check_exact_cover`] are the block ranges both speak of.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -32,26 +33,29 @@ use anyhow::Result;
 use axum::Router;
 use axum::routing::post;
 
-use crate::range::BlockRange;
-
 mod actions;
 mod cap;
-pub(crate) mod engine;
+mod engine;
 mod envelope;
 mod handler;
-pub(crate) mod log;
+mod http_proxy;
+mod log;
+mod range;
 mod rewrite;
 pub mod rules;
-pub(crate) mod server;
+mod server;
 pub mod usage;
 
 pub use cap::{GetLogsCap, RangeErrorProfile};
+pub use http_proxy::HttpProxy;
 pub use log::{ProxyEntry, ProxyOutcome};
+pub use range::{BlockRange, check_exact_cover};
 pub use rules::{Action, Rule, RuleSet, RulesError, Scope, When};
 pub use server::ProxyConfig;
 use server::Server;
+pub use usage::UsageViolation;
 
-pub(crate) use handler::{INVALID_JSON as INVALID_JSON_BODY, http_response};
+use handler::{INVALID_JSON as INVALID_JSON_BODY, http_response};
 
 /// What the proxy does to requests: explicit [`rules`](Self::rules) first, then the short
 /// forms, each compiled into one rule (see the [module docs](self)).

@@ -21,11 +21,11 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::rpc_proxy::engine::Facts;
-use crate::rpc_proxy::log::{Observed, ProxyOutcome};
-use crate::rpc_proxy::rules::{Action, HttpAction, Limited};
-use crate::rpc_proxy::server::{Server, Shared, dropped, hang};
-use crate::rpc_proxy::{ProxyConfig, ProxyEntry, RuleSet, lock};
+use crate::engine::Facts;
+use crate::log::{Observed, ProxyOutcome};
+use crate::rules::{Action, HttpAction, Limited};
+use crate::server::{Server, Shared, dropped, hang};
+use crate::{ProxyConfig, ProxyEntry, RuleSet, lock};
 
 /// Largest request body forwarded.
 const MAX_BODY: usize = 64 << 20;
@@ -143,11 +143,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 status: http.status,
             };
             record.status = Some(http.status);
-            Some(crate::rpc_proxy::http_response(*http))
+            Some(crate::http_response(*http))
         }
         Action::InvalidJson => {
             record.outcome = ProxyOutcome::InvalidJson;
-            let body = crate::rpc_proxy::INVALID_JSON_BODY;
+            let body = crate::INVALID_JSON_BODY;
             record.bytes = body.len();
             Some(([(CONTENT_TYPE, "application/json")], body).into_response())
         }

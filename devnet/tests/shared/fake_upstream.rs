@@ -1,5 +1,6 @@
 //! Small in-test upstreams for the proxy tests: a JSON-RPC node with a settable head and one
-//! log per block, and an HTTP service with an ETag, an echo and a status route.
+//! log per block, and an HTTP service with an ETag, an echo and a status route. Included by the
+//! fault-proxy and devnet tests.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

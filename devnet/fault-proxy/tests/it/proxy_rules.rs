@@ -3,8 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use devnet::rpc_proxy::usage;
-use devnet::{BlockRange, ProxyConfig, ProxyOutcome, ProxyRules, RpcProxy, RuleSet};
+use fault_proxy::{BlockRange, ProxyConfig, ProxyOutcome, ProxyRules, RpcProxy, RuleSet, usage};
 use serde_json::{Value, json};
 
 use crate::client::{post, rpc, shutdown_releases, until_recorded};

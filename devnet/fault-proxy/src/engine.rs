@@ -195,7 +195,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::rpc_proxy::rules::{Limited, Probability};
+    use crate::rules::{Limited, Probability};
 
     fn engine(rules: Vec<Rule>, seed: u64) -> Engine {
         Engine::new(&RuleSet { seed, rules })

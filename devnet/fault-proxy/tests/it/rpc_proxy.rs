@@ -2,9 +2,9 @@
 
 use alloy::primitives::Bytes;
 use alloy::providers::{Provider as _, ProviderBuilder};
-use devnet::{BlockRange, GetLogsCap, ProxyOutcome, ProxyRules, RangeErrorProfile, RpcProxy};
 use devnet_pins::{ANVIL_ADDRESSES, roles};
 use devnet_stack::Devnet;
+use fault_proxy::{BlockRange, GetLogsCap, ProxyOutcome, ProxyRules, RangeErrorProfile, RpcProxy};
 use serde_json::{Value, json};
 
 use crate::client::rpc;

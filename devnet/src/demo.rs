@@ -11,8 +11,8 @@ use anyhow::Result;
 use canonical::WalletConfig;
 use devnet_pins::{ANVIL_ADDRESSES, roles};
 
-use crate::driver::Run;
-use crate::scenario::{Check, Checks, Harness, StackOptions};
+use devnet_scenarios::driver::Run;
+use devnet_scenarios::{Check, Checks, Harness, StackOptions};
 
 /// Options of the demo.
 #[derive(Debug, Clone, Default)]

@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use devnet_scenarios::deploy::Backend;
+use devnet_scenarios::{
+    ATTACH_CONTROL_ENV, ATTACH_L1_ENV, ATTACH_SEQUENCER_ENV, AttachTarget, Keep, RunOptions,
+    RunReport, SCENARIOS, Seed, Status,
+};
 
 use super::Exit;
 use crate::demo::DemoOptions;
-use crate::deploy::Backend;
-use crate::scenario::{
-    self, ATTACH_CONTROL_ENV, ATTACH_L1_ENV, ATTACH_SEQUENCER_ENV, AttachTarget, Keep, RunOptions,
-    RunReport, SCENARIOS, Seed, Status,
-};
 
 /// `devnet demo`.
 #[derive(Debug, Clone, Args)]
@@ -132,7 +132,7 @@ pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -
         writeln!(out, "name a scenario, or use --all or --list")?;
         return Ok(Exit::Usage);
     }
-    if let Some(unknown) = names.iter().find(|n| scenario::find(n).is_none()) {
+    if let Some(unknown) = names.iter().find(|n| devnet_scenarios::find(n).is_none()) {
         writeln!(out, "no scenario named {unknown}; see `devnet run --list`")?;
         return Ok(Exit::Usage);
     }
@@ -141,7 +141,7 @@ pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -
         None => match Seed::from_env() {
             Ok(seed) => seed,
             Err(e) => {
-                writeln!(out, "{}: {e}", scenario::SEED_ENV)?;
+                writeln!(out, "{}: {e}", devnet_scenarios::SEED_ENV)?;
                 return Ok(Exit::Usage);
             }
         },
@@ -165,7 +165,7 @@ pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -
     };
     let mut verdicts = Vec::new();
     for name in names {
-        let verdict = scenario::run_with(name, &options)
+        let verdict = devnet_scenarios::run_with(name, &options)
             .await
             .context("a registered scenario")?;
         if !args.json {
@@ -202,7 +202,11 @@ pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -
     if args.json {
         writeln!(out, "{json}")?;
     } else {
-        writeln!(out, "\n{}", scenario::table(&report.verdicts, args.strict))?;
+        writeln!(
+            out,
+            "\n{}",
+            devnet_scenarios::table(&report.verdicts, args.strict)
+        )?;
         for v in report.verdicts.iter().filter(|v| v.kept.is_some()) {
             if let Some(dir) = &v.kept {
                 writeln!(out, "kept {}: {}", v.name, dir.display())?;

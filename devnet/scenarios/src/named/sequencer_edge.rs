@@ -6,7 +6,7 @@ use fault_proxy::rules::HttpAction;
 use fault_proxy::{Action, Rule, RuleSet, When};
 
 use super::common::{ALICE, BOB, agree, failed_with};
-use crate::scenario::{Checks, Harness};
+use crate::{Checks, Harness};
 
 /// `sequencer-outage`: 503 on the finalized routes → 1 `sequencer_unavailable`; then 0.
 pub(super) async fn outage(h: &mut Harness, checks: &mut Checks) -> Result<()> {

@@ -8,8 +8,8 @@ use fault_proxy::ProxyRules;
 
 use super::common::{ALICE, BOB, CAROL, init};
 use super::provider::transient_l1_faults;
-use crate::scenario::seed::Stream;
-use crate::scenario::{Checks, Harness};
+use crate::seed::Stream;
+use crate::{Checks, Harness};
 
 /// Ticks under seeded faults; one more clean tick follows (20 in all).
 const FAULTED_TICKS: usize = 19;
@@ -89,7 +89,7 @@ pub(super) async fn no_false_divergence(h: &mut Harness, checks: &mut Checks) ->
         let tick = tick?;
         h.note(format!(
             "tick {i}: {did}; {label} → {}",
-            super::super::checks::describe(&tick)
+            crate::describe(&tick)
         ));
         checks.not_diverged(&format!("tick {i} ({did}; {label})"), &tick);
     }
@@ -98,7 +98,7 @@ pub(super) async fn no_false_divergence(h: &mut Harness, checks: &mut Checks) ->
     checks.that(
         "last tick, faults cleared",
         "exit 0, no event",
-        super::super::checks::describe(&tick),
+        crate::describe(&tick),
         exit_ok,
     );
     let head = &tick.summary["head_block"];

@@ -8,11 +8,9 @@ use anyhow::Result;
 use sequencer_client::RedactedUrl;
 
 use super::Harness;
+use crate::checks::LogText;
 use crate::driver::Run;
-use crate::scenario::checks::LogText;
-use crate::scenario::report::{
-    Evidence, LOG_TAIL_LINES, STDERR_TAIL_LINES, WatchdogRecord, tail_lines,
-};
+use crate::report::{Evidence, LOG_TAIL_LINES, STDERR_TAIL_LINES, WatchdogRecord, tail_lines};
 
 impl Harness {
     /// Every watchdog command run so far, in order.

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::common::{ALICE, BOB, CAROL, agree, drill};
-use crate::scenario::{Checks, Harness};
+use crate::{Checks, Harness};
 
 /// `tampered-state`: `tamper-state` → 2 `state_mismatch`, then `latched` with no new event.
 pub(super) async fn tampered_state(h: &mut Harness, checks: &mut Checks) -> Result<()> {

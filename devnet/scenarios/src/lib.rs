@@ -1,3 +1,8 @@
+//! The devnet's scenarios: what a scenario runs ([`topology`]), the deployers that provision it
+//! on a backend ([`deploy`], each behind one [`L1Node`](deploy::L1Node) control), the
+//! `sequencer-watchdog` driver ([`driver`]), and the named scenarios and drills with their
+//! harness, checks, seeds and reports.
+//!
 //! Named scenarios and drills (spec `devnet.md` §8–9): each deploys a fresh stack on a
 //! [`Backend`] (`local`: anvil and the real contracts; `in-process`: the synthetic L1;
 //! `attach`: an L1 and a sequencer running elsewhere, an [`AttachTarget`]), drives
@@ -13,13 +18,17 @@
 //! Every run has a [`Seed`] (`--seed`, `$DEVNET_SEED`, else `0x5eed`): the seeded workloads
 //! and faults draw from ChaCha20 streams keyed by `(seed, label)`, and every failure names the
 //! seed and the command that repeats it (`devnet run <name> --seed <s> --keep`).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod attach;
 mod checks;
+pub mod deploy;
+pub mod driver;
 mod harness;
 mod named;
 mod report;
 pub mod seed;
+pub mod topology;
 
 use std::path::PathBuf;
 use std::time::Instant;

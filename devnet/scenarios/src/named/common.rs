@@ -5,7 +5,7 @@ use devnet_pins::roles;
 use fault_proxy::ProxyRules;
 use fault_proxy::usage::UsageResult;
 
-use super::super::{Checks, Harness};
+use crate::{Checks, Harness};
 
 /// Anvil account 1.
 pub(super) const ALICE: usize = roles::ALICE;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use super::common::{ALICE, BOB, agree};
-use crate::scenario::{Checks, Harness};
+use crate::{Checks, Harness};
 
 fn flip_byte(path: &Path) -> Result<()> {
     let mut bytes = std::fs::read(path).with_context(|| path.display().to_string())?;

@@ -2,11 +2,11 @@
 //! deposit, a transfer): capabilities are probed, `genesis-agree` passes, and every scenario
 //! that adds L1 inputs is `skipped(L1Inputs)` without deploying.
 
-use devnet::deploy::{Backend, Caps};
-use devnet::scenario::{
+use devnet_scenarios::deploy::{Backend, Caps};
+use devnet_scenarios::topology::Edge;
+use devnet_scenarios::{
     AttachTarget, Harness, NeedsCap, RunOptions, SCENARIOS, StackOptions, Status,
 };
-use devnet::topology::Edge;
 
 /// The faults armed on the sequencer behind `control` (`GET /faults`).
 async fn armed(control: &str) -> Vec<String> {
@@ -45,7 +45,7 @@ async fn attach_to_a_local_stack_runs_genesis_agree_and_skips_input_scenarios() 
         ..RunOptions::from_env().expect("DEVNET_SEED / DEVNET_KEEP")
     };
 
-    let verdict = devnet::scenario::run_with("genesis-agree", &options)
+    let verdict = devnet_scenarios::run_with("genesis-agree", &options)
         .await
         .expect("a registered scenario");
     assert!(verdict.passed(), "\n{}", verdict.failure_report());
@@ -68,7 +68,7 @@ async fn attach_to_a_local_stack_runs_genesis_agree_and_skips_input_scenarios() 
         .iter()
         .filter(|s| s.needs.contains(Caps::L1_INPUTS))
     {
-        let verdict = devnet::scenario::run_with(info.name, &options)
+        let verdict = devnet_scenarios::run_with(info.name, &options)
             .await
             .expect("a registered scenario");
         match verdict.status(false) {

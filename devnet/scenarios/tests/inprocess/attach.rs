@@ -2,12 +2,12 @@
 //! reorgs through its JSON-RPC), the synthetic L1 does not.
 
 use alloy::primitives::U256;
-use devnet::deploy::{
+use devnet_pins::{ANVIL_ADDRESSES, addresses};
+use devnet_scenarios::deploy::{
     AttachDeployer, Backend, Caps, DeployError, Deployer, InProcessDeployer, L1Error,
     LocalDeployer, Replacement, ReplacementInput,
 };
-use devnet::topology::{Edge, Topology};
-use devnet_pins::{ANVIL_ADDRESSES, addresses};
+use devnet_scenarios::topology::{Edge, Topology};
 
 #[tokio::test]
 async fn attach_to_a_local_deployment_has_mining_and_reorgs() {

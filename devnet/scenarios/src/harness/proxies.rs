@@ -10,7 +10,7 @@ use fault_proxy::{HttpProxy, ProxyConfig, ProxyEntry, ProxyRules, RpcProxy, Rule
 use serde_json::Value;
 
 use super::Harness;
-use crate::scenario::report::PROXY_TAIL_ENTRIES;
+use crate::report::PROXY_TAIL_ENTRIES;
 use crate::topology::Edge;
 
 /// The edge name of the proxy on the watchdog's L1 edge (records, log file).

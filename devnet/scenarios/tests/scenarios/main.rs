@@ -8,15 +8,15 @@
 
 mod attach;
 
-use devnet::deploy::{Backend, InProcessDeployer};
-use devnet::scenario::{RunOptions, SCENARIOS, Status};
+use devnet_scenarios::deploy::{Backend, InProcessDeployer};
+use devnet_scenarios::{RunOptions, SCENARIOS, Status};
 
 async fn scenario(name: &str, backend: Backend) {
     let options = RunOptions {
         backend,
         ..RunOptions::from_env().expect("DEVNET_SEED / DEVNET_KEEP")
     };
-    let verdict = devnet::scenario::run_with(name, &options)
+    let verdict = devnet_scenarios::run_with(name, &options)
         .await
         .expect("a registered scenario");
     assert!(verdict.passed(), "\n{}", verdict.failure_report());
@@ -137,7 +137,7 @@ fn every_scenario_has_a_test() {
 async fn evm_scenarios_are_skipped_in_process_and_fail_under_strict() {
     for name in ["reorg-below-head", "provider-disagreement"] {
         let verdict =
-            devnet::scenario::run(name, Backend::InProcess, devnet::scenario::Seed::default())
+            devnet_scenarios::run(name, Backend::InProcess, devnet_scenarios::Seed::default())
                 .await
                 .expect("a registered scenario");
         assert_eq!(
@@ -158,8 +158,8 @@ async fn evm_scenarios_are_skipped_in_process_and_fail_under_strict() {
 /// somewhere deeper; the backend-neutral ones work.
 #[tokio::test]
 async fn anvil_only_helpers_name_the_missing_capability_in_process() {
-    use devnet::deploy::Caps;
-    use devnet::scenario::{Harness, NeedsCap, StackOptions};
+    use devnet_scenarios::deploy::Caps;
+    use devnet_scenarios::{Harness, NeedsCap, StackOptions};
 
     let h = Harness::start(StackOptions {
         backend: Backend::InProcess,
@@ -211,7 +211,7 @@ async fn anvil_only_helpers_name_the_missing_capability_in_process() {
 /// entries of each edge as JSON objects.
 #[tokio::test]
 async fn both_watchdog_edges_log_their_proxy_traffic() {
-    use devnet::scenario::{Harness, PROXY_TAIL_ENTRIES, StackOptions};
+    use devnet_scenarios::{Harness, PROXY_TAIL_ENTRIES, StackOptions};
     use fault_proxy::{ProxyRules, RuleSet};
 
     let h = Harness::start(StackOptions {

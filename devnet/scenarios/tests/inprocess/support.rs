@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
 use canonical::{Engine, InputBuilder, Method, WalletConfig, WalletSnapshot};
-use devnet::deploy::Deployment;
-use devnet::topology::Edge;
 use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
+use devnet_scenarios::deploy::Deployment;
+use devnet_scenarios::topology::Edge;
 use sequencer_client::{RedactedUrl, SequencerClient, TxRequest};
 use synthetic_l1::SyntheticL1;
 

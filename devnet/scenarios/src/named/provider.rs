@@ -6,7 +6,7 @@ use fault_proxy::rules::{HttpAction, LogPick, StaleHead, TagLags};
 use fault_proxy::{Action, ProxyRules, Rule, Scope, When};
 
 use super::common::{ALICE, BOB, agree, failed_with, l1_fault};
-use crate::scenario::{Checks, Harness};
+use crate::{Checks, Harness};
 
 /// `l1-outage`: nothing listens at the L1 endpoint → 1 `l1_unavailable`, no event.
 pub(super) async fn l1_outage(h: &mut Harness, checks: &mut Checks) -> Result<()> {

@@ -2,10 +2,10 @@
 //! reorg below `safe` that rewrites a deposit: a true divergence.
 
 use alloy::primitives::U256;
-use devnet::deploy::{Deployer, InProcessDeployer, Replacement, ReplacementInput};
-use devnet::driver::ensure_watchdog_binary;
-use devnet::topology::{Topology, WatchdogSpec};
 use devnet_pins::{addresses, roles};
+use devnet_scenarios::deploy::{Deployer, InProcessDeployer, Replacement, ReplacementInput};
+use devnet_scenarios::driver::ensure_watchdog_binary;
+use devnet_scenarios::topology::{Topology, WatchdogSpec};
 
 use crate::support::{account, balances, client, replay, served, settle, transfer};
 

@@ -11,7 +11,7 @@ use fault_proxy::usage::{
 use fault_proxy::{GetLogsCap, ProxyEntry, ProxyOutcome};
 
 use super::common::{ALICE, BOB, init, last_tick, usage};
-use crate::scenario::{Checks, Harness};
+use crate::{Checks, Harness};
 
 /// The provider's result cap (`query returned more than 1000 results`).
 pub(super) const MAX_RESULTS: usize = 1_000;

@@ -9,7 +9,7 @@ use anyhow::Result;
 use devnet_pins::ANVIL_ADDRESSES;
 
 use super::common::{ALICE, BOB, CAROL, agree, init};
-use crate::scenario::{Checks, Harness};
+use crate::{Checks, Harness};
 
 /// Records that every rewritten block got a new hash.
 fn rewritten(

@@ -10,7 +10,7 @@ use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 use fault_proxy::usage::check_idle;
 
 use super::common::{ALICE, BOB, agree, init, last_tick, usage};
-use crate::scenario::{Checks, Harness};
+use crate::{Checks, Harness};
 
 /// `genesis-agree`: `init` at block 0, then a tick agrees with genesis.
 pub(super) async fn genesis(h: &mut Harness, checks: &mut Checks) -> Result<()> {

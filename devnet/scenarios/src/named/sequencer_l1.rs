@@ -10,7 +10,7 @@ use fault_proxy::usage::{check_cover, check_narrowing, check_result_cap};
 use fault_proxy::{Action, GetLogsCap, ProxyEntry, ProxyOutcome, Rule, RuleSet, Scope, When};
 
 use super::common::{ALICE, BOB, init, usage};
-use crate::scenario::{Checks, Harness};
+use crate::{Checks, Harness};
 
 /// The provider's result cap: a range with more logs is refused.
 const MAX_RESULTS: usize = 2;

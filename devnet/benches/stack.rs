@@ -1,6 +1,7 @@
 //! Bring-up time of the devnet and sustained `POST /tx` throughput of the devnet sequencer.
 //! Run with `cargo bench -p devnet --bench stack`; method and figures are recorded in
-//! `BENCHMARKS.md`. anvil must already be installed (any earlier devnet run installs it).
+//! `BENCHMARKS.md`. anvil must already be installed (any earlier devnet run installs it); the
+//! `devnet-sequencer` binary is built in the release profile when it is missing.
 //!
 //! * Bring-up, library: `LocalStack::builder()…start()` with a `devnet-sequencer` child, from
 //!   the call to the return (anvil ready, contracts deployed, sequencer announced and answering

@@ -1,8 +1,8 @@
 //! Every pinned fact of the devnet in one place: tool versions and their integrity, deterministic
 //! contract addresses, well-known keys and the placeholder template hash.
 //!
-//! A unit test of the devnet's `contracts` module recomputes every address below from the
-//! contract bytecode, without anvil.
+//! A unit test of `devnet-stack` (its `contracts` module) recomputes every address below from
+//! the contract bytecode, without anvil.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 use alloy_primitives::{Address, B256, address, b256};

@@ -30,7 +30,7 @@ const POLL_STEP: Duration = Duration::from_millis(10);
 
 /// The `devnet-sequencer` binary: `$DEVNET_SEQUENCER_BIN`, else the file of that name next to
 /// the running executable (or next to its parent `deps/` directory, where test and bench
-/// binaries live). It is never built on demand.
+/// binaries live). It is never built on demand here ([`ensure_sequencer_binary`] does that).
 pub fn sequencer_binary() -> Result<PathBuf> {
     if let Some(bin) = std::env::var_os(SEQUENCER_BIN_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(bin));

@@ -5,7 +5,8 @@ use std::path::Path;
 use cartesi_machine_sys::LibraryInfo;
 
 use crate::{
-    AdvanceReport, Error, Hash, InspectReport, Outcome, Result, RunControl, StateQueryError, Status,
+    AdvanceReport, Error, Hash, InspectReport, MachineStats, Outcome, Result, RunControl,
+    StateQueryError, Status,
 };
 
 /// Which backend a machine runs on.
@@ -53,6 +54,10 @@ pub trait Machine {
         Err(Error::Unsupported {
             what: "labeled memory ranges",
         })
+    }
+    /// What this instance did since it was loaded.
+    fn stats(&self) -> MachineStats {
+        MachineStats::default()
     }
 }
 

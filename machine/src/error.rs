@@ -170,6 +170,10 @@ pub enum Error {
         /// The root hash after the revert.
         got: Hash,
     },
+    /// Re-running the journal from the revert base did not retrace the first run (an input not
+    /// accepted again, another outputs root or cycle count); the instance is poisoned.
+    #[error("revert replay mismatch: {0}")]
+    ReplayMismatch(String),
     /// The deadline passed or the run was cancelled. Advance: the pre-input state was restored.
     #[error("interrupted by deadline or cancellation")]
     Interrupted,
@@ -225,6 +229,7 @@ impl Error {
             | Error::NotAccepting { .. }
             | Error::NotStorable { .. }
             | Error::RevertMismatch { .. }
+            | Error::ReplayMismatch(_)
             | Error::Poisoned
             | Error::StateQuery(_)
             | Error::WorkerGone => Class::Internal,

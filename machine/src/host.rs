@@ -13,12 +13,13 @@
 //! - any failure that leaves the live state unknown poisons the instance.
 
 use std::path::Path;
+use std::time::Instant;
 
 use cartesi_machine_sys::CMIO_BUFFER_LEN;
 
 use crate::{
-    AdvanceReport, BackendInfo, Error, Hash, InspectReport, Machine, Outcome, Result, RunControl,
-    Status,
+    AdvanceReport, BackendInfo, Error, Hash, InspectReport, Machine, MachineStats, Outcome, Result,
+    RunControl, Status,
 };
 
 /// Where a run stopped, as a backend core reports it.
@@ -87,6 +88,11 @@ pub trait MachineCore {
             what: "labeled memory ranges",
         })
     }
+    /// The backend's own counters: stores, loads and replayed inputs (the host counts inputs,
+    /// outcomes and time).
+    fn stats(&self) -> MachineStats {
+        MachineStats::default()
+    }
 }
 
 /// A machine with the reference host semantics over a backend core.
@@ -96,6 +102,7 @@ pub struct Host<C: MachineCore> {
     status: Status,
     recorded: bool,
     poisoned: bool,
+    stats: MachineStats,
 }
 
 impl<C: MachineCore> Host<C> {
@@ -107,6 +114,7 @@ impl<C: MachineCore> Host<C> {
             status,
             recorded: true,
             poisoned: false,
+            stats: MachineStats::default(),
         }
     }
 
@@ -190,6 +198,58 @@ impl<C: MachineCore> Machine for Host<C> {
         if let Status::Stuck(outcome) = &self.status {
             return Ok(Self::still(outcome.clone()));
         }
+        let started = Instant::now();
+        let result = self.run_input(input, ctl);
+        self.stats.busy += started.elapsed();
+        if let Ok(report) = &result {
+            self.stats.inputs += 1;
+            match report.outcome {
+                Outcome::Accepted { .. } => self.stats.accepted += 1,
+                Outcome::Rejected => self.stats.rejected += 1,
+                _ => {}
+            }
+        }
+        result
+    }
+
+    fn inspect(&mut self, query: &[u8], ctl: &RunControl) -> Result<InspectReport> {
+        let started = Instant::now();
+        let result = self.inspect_copy(query, ctl);
+        self.stats.busy += started.elapsed();
+        result
+    }
+
+    fn store(&mut self, dest: &Path) -> Result<Hash> {
+        let started = Instant::now();
+        let result = self.publish(dest);
+        self.stats.busy += started.elapsed();
+        result
+    }
+
+    fn info(&self) -> BackendInfo {
+        self.core.info()
+    }
+
+    fn stats(&self) -> MachineStats {
+        let mut stats = self.stats;
+        stats += self.core.stats();
+        stats
+    }
+
+    fn read_range(&mut self, label: &str, max_len: u64) -> Result<Vec<u8>> {
+        self.usable()?;
+        if self.status != Status::Ready {
+            return Err(Error::NotAccepting {
+                status: self.status.clone(),
+            });
+        }
+        self.core.read_range(label, max_len)
+    }
+}
+
+impl<C: MachineCore> Host<C> {
+    /// Feeds one input to a machine waiting for input (algorithm A over the core).
+    fn run_input(&mut self, input: &[u8], ctl: &RunControl) -> Result<AdvanceReport> {
         let point = self.core.revert_point()?;
         let run = match self.core.advance(input, &point, ctl) {
             Ok(run) => run,
@@ -222,7 +282,8 @@ impl<C: MachineCore> Machine for Host<C> {
         }
     }
 
-    fn inspect(&mut self, query: &[u8], ctl: &RunControl) -> Result<InspectReport> {
+    /// Runs one query on a throw-away copy (algorithm I over the core).
+    fn inspect_copy(&mut self, query: &[u8], ctl: &RunControl) -> Result<InspectReport> {
         self.usable()?;
         if query.len() > CMIO_BUFFER_LEN {
             return Err(Error::QueryTooLarge { len: query.len() });
@@ -247,7 +308,8 @@ impl<C: MachineCore> Machine for Host<C> {
         })
     }
 
-    fn store(&mut self, dest: &Path) -> Result<Hash> {
+    /// Durably publishes the live state (algorithm P over the core).
+    fn publish(&mut self, dest: &Path) -> Result<Hash> {
         self.usable()?;
         if let Status::Stuck(outcome) = &self.status
             && !self.recorded
@@ -261,19 +323,5 @@ impl<C: MachineCore> Machine for Host<C> {
         }
         self.core.store(dest)?;
         self.core.root_hash()
-    }
-
-    fn info(&self) -> BackendInfo {
-        self.core.info()
-    }
-
-    fn read_range(&mut self, label: &str, max_len: u64) -> Result<Vec<u8>> {
-        self.usable()?;
-        if self.status != Status::Ready {
-            return Err(Error::NotAccepting {
-                status: self.status.clone(),
-            });
-        }
-        self.core.read_range(label, max_len)
     }
 }

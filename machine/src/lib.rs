@@ -29,11 +29,12 @@ mod outcome;
 mod publish;
 #[cfg(feature = "test-utils")]
 mod scripted;
+mod stats;
 mod worker;
 
 pub use backend::{BackendInfo, Machine, MachineBackend, StateSource, extract_state, query_state};
 pub use cartesi::{
-    CartesiBackend, CartesiCore, CartesiMachine, CartesiRevert, Console, LoadOptions,
+    CartesiBackend, CartesiCore, CartesiMachine, CartesiRevert, Console, JournalBound, LoadOptions,
 };
 pub use cartesi_machine_sys::{
     CMIO_BUFFER_LEN, DEFAULT_SLICE, EMPTY_OUTPUTS_ROOT, Generation, LibraryInfo, LoadError,
@@ -51,4 +52,5 @@ pub use scripted::{
     SCRIPTED_FILE, SCRIPTED_STATE_LEN, ScriptedBackend, ScriptedCore, ScriptedMachine,
     ScriptedRevert,
 };
+pub use stats::MachineStats;
 pub use worker::MachineWorker;

@@ -14,8 +14,8 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use crate::{
-    AdvanceReport, BackendInfo, Error, Hash, InspectReport, Machine, MachineBackend, Result,
-    RunControl, StateSource, Status, extract_state, query_state,
+    AdvanceReport, BackendInfo, Error, Hash, InspectReport, Machine, MachineBackend, MachineStats,
+    Result, RunControl, StateSource, Status, extract_state, query_state,
 };
 
 type Job = Box<dyn FnOnce(&mut dyn Machine) + Send>;
@@ -101,6 +101,11 @@ impl MachineWorker {
     /// [`Machine::info`].
     pub async fn info(&self) -> Result<BackendInfo> {
         self.with(|m| m.info()).await
+    }
+
+    /// [`Machine::stats`].
+    pub async fn stats(&self) -> Result<MachineStats> {
+        self.with(|m| m.stats()).await
     }
 }
 

@@ -1,5 +1,5 @@
-//! The libcartesi core: load (algorithm L), revert points, inspect copies, publish (P),
-//! templates (T) and labeled ranges (E).
+//! The libcartesi core: load (algorithm L), inspect copies, publish (P), templates (T) and
+//! labeled ranges (E). Reverting lives in `revert`.
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -11,60 +11,45 @@ use cartesi_machine_sys::{
 use serde_json::Value;
 
 use super::handle::{self, Handle};
+use super::journal::{Base, Entry, Journal, JournalBound};
+use super::revert::CartesiRevert;
 use super::run::{Classified, classify, run_request};
 use super::{LoadOptions, invalid_json, runtime_json};
-use crate::publish::{
-    StoreSteps, c_path, next_seq, parent_of, publish, remove_dir, sync_dir, sync_flat_dir,
-};
+use crate::publish::{StoreSteps, c_path, next_seq, parent_of, publish, sync_dir, sync_flat_dir};
 use crate::{
-    BackendInfo, Error, MachineCore, Result, Run, RunControl, SnapshotReason, Status, Stop,
+    BackendInfo, Error, MachineCore, MachineStats, Result, Run, RunControl, SnapshotReason, Status,
+    Stop,
 };
-
-/// A stored directory whose state equals the live state.
-#[derive(Debug)]
-struct CleanDir {
-    path: PathBuf,
-    /// A backend scratch directory, removed when superseded.
-    owned: bool,
-}
-
-impl CleanDir {
-    fn discard(self) {
-        if self.owned
-            && let Err(err) = remove_dir(&self.path)
-        {
-            tracing::warn!(target: "machine::cartesi", %err, "cannot remove scratch directory");
-        }
-    }
-
-    fn exists(&self) -> bool {
-        self.path.join("config.json").exists()
-    }
-}
-
-/// The pre-input state: where to reload it from and its root hash.
-#[derive(Debug)]
-pub struct CartesiRevert {
-    root: Hash,
-    src: CleanDir,
-}
 
 /// The libcartesi backend core. Not `Send`: its handle stays on the thread that loaded it.
 #[derive(Debug)]
 pub struct CartesiCore {
-    lib: &'static Library,
+    pub(super) lib: &'static Library,
     /// `None` only after a failed reload; the host has then poisoned the instance.
-    handle: Option<Handle>,
-    clean: Option<CleanDir>,
+    pub(super) handle: Option<Handle>,
+    /// The stored state the journal starts from; `None` until one is needed (templates).
+    pub(super) base: Option<Base>,
+    /// The inputs accepted since `base`.
+    pub(super) journal: Journal,
+    /// The input of the advance in progress, once accepted, until the host keeps it.
+    pub(super) pending: Option<(Entry, u64)>,
+    pub(super) bound: JournalBound,
     work_dir: PathBuf,
-    runtime: CString,
-    rx: Vec<u8>,
+    pub(super) runtime: CString,
+    pub(super) rx: Vec<u8>,
+    /// `MCYCLE` of the live machine while it waits for input (kept, not read, between inputs:
+    /// the machine does not run between them).
+    pub(super) mcycle: u64,
+    /// The root hash of the live state, once computed, until the machine runs again.
+    pub(super) root: Option<Hash>,
+    /// Stores, loads and replayed inputs so far.
+    pub(super) counted: MachineStats,
 }
 
 impl Drop for CartesiCore {
     fn drop(&mut self) {
-        if let Some(clean) = self.clean.take() {
-            clean.discard();
+        if let Some(base) = self.base.take() {
+            base.discard();
         }
     }
 }
@@ -115,9 +100,25 @@ fn has_shared(value: &Value) -> bool {
     }
 }
 
+/// Applies the 0.19 runtime configuration on the thread that owns `handle` (pitfall P9). Its
+/// console flag is thread-local and every handle stays on the thread that created it, so once
+/// per handle, before its first run, is enough; 0.21 keeps the configuration per machine.
+fn silence_console(handle: &Handle, runtime: &CString) -> Result<()> {
+    if generation(handle.lib()) == Generation::V19 {
+        handle.set_runtime_config(runtime)?;
+    }
+    Ok(())
+}
+
+/// `MCYCLE` of a machine.
+pub(super) fn read_mcycle(h: &Handle) -> Result<u64> {
+    h.read_reg(h.lib().api().regs().mcycle)
+}
+
 /// Loads a handle and checks `MIMPID` (steps 3–4).
-fn load_handle(lib: &'static Library, dir: &Path, runtime: &CString) -> Result<Handle> {
+pub(super) fn load_handle(lib: &'static Library, dir: &Path, runtime: &CString) -> Result<Handle> {
     let handle = Handle::load(lib, &c_path(dir)?, runtime)?;
+    silence_console(&handle, runtime)?;
     let mimpid = handle.read_reg(lib.api().regs().mimpid)?;
     if mimpid != generation(lib).mimpid() {
         return Err(Error::Protocol(format!(
@@ -155,18 +156,32 @@ impl CartesiCore {
                 return Err(Error::snapshot(dir, SnapshotReason::NotAtInputBoundary));
             }
         };
-        let core = Self {
+        let mcycle = read_mcycle(&handle)?;
+        let root = handle.root_hash()?;
+        let mut core = Self::new(lib, opts, handle, runtime);
+        core.rx = rx;
+        core.base = Some(Base::new(dir.to_path_buf(), false, root, mcycle));
+        core.mcycle = mcycle;
+        core.root = Some(root);
+        core.counted.loads = 1;
+        Ok((core, status))
+    }
+
+    fn new(lib: &'static Library, opts: &LoadOptions, handle: Handle, runtime: CString) -> Self {
+        Self {
             lib,
             handle: Some(handle),
-            clean: Some(CleanDir {
-                path: dir.to_path_buf(),
-                owned: false,
-            }),
+            base: None,
+            journal: Journal::default(),
+            pending: None,
+            bound: opts.journal,
             work_dir: opts.work_dir.clone(),
             runtime,
-            rx,
-        };
-        Ok((core, status))
+            rx: vec![0u8; CMIO_BUFFER_LEN],
+            mcycle: 0,
+            root: None,
+            counted: MachineStats::default(),
+        }
     }
 
     /// Algorithm T.
@@ -183,18 +198,12 @@ impl CartesiCore {
         let config = CString::new(config_json).map_err(|_| invalid_json("the machine config"))?;
         let runtime = runtime_json(generation(lib), opts.console);
         let handle = Handle::create(lib, &config, &runtime)?;
-        let mut core = Self {
-            lib,
-            handle: Some(handle),
-            clean: None,
-            work_dir: opts.work_dir.clone(),
-            runtime,
-            rx: vec![0u8; CMIO_BUFFER_LEN],
-        };
+        let mut core = Self::new(lib, opts, handle, runtime);
         let h = core.handle.as_ref().ok_or(Error::Poisoned)?;
-        h.set_runtime_config(&core.runtime)?;
-        let m0 = h.read_reg(lib.api().regs().mcycle)?;
+        silence_console(h, &core.runtime)?;
+        let m0 = read_mcycle(h)?;
         let run = run_request(h, &mut core.rx, m0, ctl)?;
+        core.mcycle = m0.saturating_add(run.mcycles);
         match run.stop {
             Stop::Accepted { .. } => {}
             other => {
@@ -208,7 +217,7 @@ impl CartesiCore {
         core.handle()?.root_hash()
     }
 
-    fn handle(&self) -> Result<&Handle> {
+    pub(super) fn handle(&self) -> Result<&Handle> {
         self.handle.as_ref().ok_or(Error::Poisoned)
     }
 
@@ -225,7 +234,7 @@ impl CartesiCore {
         }
     }
 
-    fn is_v19(&self) -> bool {
+    pub(super) fn is_v19(&self) -> bool {
         generation(self.lib) == Generation::V19
     }
 
@@ -238,36 +247,53 @@ impl CartesiCore {
         ))
     }
 
-    /// Stores the live state into a fresh scratch directory (no fsync: it is never published).
-    fn store_scratch(&self, purpose: &str) -> Result<CleanDir> {
+    /// The root hash of the live state, computed at most once between runs.
+    pub(super) fn live_root(&mut self) -> Result<Hash> {
+        if let Some(root) = self.root {
+            return Ok(root);
+        }
+        let root = self.handle()?.root_hash()?;
+        self.root = Some(root);
+        Ok(root)
+    }
+
+    /// Makes the live state, which waits for input, the new revert base: a store into a fresh
+    /// scratch directory (no fsync: it is never published). The journal starts over.
+    pub(super) fn refresh_base(&mut self, purpose: &str) -> Result<()> {
         let path = self.scratch(purpose);
-        if let Err(err) = self.handle()?.store(&c_path(&path)?) {
-            if path.symlink_metadata().is_ok() {
-                let _ = remove_dir(&path);
-            }
-            return Err(err);
-        }
-        Ok(CleanDir { path, owned: true })
-    }
-
-    /// A clean directory for the live state, storing one if needed.
-    fn take_clean(&mut self, purpose: &str) -> Result<CleanDir> {
-        match self.clean.take() {
-            Some(clean) if clean.exists() => Ok(clean),
-            stale => {
-                if let Some(stale) = stale {
-                    stale.discard();
+        let stored = c_path(&path)
+            .and_then(|c| self.handle()?.store(&c))
+            .and_then(|()| self.live_root());
+        let root = match stored {
+            Ok(root) => root,
+            Err(err) => {
+                if path.symlink_metadata().is_ok() {
+                    let _ = crate::publish::remove_dir(&path);
                 }
-                self.store_scratch(purpose)
+                return Err(err);
             }
-        }
+        };
+        self.counted.stores += 1;
+        self.replace_base(Base::new(path, true, root, self.mcycle));
+        Ok(())
     }
 
-    fn prepare_run(&self, h: &Handle) -> Result<u64> {
-        if self.is_v19() {
-            h.set_runtime_config(&self.runtime)?;
+    /// Makes `base`, which holds the live state, the revert base; the journal starts over.
+    fn replace_base(&mut self, base: Base) {
+        if let Some(previous) = self.base.replace(base) {
+            previous.discard();
         }
-        h.read_reg(self.lib.api().regs().mcycle)
+        self.journal.clear();
+    }
+
+    /// A stored directory holding exactly the live state, storing one if the journal is not
+    /// empty or the base is gone.
+    fn current_base(&mut self, purpose: &str) -> Result<&Base> {
+        let usable = self.journal.is_empty() && self.base.as_ref().is_some_and(Base::exists);
+        if !usable {
+            self.refresh_base(purpose)?;
+        }
+        self.base.as_ref().ok_or(Error::Poisoned)
     }
 }
 
@@ -279,58 +305,60 @@ impl MachineCore for CartesiCore {
     }
 
     fn root_hash(&mut self) -> Result<Hash> {
-        self.handle()?.root_hash()
+        self.live_root()
     }
 
     fn revert_point(&mut self) -> Result<CartesiRevert> {
-        let root = self.handle()?.root_hash()?;
-        let src = self.take_clean("revert")?;
-        Ok(CartesiRevert { root, src })
+        self.revert_point_here()
     }
 
     fn advance(&mut self, input: &[u8], point: &CartesiRevert, ctl: &RunControl) -> Result<Run> {
+        self.pending = None;
         let h = self.handle.as_ref().ok_or(Error::Poisoned)?;
-        let m0 = self.prepare_run(h)?;
-        let revert = (!self.is_v19()).then_some(&point.root);
-        h.send(CMIO_YIELD_REASON_ADVANCE_STATE, input, revert)?;
-        let run = run_request(h, &mut self.rx, m0, ctl)?;
-        if run.stop == Stop::Rejected
-            && let Some(recorded) = h.revert_root_hash()?
-            && recorded != point.root
-        {
-            return Err(Error::RevertMismatch {
-                expected: point.root,
-                got: recorded,
-            });
+        h.send(CMIO_YIELD_REASON_ADVANCE_STATE, input, point.root.as_ref())?;
+        self.root = None;
+        let run = run_request(h, &mut self.rx, point.mcycle, ctl)?;
+        self.mcycle = point.mcycle.saturating_add(run.mcycles);
+        match &run.stop {
+            Stop::Accepted { outputs_root } => {
+                let entry = Entry {
+                    input: input.to_vec(),
+                    pre_root: point.root,
+                    mcycle_after: point.mcycle.saturating_add(run.mcycles),
+                    outputs_root: *outputs_root,
+                };
+                self.pending = Some((entry, run.mcycles));
+            }
+            Stop::Rejected => {
+                if let (Some(expected), Some(recorded)) = (point.root, h.revert_root_hash()?)
+                    && recorded != expected
+                {
+                    return Err(Error::RevertMismatch {
+                        expected,
+                        got: recorded,
+                    });
+                }
+            }
+            Stop::FixedPoint { .. } | Stop::Interrupted => {}
         }
         Ok(run)
     }
 
     fn restore(&mut self, point: CartesiRevert) -> Result<Hash> {
-        self.handle = None; // cm_delete the live instance first
-        match load_handle(self.lib, &point.src.path, &self.runtime) {
-            Ok(handle) => {
-                self.handle = Some(handle);
-                self.clean = Some(point.src);
-                Ok(point.root)
-            }
-            Err(err) => {
-                point.src.discard();
-                Err(err)
-            }
+        self.restore_here(point)
+    }
+
+    fn release(&mut self, _: CartesiRevert) {
+        if let Some((entry, mcycles)) = self.pending.take() {
+            self.journal.push(entry, mcycles);
         }
     }
 
-    fn release(&mut self, point: CartesiRevert) {
-        point.src.discard();
-    }
-
     fn inspect(&mut self, query: &[u8], ctl: &RunControl) -> Result<Run> {
-        let clean = self.take_clean("base")?;
-        let copy = load_handle(self.lib, &clean.path, &self.runtime);
-        self.clean = Some(clean);
-        let copy = copy?;
-        let m0 = self.prepare_run(&copy)?;
+        let base = self.current_base("base")?.path().to_path_buf();
+        let copy = load_handle(self.lib, &base, &self.runtime)?;
+        self.counted.loads += 1;
+        let m0 = read_mcycle(&copy)?;
         copy.send(CMIO_YIELD_REASON_INSPECT_STATE, query, None)?;
         run_request(&copy, &mut self.rx, m0, ctl)
         // `copy` is deleted here, on success and on error alike.
@@ -342,13 +370,14 @@ impl MachineCore for CartesiCore {
             handle: self.handle()?,
         };
         publish(dest, &mut steps)?;
-        if let Some(previous) = self.clean.replace(CleanDir {
-            path: dest.to_path_buf(),
-            owned: false,
-        }) {
-            previous.discard();
-        }
+        self.counted.stores += 1;
+        let root = self.live_root()?;
+        self.replace_base(Base::new(dest.to_path_buf(), false, root, self.mcycle));
         Ok(())
+    }
+
+    fn stats(&self) -> MachineStats {
+        self.counted
     }
 
     fn read_range(&mut self, label: &str, max_len: u64) -> Result<Vec<u8>> {

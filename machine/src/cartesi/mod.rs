@@ -2,6 +2,8 @@
 
 mod core;
 mod handle;
+mod journal;
+mod revert;
 mod run;
 
 use std::ffi::CString;
@@ -9,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use cartesi_machine_sys::{Generation, Library};
 
-pub use self::core::{CartesiCore, CartesiRevert};
+pub use self::core::CartesiCore;
+pub use self::journal::JournalBound;
+pub use self::revert::CartesiRevert;
 use crate::{Error, Hash, Host, Machine, MachineBackend, Result, RunControl};
 
 /// A Cartesi Machine with the reference host semantics.
@@ -28,20 +32,30 @@ pub enum Console {
 /// How machines are loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
-    /// Scratch directory for revert points and inspect bases (`cm-<pid>-<seq>-…`). It must be
-    /// on a local file system; there is no default.
+    /// Scratch directory for revert bases and inspect bases (`cm-<pid>-<seq>-…`). It must be
+    /// on a local file system with room for one stored machine; there is no default.
     pub work_dir: PathBuf,
     /// Guest console destination.
     pub console: Console,
+    /// When the revert base is refreshed.
+    pub journal: JournalBound,
 }
 
 impl LoadOptions {
-    /// Options with the given work directory and a discarded console.
+    /// Options with the given work directory, a discarded console and the default journal
+    /// bound.
     pub fn new(work_dir: impl Into<PathBuf>) -> Self {
         Self {
             work_dir: work_dir.into(),
             console: Console::Discard,
+            journal: JournalBound::DEFAULT,
         }
+    }
+
+    /// The same options with another journal bound.
+    pub fn with_journal(mut self, bound: JournalBound) -> Self {
+        self.journal = bound;
+        self
     }
 }
 

@@ -139,12 +139,11 @@ fn run_to_stop(
     ctl: &RunControl,
     collected: &mut Collector,
 ) -> Result<RawStop> {
-    let mcycle_reg = regs(h).mcycle;
     let limit = m0.saturating_add(ctl.effective_budget());
     let slice = ctl.slice.max(1);
+    // Slices end at m0 + k·slice: a yield inside a slice resumes towards the same end.
+    let mut target = limit.min(m0.saturating_add(slice));
     loop {
-        let mcycle = h.read_reg(mcycle_reg)?;
-        let target = limit.min(mcycle.saturating_add(slice));
         match h.run(target)? {
             BREAK_HALTED => return Ok(RawStop::Halted(halt_code(h)?)),
             BREAK_YIELDED_MANUALLY => {
@@ -169,9 +168,10 @@ fn run_to_stop(
             }
             BREAK_YIELDED_SOFTLY | BREAK_CONSOLE_OUTPUT | BREAK_CONSOLE_INPUT => {}
             BREAK_REACHED_TARGET_MCYCLE => {
-                if h.read_reg(mcycle_reg)? >= limit {
+                if target >= limit {
                     return Ok(RawStop::BudgetExhausted);
                 }
+                target = limit.min(target.saturating_add(slice));
             }
             BREAK_MCYCLE_OVERFLOW if regs(h).imcyclemax.is_some() => {
                 return Ok(RawStop::BudgetExhausted);

@@ -18,8 +18,8 @@ pub use self::checkpoint::{NATIVE_FORMAT_VERSION, NATIVE_MANIFEST_FILE, NATIVE_S
 use crate::outcome::Collector;
 use crate::publish::{StoreSteps, publish};
 use crate::{
-    BackendInfo, Error, Hash, Host, Machine, MachineBackend, MachineCore, Outcome, Result, Run,
-    RunControl, SnapshotReason, Status, Stop,
+    BackendInfo, Error, Hash, Host, Machine, MachineBackend, MachineCore, MachineStats, Outcome,
+    Result, Run, RunControl, SnapshotReason, Status, Stop,
 };
 
 /// The exit code of a halt caused by a guest panic (what a panicking Rust guest exits with).
@@ -61,6 +61,10 @@ impl NativeBackend {
             engine: Engine::from_state(loaded.state),
             root: Some(loaded.digest),
             halted: loaded.halted,
+            counted: MachineStats {
+                loads: 1,
+                ..MachineStats::default()
+            },
         };
         Ok(Host::new(core, status))
     }
@@ -80,6 +84,7 @@ impl Host<NativeCore> {
                 engine,
                 root: None,
                 halted: None,
+                counted: MachineStats::default(),
             },
             Status::Ready,
         )
@@ -97,6 +102,8 @@ pub struct NativeCore {
     engine: Engine,
     root: Option<Hash>,
     halted: Option<u32>,
+    /// Checkpoint loads and stores.
+    counted: MachineStats,
 }
 
 /// The native engine never rejects, so it never restores: its revert point is empty.
@@ -223,7 +230,13 @@ impl MachineCore for NativeCore {
                 encoded: &encoded,
                 halted: self.halted,
             },
-        )
+        )?;
+        self.counted.stores += 1;
+        Ok(())
+    }
+
+    fn stats(&self) -> MachineStats {
+        self.counted
     }
 }
 

@@ -3,7 +3,9 @@
  * or 21; 20 exports only the version probe) and runs a tiny scripted guest instead of a RISC-V
  * emulator. Numbers, checks, error codes and the thread-local string rules follow the real
  * library so the Rust FFI layer can be tested without it. Stub-only hooks (cm_stub_*) count
- * handle deletions and inject failures.
+ * handle deletions, stores and loads, and inject failures. The environment variable
+ * CM_STUB_INJECT, read once when the library is loaded, arms failures on any handle for tests
+ * that drive a whole program: "<fn>[=<code>][@<after>],..." (code -6, after 0 by default).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CM_STUB_API
@@ -122,6 +125,9 @@ struct mstate {
 typedef struct cm_machine {
     uint64_t serial;
     int destroyed;
+    /* The root hash of `s` while it is unchanged (a hash tree is only rehashed where written). */
+    int root_valid;
+    uint8_t root[32];
     struct mstate s;
     struct mstate initial; /* v21: state as of load or create, for store with NONE/CONFIG */
     char *config;
@@ -131,6 +137,7 @@ typedef struct cm_machine {
 
 struct injection {
     const void *m;
+    int any; /* matches every handle (and calls without one) */
     char fn[64];
     cm_error code;
     char msg[256];
@@ -146,19 +153,27 @@ static uint64_t *g_deletes;
 static size_t g_deletes_cap;
 static uint64_t g_bad_deletes;
 static struct injection g_inj[64];
+/* Injections armed; read without the lock so that calls skip the table when there is none. */
+static uint32_t g_armed;
+
+/* Successful cm_store and cm_load_new calls made by the calling thread. */
+static _Thread_local uint64_t tl_stores;
+static _Thread_local uint64_t tl_loads;
 
 /* Returns a nonzero code (with the message set) if an injected failure fires for this call. */
 static cm_error injected(const void *m, const char *fn) {
     cm_error code = 0;
+    if (__atomic_load_n(&g_armed, __ATOMIC_ACQUIRE) == 0) return 0;
     pthread_mutex_lock(&g_lock);
     for (size_t i = 0; i < sizeof g_inj / sizeof g_inj[0]; i++) {
         struct injection *in = &g_inj[i];
-        if (!in->active || in->m != m || strcmp(in->fn, fn) != 0) continue;
+        if (!in->active || (!in->any && in->m != m) || strcmp(in->fn, fn) != 0) continue;
         if (in->after > 0) {
             in->after--;
             break;
         }
         in->active = 0;
+        __atomic_fetch_sub(&g_armed, 1, __ATOMIC_RELEASE);
         code = in->code;
         snprintf(tl_err, sizeof tl_err, "%s", in->msg);
         break;
@@ -276,6 +291,16 @@ static void root_hash(const struct mstate *s, uint8_t out[32]) {
     }
 }
 
+/* The root hash of the machine's current state, kept until the state changes. */
+static void current_root(const cm_machine *m, uint8_t out[32]) {
+    cm_machine *cached = (cm_machine *)m; /* the cache is the stub's own bookkeeping */
+    if (!cached->root_valid) {
+        root_hash(&m->s, cached->root);
+        cached->root_valid = 1;
+    }
+    memcpy(out, m->root, 32);
+}
+
 /* ---- the scripted guest -------------------------------------------------------------------- */
 
 static uint64_t be_word_low(const uint8_t *p, int *high_nonzero) {
@@ -376,6 +401,26 @@ static uint32_t accept_advance(struct mstate *s, const uint8_t *p, uint64_t n) {
     memset(s->gstate + 20, 0, 4096);
     memcpy(s->gstate + 20, p, l);
     return manual(s, 1, s->acc, 32);
+}
+
+/*
+ * What emulating one step costs: a microsecond per 1,000 mcycles, as an emulator running 10^9
+ * mcycles per second would (libcartesi 0.19 runs guests some 15-20 times slower than native, a
+ * few 10^8 per second). Without it the stub's guest runs for free, and a benchmark against the
+ * stub measures nothing but call overhead.
+ */
+#define STEP_COST_NS 1000
+
+static int64_t monotonic_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void emulate_step(void) {
+    int64_t until = monotonic_ns() + STEP_COST_NS;
+    while (monotonic_ns() < until) {
+    }
 }
 
 /* Performs the guest action of the current step; returns a break reason or 0 to go on. */
@@ -496,17 +541,19 @@ EXPORT uint64_t cm_stub_bad_delete_count(void) {
     return n;
 }
 
-static void add_injection_locked(const cm_machine *m, const char *fn, int32_t code,
+static void add_injection_locked(const cm_machine *m, int any, const char *fn, int32_t code,
                                  const char *msg, uint32_t after) {
     for (size_t i = 0; i < sizeof g_inj / sizeof g_inj[0]; i++) {
         struct injection *in = &g_inj[i];
         if (in->active) continue;
         in->m = m;
+        in->any = any;
         snprintf(in->fn, sizeof in->fn, "%s", fn ? fn : "");
         in->code = code;
         snprintf(in->msg, sizeof in->msg, "%s", msg ? msg : "");
         in->after = after;
         in->active = 1;
+        __atomic_fetch_add(&g_armed, 1, __ATOMIC_RELEASE);
         break;
     }
 }
@@ -514,7 +561,7 @@ static void add_injection_locked(const cm_machine *m, const char *fn, int32_t co
 EXPORT void cm_stub_inject(const cm_machine *m, const char *fn, int32_t code, const char *msg,
                            uint32_t after) {
     pthread_mutex_lock(&g_lock);
-    add_injection_locked(m, fn, code, msg, after);
+    add_injection_locked(m, 0, fn, code, msg, after);
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -523,8 +570,43 @@ EXPORT void cm_stub_inject_serial(uint64_t serial, const char *fn, int32_t code,
                                   uint32_t after) {
     pthread_mutex_lock(&g_lock);
     for (size_t i = 0; i < g_live_len; i++)
-        if (g_live[i]->serial == serial) add_injection_locked(g_live[i], fn, code, msg, after);
+        if (g_live[i]->serial == serial) add_injection_locked(g_live[i], 0, fn, code, msg, after);
     pthread_mutex_unlock(&g_lock);
+}
+
+/* Like cm_stub_inject, for every handle and for calls without one. */
+EXPORT void cm_stub_inject_any(const char *fn, int32_t code, const char *msg, uint32_t after) {
+    pthread_mutex_lock(&g_lock);
+    add_injection_locked(NULL, 1, fn, code, msg, after);
+    pthread_mutex_unlock(&g_lock);
+}
+
+EXPORT uint64_t cm_stub_store_count(void) { return tl_stores; }
+
+EXPORT uint64_t cm_stub_load_count(void) { return tl_loads; }
+
+/* Arms the failures named by CM_STUB_INJECT: "<fn>[=<code>][@<after>],...". */
+__attribute__((constructor)) static void inject_from_environment(void) {
+    const char *spec = getenv("CM_STUB_INJECT");
+    if (!spec) return;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        int32_t code = E_RUNTIME;
+        uint32_t after = 0;
+        char *at = strchr(item, '@');
+        if (at) {
+            *at = 0;
+            after = (uint32_t)strtoul(at + 1, NULL, 10);
+        }
+        char *eq = strchr(item, '=');
+        if (eq) {
+            *eq = 0;
+            code = (int32_t)strtol(eq + 1, NULL, 10);
+        }
+        if (*item) cm_stub_inject_any(item, code, "injected by CM_STUB_INJECT", after);
+    }
 }
 
 EXPORT void cm_delete(cm_machine *m) {
@@ -641,7 +723,7 @@ EXPORT cm_error cm_read_reg(const cm_machine *m, uint32_t reg, uint64_t *val) {
 EXPORT cm_error cm_get_root_hash(const cm_machine *m, uint8_t (*hash)[32]) {
     ENTER(m, "cm_get_root_hash");
     if (!hash) return fail(E_INVALID_ARGUMENT, "invalid hash output");
-    root_hash(&m->s, *hash);
+    current_root(m, *hash);
     return ok();
 }
 
@@ -664,6 +746,7 @@ EXPORT cm_error cm_run(cm_machine *m, uint64_t mcycle_end, uint32_t *break_reaso
     else if (s->iy) br = BR_MANUAL;
     else if (s->mcycle >= mcycle_end) br = BR_TARGET;
     else {
+        m->root_valid = 0;
         s->ix = 0;
         uint64_t end = mcycle_end;
         if (V21 && s->imcyclemax < end) end = s->imcyclemax;
@@ -680,6 +763,7 @@ EXPORT cm_error cm_run(cm_machine *m, uint64_t mcycle_end, uint32_t *break_reaso
             }
             s->mcycle += need;
             s->partial = 0;
+            emulate_step();
             uint32_t r = guest_step(s);
             if (r) {
                 br = r;
@@ -737,7 +821,7 @@ EXPORT cm_error cm_send_cmio_response(cm_machine *m, uint16_t reason, const uint
         if (!revert_root_hash)
             return fail(E_INVALID_ARGUMENT, "advance-state response requires a revert root hash");
         uint8_t current[32];
-        root_hash(s, current);
+        current_root(m, current);
         if (memcmp(current, *revert_root_hash, 32) != 0)
             return fail(E_INVALID_ARGUMENT, "revert root hash does not match the current root hash");
         memcpy(s->revert, *revert_root_hash, 32);
@@ -764,6 +848,7 @@ EXPORT cm_error cm_send_cmio_response(cm_machine *m, uint16_t reason, const uint
         memset(s->rx + length, 0, padded - length);
         if (padded > s->rx_hi) s->rx_hi = padded;
     }
+    m->root_valid = 0;
     s->fromhost = ((uint64_t)reason << 32) | length;
     s->iy = 0;
     s->phase = PH_RUN;
@@ -924,7 +1009,8 @@ static cm_error store_state(const cm_machine *m, const struct mstate *s, const c
     rc |= write_all(path, k.p, k.len);
     if (!V21 && rc == 0) {
         uint8_t h[32];
-        root_hash(s, h);
+        if (s == &m->s) current_root(m, h);
+        else root_hash(s, h);
         path_join(path, sizeof path, dir, "hash");
         rc |= write_all(path, h, 32);
     }
@@ -937,6 +1023,7 @@ static cm_error store_state(const cm_machine *m, const struct mstate *s, const c
         if (V21) remove_stored_files(dir); /* 0.19 leaves a partial directory behind */
         return fail(E_SYSTEM, "unable to write stored machine in %s: %s", dir, strerror(e));
     }
+    tl_stores++;
     return ok();
 }
 
@@ -1011,7 +1098,7 @@ EXPORT cm_error cm_load_new(const char *dir, const char *runtime, cm_machine **o
         uint8_t stored[32], now[32];
         path_join(path, sizeof path, dir, "hash");
         uint8_t *h = read_all(path, &n);
-        root_hash(&m->s, now);
+        current_root(m, now);
         if (h && n == 32) memcpy(stored, h, 32);
         int mismatch = !h || n != 32 || memcmp(stored, now, 32) != 0;
         free(h);
@@ -1021,6 +1108,7 @@ EXPORT cm_error cm_load_new(const char *dir, const char *runtime, cm_machine **o
         }
     }
     register_machine(m);
+    tl_loads++;
     *out = m;
     return ok();
 }

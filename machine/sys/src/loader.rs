@@ -265,6 +265,9 @@ fn resolve_stub(dl: &DlLibrary) -> Option<StubHooks> {
             bad_delete_count: lookup(dl, "cm_stub_bad_delete_count")?,
             inject: lookup(dl, "cm_stub_inject")?,
             inject_serial: lookup(dl, "cm_stub_inject_serial")?,
+            inject_any: lookup(dl, "cm_stub_inject_any")?,
+            store_count: lookup(dl, "cm_stub_store_count")?,
+            load_count: lookup(dl, "cm_stub_load_count")?,
         })
     }
 }

@@ -25,4 +25,13 @@ pub struct StubHooks {
     /// `void cm_stub_inject_serial(uint64_t serial, const char *fn, int32_t code, const char
     /// *msg, uint32_t after)`: like `inject`, for the live handle with that serial.
     pub inject_serial: unsafe extern "C" fn(u64, *const c_char, i32, *const c_char, u32),
+    /// `void cm_stub_inject_any(const char *fn, int32_t code, const char *msg, uint32_t after)`:
+    /// like `inject`, for every handle and for calls without one (process-global).
+    pub inject_any: unsafe extern "C" fn(*const c_char, i32, *const c_char, u32),
+    /// `uint64_t cm_stub_store_count(void)`: successful `cm_store` calls made by the calling
+    /// thread.
+    pub store_count: unsafe extern "C" fn() -> u64,
+    /// `uint64_t cm_stub_load_count(void)`: successful `cm_load_new` calls made by the calling
+    /// thread.
+    pub load_count: unsafe extern "C" fn() -> u64,
 }

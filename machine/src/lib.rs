@@ -10,7 +10,9 @@
 //!   (`--libcartesi-path` / `LIBCARTESI_PATH` in the watchdog), so nothing links against it.
 //!
 //! Host semantics ([`Host`]): a rejected input is reverted to the exact pre-input state (the
-//! restored root hash is checked); exception, halt, unsupported yields and budget exhaustion are
+//! restored state is checked; the Cartesi backend reloads a revert base and re-runs a journal of
+//! the inputs accepted since, so accepted inputs cost no store, see [`JournalBound`]);
+//! exception, halt, unsupported yields and budget exhaustion are
 //! permanent fixed points that are never fed again; inspects run on a throw-away copy and only
 //! while the machine waits for input. [`Machine::store`] publishes durably: temporary directory,
 //! fsync, no-replace rename, fsync of the parent.

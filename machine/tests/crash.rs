@@ -218,3 +218,120 @@ fn a_failed_revert_poisons_the_instance() {
     ));
     assert!(!dir.path().join("never").exists());
 }
+
+fn hooks(api: StubApi) -> &'static cartesi_machine_sys::StubHooks {
+    cartesi_machine_sys::open(Some(cartesi_machine_stub::path(api)))
+        .unwrap()
+        .stub_hooks()
+        .unwrap()
+}
+
+/// Fails the `after`-th next call of `function` on the next handle the stub creates.
+fn inject_next(api: StubApi, function: &str, code: i32, after: u32) {
+    let function = std::ffi::CString::new(function).unwrap();
+    // SAFETY: valid C strings for the call; the stub copies them.
+    unsafe { (hooks(api).inject_next)(function.as_ptr(), code, c"next".as_ptr(), after) }
+}
+
+/// Every C call a revert makes can fail: the advance then fails with that call's error, the
+/// instance is poisoned (nothing of it is usable, nothing is stored) and its scratch space goes
+/// away with it. A failed store of the new base after a good replay only costs the refresh.
+#[test]
+fn every_call_of_a_revert_can_fail_cleanly() {
+    let _one = serial();
+    // (function, calls of it on the reloaded handle to let through): the base's root check,
+    // then the first re-run input's send, runs, receives and cycle reads, then the store.
+    let calls: [(&str, u32); 6] = [
+        ("cm_get_root_hash", 0),
+        ("cm_send_cmio_response", 0),
+        ("cm_run", 1),
+        ("cm_receive_cmio_request", 1),
+        ("cm_read_reg", 1),
+        ("cm_store", 0),
+    ];
+    for api in [StubApi::V19, StubApi::V21] {
+        for (function, after) in calls {
+            let dir = scratch();
+            let (backend, template) = stub(api, dir.path());
+            let mut m = backend.load_machine(&template).unwrap();
+            for payload in [b"one".as_slice(), b"two"] {
+                m.advance(&input(payload), &RunControl::default()).unwrap();
+            }
+            let root = m.root_hash().unwrap();
+            inject_next(api, function, -6, after);
+            let result = m.advance(&input(b"reject"), &RunControl::default());
+            if function == "cm_store" {
+                // The state is back; only the new base is missing, and the journal stands in.
+                assert_eq!(result.unwrap().outcome, machine::Outcome::Rejected);
+                assert_eq!(m.root_hash().unwrap(), root);
+                assert_eq!(m.stats().stores, 0, "{api:?}");
+                continue;
+            }
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, Error::Cm { op, code: -6, .. } if *op == function),
+                "{api:?} {function}: {err:?}"
+            );
+            assert!(m.is_poisoned(), "{api:?} {function}");
+            assert!(matches!(m.root_hash(), Err(Error::Poisoned)));
+            assert!(matches!(
+                m.store(&dir.path().join("never")),
+                Err(Error::Poisoned)
+            ));
+            assert!(!dir.path().join("never").exists());
+            drop(m);
+            let work = std::fs::read_dir(dir.path().join("work")).unwrap().count();
+            assert_eq!(work, 0, "{api:?} {function}: scratch left behind");
+        }
+    }
+}
+
+#[test]
+fn a_failed_reload_of_the_base_poisons_the_instance() {
+    let _one = serial();
+    for api in [StubApi::V19, StubApi::V21] {
+        let dir = scratch();
+        let (backend, template) = stub(api, dir.path());
+        let mut m = backend.load_machine(&template).unwrap();
+        m.advance(&input(b"one"), &RunControl::default()).unwrap();
+        inject_global(api, "cm_load_new", -6);
+        let err = m
+            .advance(&input(b"reject"), &RunControl::default())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Cm {
+                    op: "cm_load_new",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(m.is_poisoned());
+    }
+}
+
+/// A library that does not give back what it stored: the replay starts from another state, the
+/// revert says so (`RevertMismatch`, naming both roots) and the instance is poisoned.
+#[test]
+fn a_replay_that_arrives_elsewhere_is_a_revert_mismatch() {
+    let _one = serial();
+    for api in [StubApi::V19, StubApi::V21] {
+        let dir = scratch();
+        let (backend, template) = stub(api, dir.path());
+        let mut m = backend.load_machine(&template).unwrap();
+        m.advance(&input(b"one"), &RunControl::default()).unwrap();
+        // SAFETY: a stub hook with an integer argument.
+        unsafe { (hooks(api).perturb_load)(0) };
+        let err = m
+            .advance(&input(b"reject"), &RunControl::default())
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::RevertMismatch { expected, got } if expected != got),
+            "{api:?}: {err:?}"
+        );
+        assert_eq!(err.class(), Class::Internal);
+        assert!(m.is_poisoned());
+    }
+}

@@ -3,9 +3,10 @@
  * or 21; 20 exports only the version probe) and runs a tiny scripted guest instead of a RISC-V
  * emulator. Numbers, checks, error codes and the thread-local string rules follow the real
  * library so the Rust FFI layer can be tested without it. Stub-only hooks (cm_stub_*) count
- * handle deletions, stores and loads, and inject failures. The environment variable
- * CM_STUB_INJECT, read once when the library is loaded, arms failures on any handle for tests
- * that drive a whole program: "<fn>[=<code>][@<after>],..." (code -6, after 0 by default).
+ * handle deletions, stores and loads, inject failures and perturb a load. For tests that drive
+ * a whole program, two environment variables are read once when the library is loaded:
+ * CM_STUB_INJECT arms failures on any handle, "<fn>[=<code>][@<after>],..." (code -6, after 0
+ * by default), and CM_STUB_PERTURB_LOAD="<after>" perturbs the load after that many.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -137,7 +138,8 @@ typedef struct cm_machine {
 
 struct injection {
     const void *m;
-    int any; /* matches every handle (and calls without one) */
+    int any;  /* matches every handle (and calls without one) */
+    int next; /* waits for the next handle created, then matches that one */
     char fn[64];
     cm_error code;
     char msg[256];
@@ -155,6 +157,9 @@ static uint64_t g_bad_deletes;
 static struct injection g_inj[64];
 /* Injections armed; read without the lock so that calls skip the table when there is none. */
 static uint32_t g_armed;
+/* A pending perturbation: after skipping `g_perturb_after` loads, one load changes its state. */
+static int g_perturb_armed;
+static uint32_t g_perturb_after;
 
 /* Successful cm_store and cm_load_new calls made by the calling thread. */
 static _Thread_local uint64_t tl_stores;
@@ -167,7 +172,8 @@ static cm_error injected(const void *m, const char *fn) {
     pthread_mutex_lock(&g_lock);
     for (size_t i = 0; i < sizeof g_inj / sizeof g_inj[0]; i++) {
         struct injection *in = &g_inj[i];
-        if (!in->active || (!in->any && in->m != m) || strcmp(in->fn, fn) != 0) continue;
+        if (!in->active || in->next || (!in->any && in->m != m) || strcmp(in->fn, fn) != 0)
+            continue;
         if (in->after > 0) {
             in->after--;
             break;
@@ -233,8 +239,30 @@ static void register_machine(cm_machine *m) {
         g_live = realloc(g_live, g_live_cap * sizeof *g_live);
     }
     g_live[g_live_len++] = m;
+    for (size_t i = 0; i < sizeof g_inj / sizeof g_inj[0]; i++) {
+        if (g_inj[i].active && g_inj[i].next) {
+            g_inj[i].m = m;
+            g_inj[i].next = 0;
+        }
+    }
     pthread_mutex_unlock(&g_lock);
     if (V21) copy_state(&m->initial, &m->s);
+}
+
+/* Whether the armed perturbation fires for this load. */
+static int perturb_fires(void) {
+    int fire = 0;
+    pthread_mutex_lock(&g_lock);
+    if (g_perturb_armed) {
+        if (g_perturb_after > 0) {
+            g_perturb_after--;
+        } else {
+            g_perturb_armed = 0;
+            fire = 1;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return fire;
 }
 
 static void free_machine(cm_machine *m) {
@@ -541,13 +569,14 @@ EXPORT uint64_t cm_stub_bad_delete_count(void) {
     return n;
 }
 
-static void add_injection_locked(const cm_machine *m, int any, const char *fn, int32_t code,
-                                 const char *msg, uint32_t after) {
+static void add_injection_locked(const cm_machine *m, int any, int next, const char *fn,
+                                 int32_t code, const char *msg, uint32_t after) {
     for (size_t i = 0; i < sizeof g_inj / sizeof g_inj[0]; i++) {
         struct injection *in = &g_inj[i];
         if (in->active) continue;
         in->m = m;
         in->any = any;
+        in->next = next;
         snprintf(in->fn, sizeof in->fn, "%s", fn ? fn : "");
         in->code = code;
         snprintf(in->msg, sizeof in->msg, "%s", msg ? msg : "");
@@ -561,7 +590,7 @@ static void add_injection_locked(const cm_machine *m, int any, const char *fn, i
 EXPORT void cm_stub_inject(const cm_machine *m, const char *fn, int32_t code, const char *msg,
                            uint32_t after) {
     pthread_mutex_lock(&g_lock);
-    add_injection_locked(m, 0, fn, code, msg, after);
+    add_injection_locked(m, 0, 0, fn, code, msg, after);
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -570,14 +599,31 @@ EXPORT void cm_stub_inject_serial(uint64_t serial, const char *fn, int32_t code,
                                   uint32_t after) {
     pthread_mutex_lock(&g_lock);
     for (size_t i = 0; i < g_live_len; i++)
-        if (g_live[i]->serial == serial) add_injection_locked(g_live[i], 0, fn, code, msg, after);
+        if (g_live[i]->serial == serial)
+            add_injection_locked(g_live[i], 0, 0, fn, code, msg, after);
     pthread_mutex_unlock(&g_lock);
 }
 
 /* Like cm_stub_inject, for every handle and for calls without one. */
 EXPORT void cm_stub_inject_any(const char *fn, int32_t code, const char *msg, uint32_t after) {
     pthread_mutex_lock(&g_lock);
-    add_injection_locked(NULL, 1, fn, code, msg, after);
+    add_injection_locked(NULL, 1, 0, fn, code, msg, after);
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* Like cm_stub_inject, for the next handle created (by a load or a create). */
+EXPORT void cm_stub_inject_next(const char *fn, int32_t code, const char *msg, uint32_t after) {
+    pthread_mutex_lock(&g_lock);
+    add_injection_locked(NULL, 0, 1, fn, code, msg, after);
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* After `after` loads, the next cm_load_new succeeds with a state that differs from the stored
+   one (one guest-state byte flipped): a library that does not reproduce what it stored. */
+EXPORT void cm_stub_perturb_load(uint32_t after) {
+    pthread_mutex_lock(&g_lock);
+    g_perturb_armed = 1;
+    g_perturb_after = after;
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -585,8 +631,11 @@ EXPORT uint64_t cm_stub_store_count(void) { return tl_stores; }
 
 EXPORT uint64_t cm_stub_load_count(void) { return tl_loads; }
 
-/* Arms the failures named by CM_STUB_INJECT: "<fn>[=<code>][@<after>],...". */
+/* Arms the failures named by CM_STUB_INJECT ("<fn>[=<code>][@<after>],...") and the
+   perturbation of CM_STUB_PERTURB_LOAD ("<after>"). */
 __attribute__((constructor)) static void inject_from_environment(void) {
+    const char *perturb = getenv("CM_STUB_PERTURB_LOAD");
+    if (perturb) cm_stub_perturb_load((uint32_t)strtoul(perturb, NULL, 10));
     const char *spec = getenv("CM_STUB_INJECT");
     if (!spec) return;
     char buf[1024];
@@ -1106,6 +1155,10 @@ EXPORT cm_error cm_load_new(const char *dir, const char *runtime, cm_machine **o
             free_machine(m);
             return fail(E_RUNTIME, "stored and restored hashes do not match");
         }
+    }
+    if (perturb_fires()) {
+        m->s.gstate[STATE_LEN - 1] ^= 0xff;
+        m->root_valid = 0;
     }
     register_machine(m);
     tl_loads++;

@@ -4,7 +4,16 @@
 //! export the libcartesi C API of one generation each and run a tiny scripted guest instead of an
 //! emulator: [`StubApi::V19`] and [`StubApi::V21`] export the full symbol sets the `machine` crate
 //! uses, [`StubApi::V20`] only the version probe (it reports the unsupported 0.20). Stub-only
-//! hooks (`cm_stub_*`) count handle deletions and inject failures.
+//! hooks (`cm_stub_*`) count handle deletions, stores and loads (per calling thread), inject
+//! failures (on one handle, the next handle created, or every handle) and make a load come back
+//! different from what was stored. A program under test can arm the last two through the
+//! environment, read when the library is loaded: `CM_STUB_INJECT="<fn>[=<code>][@<after>],…"`
+//! and `CM_STUB_PERTURB_LOAD="<after>"`.
+//!
+//! Costs follow the real library's shape: a root hash is computed once per state change (as a
+//! hash tree is only rehashed where written) and covers the whole 2 MiB RX buffer, and every
+//! 1,000-mcycle guest step spends a microsecond, as an emulator running 10^9 mcycles per second
+//! would (real ones are slower).
 //!
 //! Scripted guest, advance payloads: `reject` → rx-rejected (after scribbling the state),
 //! `exception` → tx-exception `test-guest exception`, `halt` → halt with exit code 7,

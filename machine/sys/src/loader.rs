@@ -266,6 +266,8 @@ fn resolve_stub(dl: &DlLibrary) -> Option<StubHooks> {
             inject: lookup(dl, "cm_stub_inject")?,
             inject_serial: lookup(dl, "cm_stub_inject_serial")?,
             inject_any: lookup(dl, "cm_stub_inject_any")?,
+            inject_next: lookup(dl, "cm_stub_inject_next")?,
+            perturb_load: lookup(dl, "cm_stub_perturb_load")?,
             store_count: lookup(dl, "cm_stub_store_count")?,
             load_count: lookup(dl, "cm_stub_load_count")?,
         })

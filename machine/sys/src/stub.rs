@@ -28,6 +28,12 @@ pub struct StubHooks {
     /// `void cm_stub_inject_any(const char *fn, int32_t code, const char *msg, uint32_t after)`:
     /// like `inject`, for every handle and for calls without one (process-global).
     pub inject_any: unsafe extern "C" fn(*const c_char, i32, *const c_char, u32),
+    /// `void cm_stub_inject_next(const char *fn, int32_t code, const char *msg, uint32_t
+    /// after)`: like `inject`, for the next handle created (by a load or a create).
+    pub inject_next: unsafe extern "C" fn(*const c_char, i32, *const c_char, u32),
+    /// `void cm_stub_perturb_load(uint32_t after)`: after `after` loads, the next
+    /// `cm_load_new` succeeds with one guest-state byte flipped (process-global).
+    pub perturb_load: unsafe extern "C" fn(u32),
     /// `uint64_t cm_stub_store_count(void)`: successful `cm_store` calls made by the calling
     /// thread.
     pub store_count: unsafe extern "C" fn() -> u64,

@@ -51,6 +51,13 @@ pub(crate) fn stub_lib(api: StubApi) -> &'static Library {
     cartesi_machine_sys::open(Some(cartesi_machine_stub::path(api))).expect("stub loads")
 }
 
+/// Successful `cm_store` and `cm_load_new` calls this thread made into the stub of `api`.
+pub(crate) fn stub_io(api: StubApi) -> (u64, u64) {
+    let hooks = stub_lib(api).stub_hooks().expect("stub hooks");
+    // SAFETY: stub hooks without arguments, reading this thread's counters.
+    unsafe { ((hooks.store_count)(), (hooks.load_count)()) }
+}
+
 /// A stub backend whose scratch area is `work`.
 pub(crate) fn stub_backend(api: StubApi, work: &Path) -> CartesiBackend {
     CartesiBackend::new(stub_lib(api), LoadOptions::new(work))

@@ -87,7 +87,7 @@ fn bad_deletes(api: StubApi) -> u64 {
     unsafe { (hooks(api).bad_delete_count)() }
 }
 
-fn inject(api: StubApi, serial: u64, function: &str, code: i32, message: &str) {
+pub(crate) fn inject(api: StubApi, serial: u64, function: &str, code: i32, message: &str) {
     let function = CString::new(function).unwrap();
     let message = CString::new(message).unwrap();
     // SAFETY: valid C strings for the duration of the call; the stub copies them.

@@ -7,5 +7,6 @@
 mod common;
 mod contract;
 mod ffi;
+mod journal;
 mod native;
 mod worker;

@@ -43,6 +43,7 @@
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod application;
 mod block;
 mod budget;
 mod classify;
@@ -56,6 +57,7 @@ mod retry;
 mod scan;
 mod transport;
 
+pub use application::{GET_TEMPLATE_HASH, template_hash};
 pub use block::{
     BlockParam, BlockRef, HeadTag, block_by_number, block_by_tag, chain_id, code_at,
     ensure_chain_id,

@@ -1,0 +1,40 @@
+//! Reads from the application contract itself: its template hash.
+
+use alloy::providers::Provider;
+use alloy_primitives::{Address, B256};
+
+use crate::block::call;
+use crate::{BlockParam, Error, Result};
+
+/// Application `getTemplateHash()`.
+pub const GET_TEMPLATE_HASH: [u8; 4] = [0x61, 0xb1, 0x2c, 0x66];
+
+/// The application's `getTemplateHash()` at `block`: the root hash of the Cartesi Machine
+/// template it was deployed with (fixed at deployment). `Ok(None)` when the call reverts or
+/// returns nothing, as it does where the application has no code yet at `block`.
+pub async fn template_hash<P: Provider>(
+    provider: &P,
+    app: Address,
+    block: BlockParam,
+) -> Result<Option<B256>> {
+    match call(provider, app, GET_TEMPLATE_HASH.to_vec(), block).await? {
+        None => Ok(None),
+        Some(ret) if ret.is_empty() => Ok(None),
+        Some(ret) if ret.len() == 32 => Ok(Some(B256::from_slice(&ret))),
+        Some(ret) => Err(Error::BadResponse {
+            method: "eth_call getTemplateHash",
+            detail: format!("{} bytes, expected 32", ret.len()),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_selector_is_the_signature_hash() {
+        let hash = alloy_primitives::keccak256("getTemplateHash()");
+        assert_eq!(hash[..4], GET_TEMPLATE_HASH);
+    }
+}

@@ -5,16 +5,19 @@ use std::path::{Path, PathBuf};
 
 use alloy_primitives::B256;
 use l1::{BlockParam, HeadTag, RequestBudget};
-use machine::{RunControl, Status, extract_state};
+use machine::{Machine, RunControl, Status, extract_state};
 use sha2::{Digest, Sha256};
 
 use crate::core::{Watchdog, block_on, connect_l1};
 use crate::feed::Anchor;
 use crate::options::{Backend, DEFAULT_MAX_CYCLES_PER_INPUT, address_lower, codes_to_strings};
-use crate::state::files::{Bootstrap, CONFIG_VERSION, ConfigFile, HeadFile, Identity};
+use crate::state::files::{
+    Bootstrap, CONFIG_VERSION, ConfigFile, HeadFile, Identity, ManifestFile,
+};
 use crate::state::fsx;
 use crate::state::layout::checkpoint_name;
 use crate::state::lock::RunLock;
+use crate::template;
 use crate::tick::{STATE_FILE, new_manifest};
 use crate::{Class, Error, Outcome, Result, Summary};
 
@@ -92,7 +95,7 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
     // Step 2: L1 checks.
     let budget = RequestBudget::new(settings.max_rpc_requests);
     let tag = settings.l1_head_tag.unwrap_or(HeadTag::Safe);
-    let (chain_id, input_box, anchor) = block_on(settings.deadline, async {
+    let (chain_id, input_box, anchor, onchain) = block_on(settings.deadline, async {
         let provider = connect_l1(&rpc_url, &budget)?;
         let chain_id = l1::chain_id(&provider).await?;
         if let Some(expected) = settings.chain_id
@@ -126,6 +129,12 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
         };
         let count =
             l1::input_count(&provider, input_box, app, BlockParam::Hash(at_b0.hash)).await?;
+        let onchain = match backend {
+            Backend::Cartesi => {
+                Some(template::onchain(&provider, app, at_b0.hash, head.hash).await?)
+            }
+            Backend::Native => None,
+        };
         Ok((
             chain_id,
             input_box,
@@ -134,26 +143,22 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
                 hash: at_b0.hash,
                 input_count: count,
             },
+            onchain,
         ))
     })?;
 
-    // Step 3: load the bootstrap and read its state.
+    // Step 3: the bootstrap's template point, checked before anything is written; then load
+    // it again and read its state.
+    let template_hash = verify_template(
+        wd,
+        backend,
+        &snapshot,
+        &anchor,
+        onchain,
+        options.cm_image_hash.as_deref(),
+    )?;
     let workspace = wd.dir.new_workspace()?;
     let (state, root) = load_bootstrap(wd, backend, &snapshot, &anchor, &state_source, &workspace)?;
-    if let Some(expected) = &options.cm_image_hash
-        && !expected
-            .trim_start_matches("0x")
-            .eq_ignore_ascii_case(&hex::encode(root))
-    {
-        return Err(Error::fail(
-            Class::Operator,
-            "config_invalid",
-            format!(
-                "--cm-image-hash {expected} differs from the bootstrap root hash 0x{}",
-                hex::encode(root)
-            ),
-        ));
-    }
     let sha = B256::from_slice(&Sha256::digest(&state));
 
     // Step 4: config.json, the checkpoint, then head.json last.
@@ -194,7 +199,10 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
         .write_config(&config)
         .map_err(|e| Error::fail(Class::Internal, "publish_failed", e.to_string()))?;
     fsx::write_new(&workspace.join(STATE_FILE), &state)?;
-    let manifest = new_manifest(backend, &anchor, &sha, &root, None, "bootstrap", now);
+    let manifest = ManifestFile {
+        template_hash: template_hash.map(|hash| template::hex32(&hash)),
+        ..new_manifest(backend, &anchor, &sha, &root, None, "bootstrap", now)
+    };
     let head = HeadFile {
         version: 1,
         checkpoint: format!(
@@ -223,16 +231,47 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
     .extra("input_box_address", &address_lower(input_box)))
 }
 
-/// Loads the bootstrap, checks it waits for input, reads its state and stores it into
-/// `workspace/machine`. Returns the state bytes and the root hash.
-fn load_bootstrap(
+/// Checks the bootstrap against the on-chain template hash (cartesi) and the operator's pin,
+/// loading it without writing anything. Returns the template point of a cartesi bootstrap.
+fn verify_template(
     wd: &Watchdog,
     backend: Backend,
     snapshot: &str,
     anchor: &Anchor,
-    state_source: &str,
-    workspace: &Path,
-) -> Result<(Vec<u8>, machine::Hash)> {
+    onchain: Option<[u8; 32]>,
+    pin: Option<&str>,
+) -> Result<Option<machine::Hash>> {
+    let pin = pin.map(template::pin).transpose()?;
+    // Loading and hashing store nothing; a scratch store would fail under a file, not write.
+    let unwritable = wd.dir.lock_path().join("scratch");
+    let mut machine = open_bootstrap(wd, backend, snapshot, anchor, &unwritable)?;
+    let root = machine
+        .root_hash()
+        .map_err(|e| Error::fail(Class::Operator, "checkpoint_corrupt", e.to_string()))?;
+    let point = match backend {
+        Backend::Cartesi => {
+            template::template_point(Path::new(snapshot), anchor.input_count, &root)?
+        }
+        Backend::Native => root,
+    };
+    if let Some(onchain) = onchain {
+        template::require("the application's on-chain template hash", &onchain, &point)?;
+    }
+    if let Some(pin) = pin {
+        template::require("--cm-image-hash", &pin, &point)?;
+    }
+    Ok((backend == Backend::Cartesi).then_some(point))
+}
+
+/// Loads the bootstrap (`work` takes a cartesi machine's scratch stores) and checks it waits
+/// for input.
+fn open_bootstrap(
+    wd: &Watchdog,
+    backend: Backend,
+    snapshot: &str,
+    anchor: &Anchor,
+    work: &Path,
+) -> Result<Box<dyn Machine>> {
     if snapshot.starts_with("genesis:") {
         if backend != Backend::Native {
             return Err(Error::Usage(
@@ -250,15 +289,14 @@ fn load_bootstrap(
             ));
         }
     }
-    let scratch = workspace.join("scratch");
-    fsx::create_dir(&scratch)?;
-    let loader = wd.backend(backend, &scratch)?;
-    let mut machine = loader.load(&PathBuf::from(snapshot)).map_err(|e| {
-        Error::fail(
+    let loader = wd.backend(backend, work)?;
+    let machine = loader.load(&PathBuf::from(snapshot)).map_err(|e| match e {
+        machine::Error::Library(_) => crate::feed::machine_error(e),
+        other => Error::fail(
             Class::Operator,
             "checkpoint_corrupt",
-            format!("bootstrap {snapshot}: {e}"),
-        )
+            format!("bootstrap {snapshot}: {other}"),
+        ),
     })?;
     if machine.status() != &Status::Ready {
         return Err(Error::fail(
@@ -267,6 +305,22 @@ fn load_bootstrap(
             "the bootstrap is not waiting for input",
         ));
     }
+    Ok(machine)
+}
+
+/// Loads the bootstrap, reads its state and stores it into `workspace/machine`. Returns the
+/// state bytes and the root hash.
+fn load_bootstrap(
+    wd: &Watchdog,
+    backend: Backend,
+    snapshot: &str,
+    anchor: &Anchor,
+    state_source: &str,
+    workspace: &Path,
+) -> Result<(Vec<u8>, machine::Hash)> {
+    let scratch = workspace.join("scratch");
+    fsx::create_dir(&scratch)?;
+    let mut machine = open_bootstrap(wd, backend, snapshot, anchor, &scratch)?;
     let ctl = RunControl::default();
     let source = match state_source.strip_prefix("range:") {
         Some(label) => machine::StateSource::Range {

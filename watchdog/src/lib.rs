@@ -86,6 +86,7 @@ mod source;
 pub mod state;
 mod status;
 pub mod summary;
+mod template;
 mod tick;
 
 pub use alert::EventSink;

@@ -378,8 +378,12 @@ fn replay(
             .map_err(feed::store_error)?;
         let version = crate::tick::worker_version(&worker).await;
         let now = crate::state::clock::rfc3339(wd.clock.now_unix());
-        let manifest = new_manifest(backend, &anchor, &sha, &root, version, "replay", now);
-        fsx::write_new(&out.join("manifest.json"), &files::render(&manifest))?;
+        let replayed = ManifestFile {
+            // The lineage: where this machine's template point is recorded.
+            template_hash: manifest.template_hash.clone(),
+            ..new_manifest(backend, &anchor, &sha, &root, version, "replay", now)
+        };
+        fsx::write_new(&out.join("manifest.json"), &files::render(&replayed))?;
         Ok(Ended::Replayed {
             anchor,
             sha,

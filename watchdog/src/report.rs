@@ -4,13 +4,17 @@
 use std::sync::{Arc, Mutex};
 
 use l1::RequestBudget;
+use machine::{BackendInfo, MachineWorker};
 use sequencer_client::RedactedUrl;
 use sha2::{Digest, Sha256};
 
 use crate::Summary;
 use crate::core::Watchdog;
+use crate::options::Backend;
 use crate::source::SequencerSource;
-use crate::state::files::{self, ConfigFile, LastTickFile, RpcRequests, SpanFile, Totals};
+use crate::state::files::{
+    self, ConfigFile, LastTickFile, MachineRecord, RpcRequests, SpanFile, Totals,
+};
 use crate::state::fsx;
 use crate::state::layout::StateDir;
 use crate::state::prom::Metrics;
@@ -67,6 +71,31 @@ pub(crate) struct TickRecord<'a> {
     pub incident_id: Option<String>,
     pub divergence_kind: Option<String>,
     pub counters: RpcRequests,
+    pub machine: Option<MachineRecord>,
+}
+
+/// What the machine of `worker` did so far; `None` if its thread is gone.
+pub(crate) async fn machine_record(
+    worker: &MachineWorker,
+    backend: Backend,
+) -> Option<MachineRecord> {
+    let stats = worker.stats().await.ok()?;
+    let library = match worker.info().await.ok()? {
+        BackendInfo::Cartesi(info) => Some(info),
+        BackendInfo::Native { .. } | BackendInfo::Scripted => None,
+    };
+    Some(MachineRecord {
+        backend: backend.as_str().to_owned(),
+        libcartesi_version: library.as_ref().map(|info| info.version_string()),
+        generation: library.as_ref().map(|info| info.api.as_str().to_owned()),
+        inputs_fed: stats.inputs,
+        accepted: stats.accepted,
+        rejected: stats.rejected,
+        stores: stats.stores,
+        loads: stats.loads,
+        replayed: stats.replayed,
+        duration_ms: u64::try_from(stats.busy.as_millis()).unwrap_or(u64::MAX),
+    })
 }
 
 /// First 16 hex digits of SHA-256 of the URL: identifies a provider without revealing it.
@@ -126,6 +155,7 @@ pub(crate) fn write_tick_files(
         rpc_requests: record.counters,
         totals,
         incident_id: record.incident_id.clone(),
+        machine: record.machine.clone(),
     };
     if let Err(e) = fsx::write_atomic(&wd.dir.last_tick_path(), &files::render(&last)) {
         tracing::warn!(target: "watchdog::report", error = %e, "cannot write last_tick.json");

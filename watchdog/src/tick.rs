@@ -25,7 +25,7 @@ use crate::report::{self, Counters, TickRecord};
 use crate::source::{Pinned, SequencerSource, pin, sequencer_error};
 use crate::state::StateError;
 use crate::state::event::{WatchdogEvent, first_difference};
-use crate::state::files::{ConfigFile, HeadFile, ManifestFile};
+use crate::state::files::{ConfigFile, HeadFile, MachineRecord, ManifestFile};
 use crate::state::fsx;
 use crate::state::incident;
 use crate::state::layout::checkpoint_name;
@@ -57,6 +57,8 @@ pub(crate) struct Progress {
     pub config: Option<ConfigFile>,
     /// The tick's workspace `checkpoints/.tmp-<id>/`, once created.
     pub workspace: Option<PathBuf>,
+    /// What the machine did, once one was loaded.
+    pub machine: Option<MachineRecord>,
 }
 
 /// Runs one tick; `events` receives the raw `watchdog_event` line of a new latch.
@@ -123,6 +125,7 @@ pub(crate) fn run(wd: &Watchdog, events: &mut dyn EventSink) -> Summary {
         incident_id: end.incident_id.clone(),
         divergence_kind: end.divergence_kind.clone(),
         counters: counters.snapshot(),
+        machine: progress.machine.clone(),
     };
     report::write_tick_files(wd, progress.config.as_ref(), &record);
     if let Some((provider, span)) = &progress.span {
@@ -183,6 +186,7 @@ fn latched(wd: &Watchdog, started: Instant) -> Summary {
             incident_id: id,
             divergence_kind: Some(event.kind.clone()),
             counters: Default::default(),
+            machine: None,
         };
         report::write_tick_files(wd, config.as_ref(), &record);
     }
@@ -421,6 +425,7 @@ async fn compare(
     .await;
     drop(reporting);
     let _ = inputs_log.flush();
+    progress.machine = report::machine_record(&worker, backend_kind).await;
     let fed = fed?;
     progress.inputs = fed.inputs;
     if let Some(report) = &fed.report
@@ -435,7 +440,9 @@ async fn compare(
     }
     let canonical = if fed.stop.is_none() {
         feed::completeness(&reader, &fed, &anchor).await?;
-        let bytes = feed::extract(&worker, &identity.state_source, &ctl).await?;
+        let bytes = feed::extract(&worker, &identity.state_source, &ctl).await;
+        progress.machine = report::machine_record(&worker, backend_kind).await;
+        let bytes = bytes?;
         fsx::write_new(&scratch.join("canonical_state.bin"), &bytes)?;
         Some(bytes)
     } else {
@@ -469,20 +476,22 @@ async fn compare(
             &workspace.join(STATE_FILE),
         )?;
         fsx::remove_any(&scratch)?;
-        let hash = worker
-            .store(workspace.join("machine"))
-            .await
-            .map_err(feed::store_error)?;
+        let hash = worker.store(workspace.join("machine")).await;
+        progress.machine = report::machine_record(&worker, backend_kind).await;
+        let hash = hash.map_err(feed::store_error)?;
         let now = crate::state::clock::rfc3339(wd.clock.now_unix());
-        let manifest = new_manifest(
-            backend_kind,
-            &anchor,
-            &sha,
-            &hash,
-            worker_version(&worker).await,
-            "agreed",
-            now,
-        );
+        let manifest = ManifestFile {
+            template_hash: manifest.template_hash.clone(),
+            ..new_manifest(
+                backend_kind,
+                &anchor,
+                &sha,
+                &hash,
+                worker_version(&worker).await,
+                "agreed",
+                now,
+            )
+        };
         let new_head = HeadFile {
             version: 1,
             checkpoint: format!(
@@ -551,7 +560,9 @@ async fn compare(
         client: Some(client.as_ref()),
         block: anchor.block,
     };
-    latch(wd, events, event, Some(head), evidence).await
+    let end = latch(wd, events, event, Some(head), evidence).await;
+    progress.machine = report::machine_record(&worker, backend_kind).await;
+    end
 }
 
 pub(crate) async fn worker_version(worker: &MachineWorker) -> Option<String> {
@@ -584,6 +595,7 @@ pub(crate) fn new_manifest(
         native_sha256: (backend == Backend::Native).then_some(root_hex),
         origin: origin.to_owned(),
         created_at,
+        template_hash: None,
     }
 }
 

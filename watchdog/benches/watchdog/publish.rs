@@ -41,6 +41,7 @@ fn manifest(block: u64) -> ManifestFile {
         native_sha256: Some("22".repeat(32)),
         origin: "agreed".into(),
         created_at: "2026-09-21T14:13:20Z".into(),
+        template_hash: None,
     }
 }
 

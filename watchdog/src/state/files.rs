@@ -100,6 +100,12 @@ pub struct ManifestFile {
     pub origin: String,
     /// When the checkpoint was written (RFC 3339).
     pub created_at: String,
+    /// Cartesi: the root hash of the machine's template point (`0x` hex), the application's
+    /// on-chain template hash that `init` verified, carried from checkpoint to checkpoint so a
+    /// replayed machine can bootstrap another state directory. Absent for native machines and
+    /// in manifests written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_hash: Option<String>,
 }
 
 /// `l1_span.json`: the largest eth_getLogs span that worked, per provider.
@@ -177,6 +183,35 @@ pub struct LastTickFile {
     pub totals: Totals,
     /// The latched incident, if any.
     pub incident_id: Option<String>,
+    /// What the machine did in this tick; `null` when the tick loaded none.
+    #[serde(default)]
+    pub machine: Option<MachineRecord>,
+}
+
+/// The machine work of one tick, in `last_tick.json` (and so in `status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineRecord {
+    /// `native` or `cartesi`.
+    pub backend: String,
+    /// The libcartesi version (`0.21.0`, or `0.19` whose patch level is unknown); `null` for
+    /// native.
+    pub libcartesi_version: Option<String>,
+    /// The libcartesi API generation, `0.19` or `0.21`; `null` for native.
+    pub generation: Option<String>,
+    /// Inputs fed that ran.
+    pub inputs_fed: u64,
+    /// Of those, accepted.
+    pub accepted: u64,
+    /// Of those, rejected (and reverted).
+    pub rejected: u64,
+    /// Full stores of the machine (revert bases, inspect bases, the checkpoint).
+    pub stores: u64,
+    /// Loads of stored machines (the head, reloads to revert, inspect copies).
+    pub loads: u64,
+    /// Accepted inputs re-run to revert a later one.
+    pub replayed: u64,
+    /// Time spent in the machine.
+    pub duration_ms: u64,
 }
 
 /// `incidents/<id>/resolution.json`.

@@ -312,6 +312,7 @@ mod tests {
             native_sha256: None,
             origin: "bootstrap".into(),
             created_at: "1970-01-01T00:00:00Z".into(),
+            template_hash: None,
         }
     }
 

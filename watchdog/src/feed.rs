@@ -180,6 +180,8 @@ pub(crate) async fn feed(
             .map_err(machine_error)?;
         fed.inputs += 1;
         fed.next_index = input.index + 1;
+        // A crash between two inputs: nothing of the tick is durable yet.
+        fail::fail_point!("feed.after_input");
         if let Some(progress) = progress {
             progress.update(fed.inputs);
         }
@@ -279,7 +281,9 @@ pub(crate) fn store_error(error: machine::Error) -> Error {
 pub(crate) fn machine_error(error: machine::Error) -> Error {
     let reason = match &error {
         machine::Error::Library(_) => "libcartesi_unavailable",
-        machine::Error::RevertMismatch { .. } => "revert_failed",
+        machine::Error::RevertMismatch { .. } | machine::Error::ReplayMismatch(_) => {
+            "revert_failed"
+        }
         // The machine thread only goes away by panicking.
         machine::Error::WorkerGone => "panic",
         _ => match error.class() {

@@ -12,6 +12,9 @@
 
 // Shared with the `it` test binary, which uses all of them.
 #[allow(dead_code)]
+#[path = "it/cartesi_rig.rs"]
+mod cartesi_rig;
+#[allow(dead_code)]
 #[path = "it/fake_sequencer.rs"]
 mod fake_sequencer;
 #[allow(dead_code)]
@@ -43,6 +46,11 @@ fn run(rig: &Rig, args: &[&str], failpoints: Option<&str>) -> Run {
     if let Some(failpoints) = failpoints {
         cmd.env("FAILPOINTS", failpoints);
     }
+    wait(cmd, args, failpoints)
+}
+
+/// Runs the prepared binary to its end (a hung run fails the test).
+fn wait(mut cmd: Command, args: &[&str], failpoints: Option<&str>) -> Run {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -288,4 +296,145 @@ fn a_head_published_during_a_replay_makes_it_source_changed() {
         .unwrap();
     assert_eq!(again.outcome().as_str(), "replayed", "{}", again.line());
     scenario.teardown();
+}
+
+/// The binary on the Cartesi backend (the stub of `c`), with extra environment `env`.
+fn run_cartesi(c: &cartesi_rig::CartesiRig, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sequencer-watchdog"));
+    c.operator_env(cmd.args(args));
+    cmd.envs(env.iter().copied());
+    let failpoints = env
+        .iter()
+        .find(|(k, _)| *k == "FAILPOINTS")
+        .map(|(_, v)| *v);
+    wait(cmd, args, failpoints)
+}
+
+fn cartesi_initialized(api: cartesi_machine_stub::StubApi) -> cartesi_rig::CartesiRig {
+    let c = cartesi_rig::CartesiRig::new(api, &cartesi_rig::INPUTS);
+    let template = c.template.display().to_string();
+    let b0 = B0.to_string();
+    let init = [
+        "init",
+        "--snapshot-dir",
+        &template,
+        "--snapshot-safe-block",
+        &b0,
+    ];
+    let r = run_cartesi(&c, &init, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.summary, r.stderr);
+    c
+}
+
+/// What a tick must leave as it was when it cannot decide: everything but its own bookkeeping
+/// (`last_tick.json`, `status.prom`, the learned span, the lock) and the workspace it leaves
+/// for the next tick's GC after an internal failure.
+fn durable_state(rig: &Rig) -> Vec<(String, Option<String>)> {
+    let bookkeeping = ["run.lock", "last_tick.json", "status.prom", "l1_span.json"];
+    rig::tree(&rig.state, &bookkeeping)
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("checkpoints/.tmp-"))
+        .collect()
+}
+
+const STUBS: [cartesi_machine_stub::StubApi; 2] = [
+    cartesi_machine_stub::StubApi::V19,
+    cartesi_machine_stub::StubApi::V21,
+];
+
+/// A crash between two inputs, or while the new checkpoint's machine is published: the next
+/// tick starts over from the durable head and reaches the same verdict.
+#[test]
+fn a_crash_mid_tick_on_the_cartesi_backend_resumes_with_the_same_verdict() {
+    for api in STUBS {
+        for point in [
+            "feed.after_input=1*off->panic",
+            "machine.publish.after_sync=panic",
+        ] {
+            let c = cartesi_initialized(api);
+            c.serve(7);
+            let crashed = run_cartesi(&c, &["tick"], &[("FAILPOINTS", point)]);
+            assert_eq!(
+                (crashed.code, crashed.summary["reason"].as_str()),
+                (1, Some("panic")),
+                "{api:?} {point}: {}\n{}",
+                crashed.summary,
+                crashed.stderr
+            );
+            assert_eq!(head_block(&c.rig), B0, "{api:?} {point}");
+            let resumed = run_cartesi(&c, &["tick"], &[]);
+            assert_eq!(
+                (resumed.code, resumed.summary["outcome"].as_str()),
+                (0, Some("agreed")),
+                "{api:?} {point}: {}\n{}",
+                resumed.summary,
+                resumed.stderr
+            );
+            assert!(!resumed.stderr.contains("watchdog_event"));
+            assert_eq!(head_block(&c.rig), 7, "{api:?} {point}");
+            let last: serde_json::Value =
+                serde_json::from_str(&c.rig.file("last_tick.json")).unwrap();
+            assert_eq!(last["machine"]["rejected"], 1, "{last}");
+        }
+    }
+}
+
+/// A revert that cannot be trusted (the library reloads something else than it stored) or
+/// cannot be done (the reload fails) ends the tick undecided, exit 1, with the state directory
+/// as it was; the next tick, on a sane library, agrees.
+#[test]
+fn a_revert_that_cannot_be_trusted_or_done_fails_the_tick_and_keeps_the_state() {
+    // The head load is the first, the reload of the revert base for the reject the second.
+    let faults: [(&str, &str, &str, &str); 2] = [
+        ("CM_STUB_PERTURB_LOAD", "1", "internal", "revert_failed"),
+        (
+            "CM_STUB_INJECT",
+            "cm_load_new@1",
+            "operator",
+            "checkpoint_corrupt",
+        ),
+    ];
+    for api in STUBS {
+        for (name, value, class, reason) in faults {
+            let c = cartesi_initialized(api);
+            c.serve(7);
+            let before = durable_state(&c.rig);
+            let failed = run_cartesi(&c, &["tick"], &[(name, value)]);
+            assert_eq!(
+                (failed.code, failed.summary["class"].as_str()),
+                (1, Some(class)),
+                "{api:?} {name}={value}: {}\n{}",
+                failed.summary,
+                failed.stderr
+            );
+            assert_eq!(failed.summary["reason"], reason, "{api:?} {name}");
+            assert_eq!(durable_state(&c.rig), before, "{api:?} {name}={value}");
+            let again = run_cartesi(&c, &["tick"], &[]);
+            assert_eq!(again.summary["outcome"], "agreed", "{api:?} {name}");
+        }
+    }
+}
+
+/// A failed store of a new revert base only costs that refresh: the journal still leads back,
+/// and the tick agrees.
+#[test]
+fn a_failed_refresh_of_the_revert_base_does_not_change_the_verdict() {
+    for api in STUBS {
+        let c = cartesi_initialized(api);
+        c.serve(7);
+        // The first store of the tick is the refresh after the reject's replay.
+        let ticked = run_cartesi(&c, &["tick"], &[("CM_STUB_INJECT", "cm_store")]);
+        assert_eq!(
+            (ticked.code, ticked.summary["outcome"].as_str()),
+            (0, Some("agreed")),
+            "{api:?}: {}\n{}",
+            ticked.summary,
+            ticked.stderr
+        );
+        assert!(
+            ticked.stderr.contains("cannot refresh the revert base"),
+            "{}",
+            ticked.stderr
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! A small in-process L1 JSON-RPC double on 127.0.0.1: an InputBox with known inputs, answering
 //! `eth_chainId`, `eth_getBlockByNumber`, `eth_call` (getInputBox, getDataAvailability,
-//! getNumberOfInputs at a block hash) and `eth_getLogs`, with an Infura-style range cap. A
+//! getTemplateHash, getNumberOfInputs at a block hash) and `eth_getLogs`, with an Infura-style
+//! range cap. A
 //! shared chain ([`serve_shared`]) can be changed while it is served: a lagging `safe` tag, a
 //! reorg (new block hashes), more inputs.
 
@@ -47,6 +48,8 @@ pub(crate) struct Chain {
     pub(crate) salt: u64,
     /// The chain id answered.
     pub(crate) chain_id: u64,
+    /// The application's `getTemplateHash()`.
+    pub(crate) template_hash: B256,
 }
 
 fn salted_hash(n: u64, salt: u64) -> B256 {
@@ -63,6 +66,7 @@ impl Chain {
             safe: HEAD,
             salt: 0,
             chain_id: CHAIN_ID,
+            template_hash: B256::ZERO,
         }
     }
 
@@ -163,6 +167,7 @@ impl Chain {
                 };
                 match &data[..10.min(data.len())] {
                     "0x00aace9a" => Ok(json!(format!("{:#x}", INPUT_BOX.into_word()))),
+                    "0x61b12c66" => Ok(json!(format!("{:#x}", self.template_hash))),
                     "0xf02478de" => Ok(json!("0x")),
                     "0x61a93c87" => Ok(json!(format!(
                         "{:#x}",

@@ -3,6 +3,8 @@
 //! Golden files live in `tests/golden/`; run with `WATCHDOG_BLESS=1` to rewrite them after an
 //! intended change, then review the diff.
 
+mod cartesi;
+mod cartesi_rig;
 mod cli;
 mod fake_sequencer;
 mod golden;

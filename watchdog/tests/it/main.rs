@@ -6,6 +6,7 @@
 mod cartesi;
 mod cartesi_rig;
 mod cli;
+mod docs;
 mod fake_sequencer;
 mod golden;
 mod l1_rpc;

@@ -11,7 +11,7 @@ use cartesi_machine_sys::{
 use serde_json::Value;
 
 use super::handle::{self, Handle};
-use super::journal::{Base, Entry, Journal, JournalBound};
+use super::journal::{Base, Cost, Entry, Journal, JournalBound};
 use super::revert::CartesiRevert;
 use super::run::{Classified, classify, run_request};
 use super::{LoadOptions, invalid_json, runtime_json};
@@ -32,7 +32,7 @@ pub struct CartesiCore {
     /// The inputs accepted since `base`.
     pub(super) journal: Journal,
     /// The input of the advance in progress, once accepted, until the host keeps it.
-    pub(super) pending: Option<(Entry, u64)>,
+    pub(super) pending: Option<(Entry, Cost)>,
     pub(super) bound: JournalBound,
     work_dir: PathBuf,
     pub(super) runtime: CString,
@@ -327,7 +327,11 @@ impl MachineCore for CartesiCore {
                     mcycle_after: point.mcycle.saturating_add(run.mcycles),
                     outputs_root: *outputs_root,
                 };
-                self.pending = Some((entry, run.mcycles));
+                let cost = Cost {
+                    mcycles: run.mcycles,
+                    time: point.taken.elapsed(),
+                };
+                self.pending = Some((entry, cost));
             }
             Stop::Rejected => {
                 if let (Some(expected), Some(recorded)) = (point.root, h.revert_root_hash()?)
@@ -349,8 +353,8 @@ impl MachineCore for CartesiCore {
     }
 
     fn release(&mut self, _: CartesiRevert) {
-        if let Some((entry, mcycles)) = self.pending.take() {
-            self.journal.push(entry, mcycles);
+        if let Some((entry, cost)) = self.pending.take() {
+            self.journal.push(entry, cost);
         }
     }
 

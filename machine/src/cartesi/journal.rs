@@ -9,6 +9,7 @@
 //! [`JournalBound`], so a late reject never replays an unbounded journal.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use cartesi_machine_sys::Hash;
 
@@ -17,23 +18,31 @@ use crate::publish::remove_dir;
 /// When the revert base is refreshed (a full store of the live state at an input boundary).
 ///
 /// The base is refreshed before the next input once the inputs accepted since it reach any of
-/// the three limits; a reject (or an interrupted advance) refreshes it after its replay. A bound
-/// of 0 inputs stores a base after every accepted input (a store per input).
+/// the limits; a reject (or an interrupted advance) refreshes it after its replay. A bound of 0
+/// inputs stores a base after every accepted input (a store per input).
+///
+/// A late reject re-runs the whole journal, so the limits bound what it costs: the inputs'
+/// cycles, and the time they took to run (on 0.21 each input also costs a root hash, whatever
+/// its cycles). Each refresh costs one store, so they also bound how often that is paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JournalBound {
     /// Accepted inputs since the base.
     pub inputs: u64,
     /// Machine cycles those inputs consumed (what a replay costs the emulator).
     pub mcycles: u64,
+    /// Time those inputs took to run, root hashes included (about what re-running them takes).
+    pub time: Duration,
     /// Bytes of those inputs (what the journal holds in memory).
     pub bytes: u64,
 }
 
 impl JournalBound {
-    /// The defaults: 10,000 inputs, 2^34 mcycles (tens of seconds of emulation), 256 MiB.
+    /// The defaults: 100,000 inputs, 2^34 mcycles (a minute or so of emulation), 30 seconds,
+    /// 256 MiB.
     pub const DEFAULT: Self = Self {
-        inputs: 10_000,
+        inputs: 100_000,
         mcycles: 1 << 34,
+        time: Duration::from_secs(30),
         bytes: 256 << 20,
     };
 }
@@ -101,18 +110,26 @@ pub(super) struct Entry {
     pub(super) outputs_root: Option<Hash>,
 }
 
+/// What an accepted input cost to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Cost {
+    pub(super) mcycles: u64,
+    pub(super) time: Duration,
+}
+
 /// The inputs accepted since the base, in order.
 #[derive(Debug, Default)]
 pub(super) struct Journal {
     entries: Vec<Entry>,
-    mcycles: u64,
+    cost: Cost,
     bytes: u64,
 }
 
 impl Journal {
-    /// Appends an accepted input that consumed `mcycles`.
-    pub(super) fn push(&mut self, entry: Entry, mcycles: u64) {
-        self.mcycles = self.mcycles.saturating_add(mcycles);
+    /// Appends an accepted input and what it cost.
+    pub(super) fn push(&mut self, entry: Entry, cost: Cost) {
+        self.cost.mcycles = self.cost.mcycles.saturating_add(cost.mcycles);
+        self.cost.time = self.cost.time.saturating_add(cost.time);
         self.bytes = self.bytes.saturating_add(entry.input.len() as u64);
         self.entries.push(entry);
     }
@@ -120,7 +137,7 @@ impl Journal {
     /// Forgets every entry (a new base holds their effect).
     pub(super) fn clear(&mut self) {
         self.entries.clear();
-        self.mcycles = 0;
+        self.cost = Cost::default();
         self.bytes = 0;
     }
 
@@ -137,7 +154,8 @@ impl Journal {
     pub(super) fn reached(&self, bound: &JournalBound) -> bool {
         !self.is_empty()
             && (self.entries.len() as u64 >= bound.inputs
-                || self.mcycles >= bound.mcycles
+                || self.cost.mcycles >= bound.mcycles
+                || self.cost.time >= bound.time
                 || self.bytes >= bound.bytes)
     }
 }
@@ -155,26 +173,39 @@ mod tests {
         }
     }
 
+    fn cost(mcycles: u64, millis: u64) -> Cost {
+        Cost {
+            mcycles,
+            time: Duration::from_millis(millis),
+        }
+    }
+
     #[test]
     fn each_limit_is_reached_on_its_own() {
         let bound = JournalBound {
             inputs: 3,
             mcycles: 1000,
+            time: Duration::from_secs(1),
             bytes: 100,
         };
         let mut journal = Journal::default();
         assert!(!journal.reached(&bound));
-        journal.push(entry(10), 10);
-        journal.push(entry(10), 10);
+        journal.push(entry(10), cost(10, 1));
+        journal.push(entry(10), cost(10, 1));
         assert!(!journal.reached(&bound));
-        journal.push(entry(10), 10);
+        journal.push(entry(10), cost(10, 1));
         assert!(journal.reached(&bound), "inputs");
         journal.clear();
         assert!(journal.is_empty() && !journal.reached(&bound));
-        journal.push(entry(1), 1000);
+        journal.push(entry(1), cost(1000, 1));
         assert!(journal.reached(&bound), "mcycles");
         journal.clear();
-        journal.push(entry(100), 1);
+        journal.push(entry(1), cost(1, 600));
+        assert!(!journal.reached(&bound));
+        journal.push(entry(1), cost(1, 400));
+        assert!(journal.reached(&bound), "time");
+        journal.clear();
+        journal.push(entry(100), cost(1, 1));
         assert!(journal.reached(&bound), "bytes");
     }
 
@@ -189,7 +220,7 @@ mod tests {
             !journal.reached(&bound),
             "an empty journal never needs a new base"
         );
-        journal.push(entry(1), 1);
+        journal.push(entry(1), Cost::default());
         assert!(journal.reached(&bound));
     }
 }

@@ -15,6 +15,8 @@
 //! Any difference is [`Error::RevertMismatch`] (root hashes) or [`Error::ReplayMismatch`]; the
 //! host then poisons the instance.
 
+use std::time::Instant;
+
 use cartesi_machine_sys::{CMIO_YIELD_REASON_ADVANCE_STATE, Hash};
 
 use super::core::{CartesiCore, load_handle, read_mcycle};
@@ -29,6 +31,8 @@ pub struct CartesiRevert {
     pub(super) root: Option<Hash>,
     /// `MCYCLE` before the input.
     pub(super) mcycle: u64,
+    /// When the input's work began (its root hash included).
+    pub(super) taken: Instant,
 }
 
 impl CartesiCore {
@@ -51,6 +55,7 @@ impl CartesiCore {
                 tracing::warn!(target: "machine::cartesi", %err, "cannot refresh the revert base");
             }
         }
+        let taken = Instant::now();
         let root = if self.is_v19() {
             None
         } else {
@@ -59,6 +64,7 @@ impl CartesiCore {
         Ok(CartesiRevert {
             root,
             mcycle: self.mcycle,
+            taken,
         })
     }
 

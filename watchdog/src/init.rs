@@ -147,19 +147,24 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
         ))
     })?;
 
-    // Step 3: the bootstrap's template point, checked before anything is written; then load
-    // it again and read its state.
-    let template_hash = verify_template(
-        wd,
-        backend,
-        &snapshot,
-        &anchor,
-        onchain,
-        options.cm_image_hash.as_deref(),
-    )?;
-    let workspace = wd.dir.new_workspace()?;
-    let (state, root) = load_bootstrap(wd, backend, &snapshot, &anchor, &state_source, &workspace)?;
+    // Step 3: load the bootstrap, check its template point and read its state, writing
+    // nothing: loading, hashing and reading a machine just loaded store nothing (a scratch
+    // store would fail under a file rather than write).
+    let pin = options
+        .cm_image_hash
+        .as_deref()
+        .map(template::pin)
+        .transpose()?;
+    let unwritable = wd.dir.lock_path().join("scratch");
+    let mut machine = open_bootstrap(wd, backend, &snapshot, &anchor, &unwritable)?;
+    let template_hash =
+        verify_template(machine.as_mut(), backend, &snapshot, &anchor, onchain, pin)?;
+    let state = read_state(machine.as_mut(), &state_source)?;
     let sha = B256::from_slice(&Sha256::digest(&state));
+    let workspace = wd.dir.new_workspace()?;
+    let root = machine
+        .store(&workspace.join("machine"))
+        .map_err(|e| Error::fail(Class::Internal, "publish_failed", e.to_string()))?;
 
     // Step 4: config.json, the checkpoint, then head.json last.
     let now = crate::state::clock::rfc3339(wd.clock.now_unix());
@@ -231,20 +236,16 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
     .extra("input_box_address", &address_lower(input_box)))
 }
 
-/// Checks the bootstrap against the on-chain template hash (cartesi) and the operator's pin,
-/// loading it without writing anything. Returns the template point of a cartesi bootstrap.
+/// Checks the loaded bootstrap against the on-chain template hash (cartesi) and the operator's
+/// pin. Returns the template point of a cartesi bootstrap.
 fn verify_template(
-    wd: &Watchdog,
+    machine: &mut dyn Machine,
     backend: Backend,
     snapshot: &str,
     anchor: &Anchor,
     onchain: Option<[u8; 32]>,
-    pin: Option<&str>,
+    pin: Option<[u8; 32]>,
 ) -> Result<Option<machine::Hash>> {
-    let pin = pin.map(template::pin).transpose()?;
-    // Loading and hashing store nothing; a scratch store would fail under a file, not write.
-    let unwritable = wd.dir.lock_path().join("scratch");
-    let mut machine = open_bootstrap(wd, backend, snapshot, anchor, &unwritable)?;
     let root = machine
         .root_hash()
         .map_err(|e| Error::fail(Class::Operator, "checkpoint_corrupt", e.to_string()))?;
@@ -263,8 +264,8 @@ fn verify_template(
     Ok((backend == Backend::Cartesi).then_some(point))
 }
 
-/// Loads the bootstrap (`work` takes a cartesi machine's scratch stores) and checks it waits
-/// for input.
+/// Loads the bootstrap (`work` would take a cartesi machine's scratch stores) and checks it
+/// waits for input.
 fn open_bootstrap(
     wd: &Watchdog,
     backend: Backend,
@@ -308,20 +309,8 @@ fn open_bootstrap(
     Ok(machine)
 }
 
-/// Loads the bootstrap, reads its state and stores it into `workspace/machine`. Returns the
-/// state bytes and the root hash.
-fn load_bootstrap(
-    wd: &Watchdog,
-    backend: Backend,
-    snapshot: &str,
-    anchor: &Anchor,
-    state_source: &str,
-    workspace: &Path,
-) -> Result<(Vec<u8>, machine::Hash)> {
-    let scratch = workspace.join("scratch");
-    fsx::create_dir(&scratch)?;
-    let mut machine = open_bootstrap(wd, backend, snapshot, anchor, &scratch)?;
-    let ctl = RunControl::default();
+/// The bootstrap's state bytes, from `state_source`.
+fn read_state(machine: &mut dyn Machine, state_source: &str) -> Result<Vec<u8>> {
     let source = match state_source.strip_prefix("range:") {
         Some(label) => machine::StateSource::Range {
             label: label.to_owned(),
@@ -329,11 +318,6 @@ fn load_bootstrap(
         },
         None => machine::StateSource::Inspect(b"state".to_vec()),
     };
-    let state = extract_state(machine.as_mut(), &source, &ctl)
-        .map_err(|e| Error::fail(Class::Operator, "state_extraction_failed", e.to_string()))?;
-    let root = machine
-        .store(&workspace.join("machine"))
-        .map_err(|e| Error::fail(Class::Internal, "publish_failed", e.to_string()))?;
-    fsx::remove_any(&scratch)?;
-    Ok((state, root))
+    extract_state(machine, &source, &RunControl::default())
+        .map_err(|e| Error::fail(Class::Operator, "state_extraction_failed", e.to_string()))
 }

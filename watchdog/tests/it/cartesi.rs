@@ -296,3 +296,32 @@ impl CartesiRig {
             .unwrap_err()
     }
 }
+
+/// `--state-source range:state`: on 0.21 the state is the labeled memory range, read without a
+/// copy of the machine, and the ticks agree; 0.19 has no labeled ranges, which `init` reports.
+/// The backend is injected (`Watchdog::with_backend`) rather than configured.
+#[test]
+fn the_state_can_be_a_labeled_memory_range_on_0_21() {
+    let c = CartesiRig::with_range(StubApi::V21, &INPUTS);
+    let work = c.rig.tmp.path().join("injected-work");
+    std::fs::create_dir(&work).unwrap();
+    let injected = std::sync::Arc::new(CartesiRig::backend(StubApi::V21, &work));
+    let watchdog = || c.watchdog().with_backend(injected.clone());
+    let init = c.init_from(&watchdog(), &c.template, B0);
+    expect(&init, "initialized", 0);
+    let config = json(&c.rig.file("config.json"));
+    assert_eq!(config["identity"]["state_source"], "range:state");
+    c.serve(7);
+    let mut events = Vec::new();
+    let summary = watchdog().tick(&mut events);
+    expect(&summary, "agreed", 0);
+    let last = json(&c.rig.file("last_tick.json"));
+    // No inspect: the range is read from the live machine, so no copy is loaded for it.
+    assert_eq!(last["machine"]["loads"], 2, "{last}");
+
+    let c = CartesiRig::with_range(StubApi::V19, &INPUTS);
+    std::fs::create_dir(&c.rig.state).unwrap();
+    let err = c.init_result();
+    assert_eq!(err.reason().as_str(), "state_extraction_failed", "{err}");
+    assert_eq!(tree(&c.rig.state, &["run.lock"]), []);
+}

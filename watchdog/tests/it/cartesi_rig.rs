@@ -35,7 +35,13 @@ pub(crate) struct CartesiRig {
     pub(crate) api: StubApi,
     /// The stored template (the machine at its first rx-accepted yield).
     pub(crate) template: PathBuf,
+    /// Whether the state is read from the template's labeled memory range (`range:state`)
+    /// rather than by the `state` query.
+    pub(crate) range: bool,
 }
+
+/// A labeled window of this many bytes onto the stub guest's state.
+const RANGE_LEN: usize = 65_536;
 
 fn placed(index: usize, block: u64, payload: &str) -> Placed {
     Placed {
@@ -59,6 +65,15 @@ impl CartesiRig {
     /// `inputs` on the chain, a stub template of `api`, the sequencer serving the template's
     /// state at block 0.
     pub(crate) fn new(api: StubApi, inputs: &[(u64, &str)]) -> Self {
+        Self::build(api, inputs, false)
+    }
+
+    /// Like [`new`](Self::new), the state read from the labeled range `state`.
+    pub(crate) fn with_range(api: StubApi, inputs: &[(u64, &str)]) -> Self {
+        Self::build(api, inputs, true)
+    }
+
+    fn build(api: StubApi, inputs: &[(u64, &str)], range: bool) -> Self {
         let placed = inputs
             .iter()
             .enumerate()
@@ -68,11 +83,23 @@ impl CartesiRig {
         let template = rig.tmp.path().join("template");
         let work = rig.tmp.path().join("template-work");
         std::fs::create_dir_all(&work).unwrap();
+        let config = if range {
+            format!(
+                r#"{{"nvram":[{{"label":"state","start":1099511627776,"length":{RANGE_LEN}}}]}}"#
+            )
+        } else {
+            "{}".to_owned()
+        };
         let root = Self::backend(api, &work)
-            .create_template("{}", &template, &RunControl::default())
+            .create_template(&config, &template, &RunControl::default())
             .unwrap();
         rig.chain.lock().unwrap().template_hash = B256::from(root);
-        let this = Self { rig, api, template };
+        let this = Self {
+            rig,
+            api,
+            template,
+            range,
+        };
         this.serve(0);
         this
     }
@@ -91,6 +118,7 @@ impl CartesiRig {
         Settings {
             machine_backend: Some(Backend::Cartesi),
             libcartesi_path: Some(cartesi_machine_stub::path(self.api).to_path_buf()),
+            state_source: self.range.then(|| "range:state".to_owned()),
             ..self.rig.settings()
         }
     }
@@ -132,7 +160,10 @@ impl CartesiRig {
                 .unwrap();
             count += 1;
         }
-        let state = query_state(&mut m, b"state", &RunControl::default()).unwrap();
+        let mut state = query_state(&mut m, b"state", &RunControl::default()).unwrap();
+        if self.range {
+            state.resize(RANGE_LEN, 0);
+        }
         (count, state)
     }
 

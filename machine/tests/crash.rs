@@ -58,6 +58,16 @@ fn stub(api: StubApi, dir: &Path) -> (CartesiBackend, std::path::PathBuf) {
     (backend, template)
 }
 
+/// A machine loaded from a stub template in `dir` and fed `payloads`, and its backend.
+fn fed(api: StubApi, dir: &Path, payloads: &[&[u8]]) -> (CartesiBackend, machine::CartesiMachine) {
+    let (backend, template) = stub(api, dir);
+    let mut m = backend.load_machine(&template).unwrap();
+    for payload in payloads {
+        m.advance(&input(payload), &RunControl::default()).unwrap();
+    }
+    (backend, m)
+}
+
 /// Stores into `dest` with a crash at `step`; `dest` must be absent or complete afterwards.
 fn crash_at(step: &str, m: &mut dyn Machine, backend: &dyn MachineBackend, dest: &Path) {
     let root = m.root_hash().unwrap();
@@ -125,9 +135,7 @@ fn cartesi_store_is_crash_safe_at_every_step() {
     let _one = serial();
     for api in [StubApi::V19, StubApi::V21] {
         let dir = scratch();
-        let (backend, template) = stub(api, dir.path());
-        let mut m = backend.load_machine(&template).unwrap();
-        m.advance(&input(b"hello"), &RunControl::default()).unwrap();
+        let (backend, mut m) = fed(api, dir.path(), &[b"hello"]);
         for (i, step) in STEPS.iter().enumerate() {
             let sub = dir.path().join(format!("step-{i}"));
             std::fs::create_dir(&sub).unwrap();
@@ -252,11 +260,7 @@ fn every_call_of_a_revert_can_fail_cleanly() {
     for api in [StubApi::V19, StubApi::V21] {
         for (function, after) in calls {
             let dir = scratch();
-            let (backend, template) = stub(api, dir.path());
-            let mut m = backend.load_machine(&template).unwrap();
-            for payload in [b"one".as_slice(), b"two"] {
-                m.advance(&input(payload), &RunControl::default()).unwrap();
-            }
+            let (_, mut m) = fed(api, dir.path(), &[b"one", b"two"]);
             let root = m.root_hash().unwrap();
             inject_next(api, function, -6, after);
             let result = m.advance(&input(b"reject"), &RunControl::default());
@@ -291,9 +295,7 @@ fn a_failed_reload_of_the_base_poisons_the_instance() {
     let _one = serial();
     for api in [StubApi::V19, StubApi::V21] {
         let dir = scratch();
-        let (backend, template) = stub(api, dir.path());
-        let mut m = backend.load_machine(&template).unwrap();
-        m.advance(&input(b"one"), &RunControl::default()).unwrap();
+        let (_, mut m) = fed(api, dir.path(), &[b"one"]);
         inject_global(api, "cm_load_new", -6);
         let err = m
             .advance(&input(b"reject"), &RunControl::default())
@@ -319,9 +321,7 @@ fn a_replay_that_arrives_elsewhere_is_a_revert_mismatch() {
     let _one = serial();
     for api in [StubApi::V19, StubApi::V21] {
         let dir = scratch();
-        let (backend, template) = stub(api, dir.path());
-        let mut m = backend.load_machine(&template).unwrap();
-        m.advance(&input(b"one"), &RunControl::default()).unwrap();
+        let (_, mut m) = fed(api, dir.path(), &[b"one"]);
         // SAFETY: a stub hook with an integer argument.
         unsafe { (hooks(api).perturb_load)(0) };
         let err = m

@@ -158,11 +158,7 @@ fn an_input_raising_an_exception_is_canonical_machine_dead() {
         expect(&c.init(), "initialized", 0);
         // The sequencer claims block 9 with all three inputs executed.
         let (_, state) = c.canonical(5);
-        c.rig.seq.set(|s| {
-            s.block = 9;
-            s.count = 3;
-            s.state = state;
-        });
+        c.rig.serve(9, 3, state);
         let (summary, events) = c.tick();
         expect(&summary, "diverged", 2);
         assert_eq!(events.lines().count(), 1, "{events}");

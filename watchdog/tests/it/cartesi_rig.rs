@@ -6,13 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use alloy_primitives::{B256, Bytes, U256};
-use canonical::EvmAdvance;
+use alloy_primitives::B256;
 use cartesi_machine_stub::StubApi;
 use machine::{CartesiBackend, LoadOptions, Machine, RunControl, ScriptedBackend, query_state};
 use watchdog::{InitOptions, Summary, Watchdog, options::Backend, options::Settings};
 
-use crate::l1_rpc::{APP, CHAIN_ID, Placed, SENDER};
+use crate::l1_rpc::{Placed, input_at};
 use crate::rig::{B0, Rig};
 
 /// Test-language inputs at their blocks: accepted, one rejected, accepted again, and more at
@@ -44,21 +43,8 @@ pub(crate) struct CartesiRig {
 const RANGE_LEN: usize = 65_536;
 
 fn placed(index: usize, block: u64, payload: &str) -> Placed {
-    Placed {
-        block,
-        tx_index: index as u64,
-        log_index: index as u64 * 2 + 1,
-        advance: EvmAdvance {
-            chain_id: CHAIN_ID,
-            app_contract: APP,
-            msg_sender: SENDER,
-            block_number: block,
-            block_timestamp: U256::from(1_790_000_000u64 + block * 12),
-            prev_randao: U256::from(block),
-            index: U256::from(index),
-            payload: Bytes::copy_from_slice(payload.as_bytes()),
-        },
-    }
+    let tx_index = index as u64;
+    input_at(index, block, tx_index, tx_index * 2 + 1, payload.as_bytes())
 }
 
 impl CartesiRig {
@@ -170,22 +156,14 @@ impl CartesiRig {
     /// The sequencer serves the canonical state of `block`.
     pub(crate) fn serve(&self, block: u64) {
         let (count, state) = self.canonical(block);
-        self.rig.seq.set(|s| {
-            s.block = block;
-            s.count = count;
-            s.state = state;
-        });
+        self.rig.serve(block, count, state);
     }
 
     /// The sequencer serves `block` with byte `at` of the canonical state flipped.
     pub(crate) fn serve_tampered(&self, block: u64, at: usize) {
         let (count, mut state) = self.canonical(block);
         state[at] ^= 0xff;
-        self.rig.seq.set(|s| {
-            s.block = block;
-            s.count = count;
-            s.state = state;
-        });
+        self.rig.serve(block, count, state);
     }
 
     /// Prepares the binary as an operator runs it on this backend.

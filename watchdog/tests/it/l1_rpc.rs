@@ -34,6 +34,32 @@ pub(crate) struct Placed {
     pub(crate) advance: EvmAdvance,
 }
 
+/// Input `index` of the application, from [`SENDER`], carrying `payload`, placed at `block`
+/// (transaction `tx_index`, log `log_index`).
+pub(crate) fn input_at(
+    index: usize,
+    block: u64,
+    tx_index: u64,
+    log_index: u64,
+    payload: &[u8],
+) -> Placed {
+    Placed {
+        block,
+        tx_index,
+        log_index,
+        advance: EvmAdvance {
+            chain_id: CHAIN_ID,
+            app_contract: APP,
+            msg_sender: SENDER,
+            block_number: block,
+            block_timestamp: U256::from(1_790_000_000u64 + block * 12),
+            prev_randao: U256::from(block),
+            index: U256::from(index),
+            payload: Bytes::copy_from_slice(payload),
+        },
+    }
+}
+
 /// The fake chain.
 #[derive(Debug)]
 pub(crate) struct Chain {
@@ -85,20 +111,8 @@ impl Chain {
         let inputs = spots
             .iter()
             .enumerate()
-            .map(|(i, &(block, tx_index, log_index))| Placed {
-                block,
-                tx_index,
-                log_index,
-                advance: EvmAdvance {
-                    chain_id: CHAIN_ID,
-                    app_contract: APP,
-                    msg_sender: SENDER,
-                    block_number: block,
-                    block_timestamp: U256::from(1_790_000_000u64 + block * 12),
-                    prev_randao: U256::from(block),
-                    index: U256::from(i),
-                    payload: Bytes::from(vec![i as u8; 3 + i]),
-                },
+            .map(|(i, &(block, tx_index, log_index))| {
+                input_at(i, block, tx_index, log_index, &vec![i as u8; 3 + i])
             })
             .collect();
         Self::with_inputs(inputs)

@@ -228,9 +228,8 @@ impl Rig {
         (count, engine.snapshot().encode())
     }
 
-    /// The sequencer agrees: it serves the canonical state of `block`.
-    pub(crate) fn serve_canonical(&self, block: u64) {
-        let (count, state) = self.canonical(block);
+    /// The sequencer serves `state` as the finalized state of `block`, after `count` inputs.
+    pub(crate) fn serve(&self, block: u64, count: u64, state: Vec<u8>) {
         self.seq.set(|s| {
             s.block = block;
             s.count = count;
@@ -238,16 +237,18 @@ impl Rig {
         });
     }
 
+    /// The sequencer agrees: it serves the canonical state of `block`.
+    pub(crate) fn serve_canonical(&self, block: u64) {
+        let (count, state) = self.canonical(block);
+        self.serve(block, count, state);
+    }
+
     /// The sequencer serves `block` with the canonical count but a state whose byte `at`
     /// (0-based) is flipped.
     pub(crate) fn serve_tampered(&self, block: u64, at: usize) {
         let (count, mut state) = self.canonical(block);
         state[at] ^= 0xff;
-        self.seq.set(|s| {
-            s.block = block;
-            s.count = count;
-            s.state = state;
-        });
+        self.serve(block, count, state);
     }
 
     /// A file of the state directory.

@@ -38,12 +38,20 @@ REQUIRED_LABELS = {
     "org.opencontainers.image.version": "VERSION",
     "org.opencontainers.image.revision": "GIT_COMMIT",
     "org.opencontainers.image.source": "SOURCE",
+    "io.cartesi.machine-emulator": "MACHINE_EMULATOR",
     "io.cartesi.machine-emulator.version": "CARTESI_MACHINE_VERSION",
 }
 
 RUNTIME_STAGE = "runtime"
 BUILDER_STAGE = "builder"
 BINARY = "sequencer-watchdog"
+# The stage a local build (release/image) takes the host's binary from: its COPY sources are
+# build output, so they need not exist in the tree, only be part of the build context.
+HOST_BINARY_STAGE = "host-binary"
+
+# Dockerfile ARGs that choose where the runtime stage's inputs come from, with the value the
+# release pipeline relies on as their default (the binary compiled in `builder`, the emulator).
+RELEASE_DEFAULTS = {"BINARY_FROM": BUILDER_STAGE, "MACHINE_EMULATOR": "package"}
 
 # Prose that may name pinned versions.
 PROSE = ("README.md", "docs/operations.md")
@@ -234,6 +242,12 @@ def check_dockerfile(
                 report.error(
                     f"{path}:{line}", f"ARG {arg}={value}, versions.env {key} is {versions[key]!r}"
                 )
+    for arg, expected in RELEASE_DEFAULTS.items():
+        if parsed.global_args.get(arg) != expected:
+            report.error(
+                path,
+                f"ARG {arg} must default to {expected!r} before the first FROM (the release build)",
+            )
     if ws is not None:
         for arg, expected in (("VERSION", ws.version), ("SOURCE", ws.repository)):
             for value, line in defaults.get(arg, []):
@@ -278,17 +292,15 @@ def check_copies(
             for src in srcs:
                 if "://" in src:
                     continue
-                matches = sorted(root.glob(src)) if any(c in src for c in "*?[") else [root / src]
-                if not matches or not all(m.exists() for m in matches):
-                    report.error(
-                        f"{path}:{instruction.line}", f"COPY source {src!r} does not exist"
-                    )
-                    continue
-                for match in matches:
-                    relative = match.relative_to(root).as_posix()
-                    probe = relative
-                    if match.is_dir() and (match / "Cargo.toml").exists():
-                        probe = f"{relative}/Cargo.toml"
+                if stage.name == HOST_BINARY_STAGE:
+                    sent = [(src, src)]  # build output: it need not exist yet
+                else:
+                    sent = copy_sources(root, src)
+                    if not sent:
+                        report.error(
+                            f"{path}:{instruction.line}", f"COPY source {src!r} does not exist"
+                        )
+                for relative, probe in sent:
                     if not context.includes(probe):
                         report.error(
                             f"{path}:{instruction.line}",
@@ -304,6 +316,20 @@ def check_copies(
             report.error(path, f"workspace member {member!r} is not copied into the builder stage")
         elif not context.includes(manifest):
             report.error(root / ".dockerignore", f"excludes {manifest}")
+
+
+def copy_sources(root: Path, src: str) -> list[tuple[str, str]]:
+    """What a COPY source names in the tree: [(relative path, path to probe the context with)],
+    empty if it does not exist. A crate directory is probed with its Cargo.toml."""
+    matches = sorted(root.glob(src)) if any(c in src for c in "*?[") else [root / src]
+    if not matches or not all(m.exists() for m in matches):
+        return []
+    sources = []
+    for match in matches:
+        relative = match.relative_to(root).as_posix()
+        crate = match.is_dir() and (match / "Cargo.toml").exists()
+        sources.append((relative, f"{relative}/Cargo.toml" if crate else relative))
+    return sources
 
 
 def check_runtime_stage(path: Path, parsed: df.Dockerfile, report: Report) -> None:

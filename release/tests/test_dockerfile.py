@@ -37,6 +37,9 @@ def arg_values(stage: df.Stage, dockerfile: df.Dockerfile) -> dict[str, str]:
 
 
 def run_step(command: str, env: dict[str, str], replacements: dict[str, str]):
+    # A RUN's own flags (`--mount=…`) come before its shell command.
+    while command.startswith("--"):
+        command = command.split(None, 1)[1]
     for old, new in replacements.items():
         command = command.replace(old, new)
     return run(["bash", "-o", "pipefail", "-c", command], env={"PATH": os.environ["PATH"], **env})
@@ -84,6 +87,7 @@ class Steps(unittest.TestCase):
         self.assertEqual(doc["debian_suite"], pins["DEBIAN_SUITE"])
         self.assertEqual(doc["target_arch"], "arm64")
         self.assertEqual(doc["version"], "0.1.0")
+        self.assertEqual(doc["machine_emulator"], "package")
 
     def test_release_json_step_fails_when_the_binary_reports_nothing(self):
         dockerfile = parsed()
@@ -162,3 +166,53 @@ class Steps(unittest.TestCase):
             )
             self.assertEqual(result.returncode, 1)
             self.assertIn("unsupported TARGETARCH 'riscv64'", result.stderr)
+
+
+class RuntimePackages(unittest.TestCase):
+    """The runtime stage's package step installs the emulator exactly when MACHINE_EMULATOR is
+    `package`, and refuses an image whose libcartesi presence disagrees with it."""
+
+    def run_install(self, emulator: str, ldconfig_lists: str):
+        dockerfile = parsed()
+        runtime = dockerfile.stage("runtime")
+        step = next(i for i in runtime.instructions if "apt-get install" in i.args)
+        values = {**arg_values(runtime, dockerfile), "MACHINE_EMULATOR": emulator}
+        with tempfile.TemporaryDirectory() as tmp:
+            bin_dir = Path(tmp) / "bin"
+            bin_dir.mkdir()
+            (bin_dir / "apt-get").write_text('#!/bin/sh\necho "$*" >> "$APT_LOG"\n')
+            (bin_dir / "ldconfig").write_text(f"#!/bin/sh\nprintf '%s' '{ldconfig_lists}'\n")
+            for tool in bin_dir.iterdir():
+                tool.chmod(0o755)
+            log = Path(tmp) / "apt.log"
+            env = {**values, "PATH": f"{bin_dir}:{os.environ['PATH']}", "APT_LOG": str(log)}
+            result = run_step(step.args, env, {"/var/lib/apt/lists": f"{tmp}/lists"})
+            calls = log.read_text().splitlines() if log.exists() else []
+        return result, calls
+
+    def test_package_installs_the_mounted_emulator_package(self):
+        libcartesi = "\tlibcartesi-0.21.so (libc6,x86-64) => /usr/lib/libcartesi-0.21.so\n"
+        result, calls = self.run_install("package", libcartesi)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(
+            calls[-1],
+            "install -y --no-install-recommends ca-certificates /package/machine-emulator.deb",
+        )
+
+    def test_none_installs_only_the_certificates(self):
+        result, calls = self.run_install("none", "")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(calls, ["update", "install -y --no-install-recommends ca-certificates"])
+
+    def test_libcartesi_must_match_the_choice(self):
+        for emulator, listed, found in (
+            ("package", "", "none"),
+            ("none", "\tlibcartesi.so => /usr/lib/libcartesi.so\n", "package"),
+        ):
+            with self.subTest(emulator):
+                result, _ = self.run_install(emulator, listed)
+                self.assertNotEqual(result.returncode, 0)
+                self.assertIn(
+                    f"MACHINE_EMULATOR={emulator}, but the image has emulator: {found}",
+                    result.stderr,
+                )

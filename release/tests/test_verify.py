@@ -113,7 +113,7 @@ class Disagreements(unittest.TestCase):
     def test_an_arg_used_in_a_stage_that_does_not_declare_it(self):
         with Tree() as tree:
             text = tree.read("Dockerfile")
-            runtime = text.index("FROM debian:${DEBIAN_SUITE}-slim AS runtime")
+            runtime = text.index("FROM ${DEBIAN_IMAGE} AS runtime")
             head, tail = text[:runtime], text[runtime:]
             tree.write("Dockerfile", head + tail.replace("ARG TARGETARCH\n", "", 1))
             self.assertNoticed(tree, "RUN uses $TARGETARCH, undeclared in stage runtime")
@@ -138,6 +138,27 @@ class Disagreements(unittest.TestCase):
         with Tree() as tree:
             tree.replace("Dockerfile", "cargo build --release --locked", "cargo build --release")
             self.assertNoticed(tree, "cargo build --locked")
+
+    def test_the_release_build_is_the_default(self):
+        for release, local in (
+            ("BINARY_FROM=builder", "BINARY_FROM=host-binary"),
+            ("MACHINE_EMULATOR=package", "MACHINE_EMULATOR=none"),
+        ):
+            with self.subTest(local), Tree() as tree:
+                tree.replace("Dockerfile", f"ARG {release}\n", f"ARG {local}\n")
+                self.assertNoticed(tree, f"ARG {local.split('=')[0]} must default to")
+
+    def test_the_host_binary_must_be_in_the_context(self):
+        with Tree() as tree:
+            tree.replace(".dockerignore", "!target/release/sequencer-watchdog\n", "")
+            self.assertNoticed(
+                tree, "COPY source 'target/release/sequencer-watchdog' is excluded by .dockerignore"
+            )
+
+    def test_emulator_presence_label_is_required(self):
+        with Tree() as tree:
+            tree.replace("Dockerfile", 'io.cartesi.machine-emulator="', 'io.cartesi.other="')
+            self.assertNoticed(tree, "lacks LABEL io.cartesi.machine-emulator")
 
     def test_emulator_label_is_required(self):
         with Tree() as tree:
@@ -295,6 +316,10 @@ class ContextRules(unittest.TestCase):
                 checked += 1
                 self.assertTrue(context.includes("/".join(parts)), path)
         self.assertGreater(checked, 20)
-        self.assertFalse(context.includes("target/release/sequencer-watchdog"))
+        # Of the build output, only the binary a local build copies (BINARY_FROM=host-binary).
+        self.assertTrue(context.includes("target/release/sequencer-watchdog"))
+        self.assertFalse(context.includes("target/release/deps/sequencer_watchdog-0123"))
+        self.assertFalse(context.includes("target/debug/sequencer-watchdog"))
+        self.assertFalse(context.includes("watchdog/target/release/sequencer-watchdog"))
         self.assertFalse(context.includes(".git/HEAD"))
         self.assertFalse(context.includes(".cache/tools/x"))

@@ -8,7 +8,13 @@ import unittest
 
 from support import DEPLOY, RELEASE, run, tool
 
-SCRIPTS = (RELEASE / "check", RELEASE / "tools" / "install")
+SCRIPTS = (
+    RELEASE / "check",
+    RELEASE / "tools" / "install",
+    RELEASE / "engine.sh",
+    RELEASE / "image",
+    RELEASE / "image-test",
+)
 
 
 def embedded_snippets() -> dict[str, str]:

@@ -93,25 +93,8 @@ FROM emulator-${MACHINE_EMULATOR} AS emulator
 # ---------------------------------------------------------------------------------------------
 # Runtime: slim Debian, the emulator, the binary, a non-root user.
 FROM ${DEBIAN_IMAGE} AS runtime
-ARG RUST_VERSION
-ARG DEBIAN_SUITE
-ARG TARGETARCH
-ARG VERSION=0.1.0
-ARG GIT_COMMIT=unknown
-ARG SOURCE=https://example.invalid/sequencer-watchdog
-ARG CARTESI_MACHINE_VERSION=0.21.0
-ARG CARTESI_ROLLUPS_CONTRACTS_VERSION=3.0.0-alpha.10
 ARG MACHINE_EMULATOR
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-
-LABEL org.opencontainers.image.title="sequencer-watchdog" \
-      org.opencontainers.image.description="Checks that a Cartesi rollups sequencer publishes the canonical application state." \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${GIT_COMMIT}" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      io.cartesi.machine-emulator="${MACHINE_EMULATOR}" \
-      io.cartesi.machine-emulator.version="${CARTESI_MACHINE_VERSION}"
 
 # The emulator package's own dependencies come from the suite; the package itself is the
 # checked file from the emulator stage, mounted (never copied into a layer). With
@@ -135,6 +118,26 @@ RUN groupadd --system --gid 10001 watchdog \
     && useradd --system --uid 10001 --gid watchdog --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin watchdog \
     && install -d -m 0700 -o watchdog -g watchdog /var/lib/sequencer-watchdog
+
+# What changes with every commit (the revision, the binary) comes last, so that the layers
+# above stay cached from one build to the next.
+ARG RUST_VERSION
+ARG DEBIAN_SUITE
+ARG TARGETARCH
+ARG VERSION=0.1.0
+ARG GIT_COMMIT=unknown
+ARG SOURCE=https://example.invalid/sequencer-watchdog
+ARG CARTESI_MACHINE_VERSION=0.21.0
+ARG CARTESI_ROLLUPS_CONTRACTS_VERSION=3.0.0-alpha.10
+
+LABEL org.opencontainers.image.title="sequencer-watchdog" \
+      org.opencontainers.image.description="Checks that a Cartesi rollups sequencer publishes the canonical application state." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${GIT_COMMIT}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      io.cartesi.machine-emulator="${MACHINE_EMULATOR}" \
+      io.cartesi.machine-emulator.version="${CARTESI_MACHINE_VERSION}"
 
 COPY --from=binary /out/sequencer-watchdog /usr/local/bin/sequencer-watchdog
 

@@ -1,20 +1,24 @@
 # shellcheck shell=bash
-# The functions and DOCKER_BUILD are used by the scripts that source this file and from traps.
-# shellcheck disable=SC2034,SC2317
 # A Docker engine for the local image scripts (release/image, release/image-test); sourced, not run.
 #
 # engine_require   installs Debian's docker.io and debootstrap if missing, picks a client that
 #                  builds with BuildKit (sets DOCKER and the array DOCKER_BUILD);
 # engine_start     uses the engine that answers (DOCKER_HOST, else the default socket), or starts
-#                  dockerd with its data root, sockets, pid file and log under .cache/docker and
-#                  stops it again when the sourcing script exits.
+#                  dockerd with its data root, pid file and log under .cache/docker (its sockets
+#                  under /run) and stops it again when the sourcing script exits.
 #
 # The started engine uses the vfs storage driver (no overlay mounts needed) and no bridge and
 # no iptables rules: builds and containers use the host's network or none.
+#
+# The functions and DOCKER_BUILD are used by the scripts that source this file and from traps.
+# shellcheck disable=SC2034,SC2317
 
 engine_root="${ENGINE_REPO_ROOT:?set ENGINE_REPO_ROOT before sourcing release/engine.sh}"
 engine_cache="${engine_root}/.cache/docker"
-engine_socket="${engine_cache}/run/docker.sock"
+# Sockets live in /run, one directory per checkout: under a deep checkout they could outgrow
+# the 107 bytes a socket path may have.
+engine_run="/run/sequencer-watchdog-docker.$(printf '%s' "${engine_root}" | sha256sum | cut -c1-12)"
+engine_socket="${engine_run}/docker.sock"
 engine_pidfile="${engine_cache}/dockerd.pid"
 engine_log="${engine_cache}/dockerd.log"
 engine_started_pid=""
@@ -109,7 +113,7 @@ engine_exit() {
 trap engine_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-    containerd_pid="$(cat "${engine_cache}/run/containerd/containerd.pid" 2>/dev/null || true)"
+    containerd_pid="$(cat "${engine_run}/containerd/containerd.pid" 2>/dev/null || true)"
     kill -TERM "${pid}" 2>/dev/null || true
     deadline=$((SECONDS + 30))
     while kill -0 "${pid}" 2>/dev/null && [ "${SECONDS}" -lt "${deadline}" ]; do sleep 0.2; done
@@ -121,6 +125,7 @@ trap 'exit 143' TERM
     if [ -n "${containerd_pid}" ] && kill -0 "${containerd_pid}" 2>/dev/null; then
         kill -TERM "${containerd_pid}" 2>/dev/null || true
     fi
+    rm -rf --one-file-system "${engine_run}" 2>/dev/null || true
     engine_say "stopped the Docker engine it started"
 }
 
@@ -145,9 +150,9 @@ engine_start() {
     fi
     [ "$(id -u)" -eq 0 ] || engine_die "no Docker engine answers, and only root can start one"
     engine_stop_leftover
-    mkdir -p "${engine_cache}/data" "${engine_cache}/run"
+    mkdir -p "${engine_cache}/data" "${engine_run}"
     engine_say "starting dockerd (data root ${engine_cache}/data, log ${engine_log})"
-    dockerd --data-root "${engine_cache}/data" --exec-root "${engine_cache}/run" \
+    dockerd --data-root "${engine_cache}/data" --exec-root "${engine_run}" \
         --pidfile "${engine_pidfile}" --host "unix://${engine_socket}" \
         --storage-driver vfs --bridge none --iptables=false --ip6tables=false \
         --log-level warn >"${engine_log}" 2>&1 &

@@ -152,7 +152,9 @@ engine_start() {
     engine_stop_leftover
     mkdir -p "${engine_cache}/data" "${engine_run}"
     engine_say "starting dockerd (data root ${engine_cache}/data, log ${engine_log})"
-    dockerd --data-root "${engine_cache}/data" --exec-root "${engine_run}" \
+    # In a session of its own: a signal to the script's process group (Ctrl-C, a CI timeout)
+    # must leave the engine to the exit trap, which still needs it to remove what it made.
+    setsid dockerd --data-root "${engine_cache}/data" --exec-root "${engine_run}" \
         --pidfile "${engine_pidfile}" --host "unix://${engine_socket}" \
         --storage-driver vfs --bridge none --iptables=false --ip6tables=false \
         --log-level warn >"${engine_log}" 2>&1 &

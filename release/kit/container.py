@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 
 # The image's volume, and the state directory of the one application below it.
@@ -110,7 +112,21 @@ class Docker:
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def clean_up(self) -> None:
+        """Removes the containers and the volumes these checks made. A container a signal just
+        stopped may still be on its way out (`--rm`) and hold its volume for a moment."""
         for name in self.containers:
             self.command("rm", "--force", name, timeout=60)
+        end = time.monotonic() + 30
         for name in self.volumes:
-            self.command("volume", "rm", "--force", name, timeout=60)
+            while (removal := self.command("volume", "rm", "--force", name, timeout=60)).code:
+                if time.monotonic() > end:
+                    print(f"warning: volume {name} stays: {removal.brief()}", file=sys.stderr)
+                    break
+                time.sleep(0.2)
+
+    def remove_leftovers(self, family: str) -> None:
+        """Removes the volumes an interrupted earlier run left (named `<family>-*`)."""
+        listed = self.command("volume", "ls", "--quiet", "--filter", f"name={family}-")
+        for name in listed.stdout.split():
+            if name.startswith(f"{family}-"):
+                self.command("volume", "rm", "--force", name, timeout=60)

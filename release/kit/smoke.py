@@ -30,6 +30,8 @@ from pathlib import Path
 from .container import EVENT_PREFIX, STATE_DIR, VOLUME_ROOT, Docker, Run, SmokeError
 from .devnet import Devnet, deadline_poll
 
+# The name prefix of this test's containers and volumes.
+FAMILY = "watchdog-smoke"
 # What a tick may write; a tick that finds the lock busy must leave them as they were.
 TICK_FILES = ("head.json", "last_tick.json", "status.prom")
 
@@ -235,14 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupted)
 
     checks = Checks()
-    docker = Docker(args.docker, args.image, f"watchdog-smoke-{os.getpid()}")
+    docker = Docker(args.docker, args.image, f"{FAMILY}-{os.getpid()}")
     started = time.monotonic()
     try:
+        docker.remove_leftovers(FAMILY)
         image_checks(checks, docker, args.host_binary)
         with Devnet(args.devnet, args.work_dir / "devnet") as devnet:
             state_checks(checks, docker, devnet)
     except (SmokeError, subprocess.TimeoutExpired, OSError, LookupError, ValueError) as err:
         checks.that("the smoke test ran to its end", False, f"{type(err).__name__}: {err}")
+    except KeyboardInterrupt as err:
+        checks.that("the smoke test ran to its end", False, f"interrupted ({err})")
     finally:
         docker.clean_up()
     print(f"image smoke test: {time.monotonic() - started:.0f} s", flush=True)

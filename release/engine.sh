@@ -100,19 +100,6 @@ engine_stop() {
     local pid="${engine_started_pid}" containerd_pid deadline
     [ -n "${pid}" ] || return 0
     engine_started_pid=""
-engine_exit_hooks=()
-
-# Runs "$@" when the sourcing script exits (before the engine it started is stopped).
-engine_at_exit() { engine_exit_hooks+=("$(printf '%q ' "$@")"); }
-
-engine_exit() {
-    local hook
-    for hook in "${engine_exit_hooks[@]}"; do eval "${hook}" || true; done
-    engine_stop
-}
-trap engine_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
     containerd_pid="$(cat "${engine_run}/containerd/containerd.pid" 2>/dev/null || true)"
     kill -TERM "${pid}" 2>/dev/null || true
     deadline=$((SECONDS + 30))
@@ -125,21 +112,22 @@ trap 'exit 143' TERM
     if [ -n "${containerd_pid}" ] && kill -0 "${containerd_pid}" 2>/dev/null; then
         kill -TERM "${containerd_pid}" 2>/dev/null || true
     fi
+    # dockerd leaves the host's network namespace bind-mounted in its exec root.
+    if mountpoint -q "${engine_run}/netns/default" 2>/dev/null; then
+        umount "${engine_run}/netns/default" || true
+    fi
     rm -rf --one-file-system "${engine_run}" 2>/dev/null || true
-    engine_say "stopped the Docker engine it started"
+    engine_say "stopped dockerd (pid ${pid})"
 }
 
 # A dockerd left behind by an interrupted run of these scripts (its pid file still names it).
 engine_stop_leftover() {
     local pid
     pid="$(cat "${engine_pidfile}" 2>/dev/null || true)"
-    [ -n "${pid}" ] || return 0
-    if [ "$(cat "/proc/${pid}/comm" 2>/dev/null)" = dockerd ]; then
-        engine_say "stopping a dockerd left by an earlier run (pid ${pid})"
-        kill -TERM "${pid}" 2>/dev/null || true
-        local deadline=$((SECONDS + 30))
-        while kill -0 "${pid}" 2>/dev/null && [ "${SECONDS}" -lt "${deadline}" ]; do sleep 0.2; done
-        kill -KILL "${pid}" 2>/dev/null || true
+    if [ -n "${pid}" ] && [ "$(cat "/proc/${pid}/comm" 2>/dev/null)" = dockerd ]; then
+        engine_say "a dockerd an earlier run left is still running (pid ${pid})"
+        engine_started_pid="${pid}"
+        engine_stop
     fi
     rm -f "${engine_pidfile}"
 }

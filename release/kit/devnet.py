@@ -86,6 +86,14 @@ class Devnet:
                 stderr=log,
                 start_new_session=True,
             )
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.__exit__()  # `with` leaves only what it entered
+            raise
+        return self
+
+    def wait_ready(self) -> None:
         # `up` prints one JSON line once ready; the first run installs anvil before that.
         ready = json.loads(self.first_line(timeout=300))
         if ready.get("state") != "ready":
@@ -94,7 +102,6 @@ class Devnet:
         if env.code != 0:
             raise SmokeError(f"devnet env: {env.brief()}")
         self.env = json.loads(env.stdout)
-        return self
 
     def first_line(self, timeout: float) -> str:
         assert self.process is not None and self.process.stdout is not None

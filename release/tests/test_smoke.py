@@ -1,20 +1,22 @@
 """The pieces of release/image-test that need no Docker engine: reading a watchdog run, the lock
-probe, the direct input's calldata."""
+probe, the direct input's calldata, the devnet's teardown."""
 
 from __future__ import annotations
 
 import fcntl
 import io
+import os
 import tempfile
 import unittest
+import unittest.mock
 from contextlib import redirect_stdout
 from pathlib import Path
 
 from tree import kit
 
 kit()
-from kit.container import Run  # noqa: E402
-from kit.devnet import add_input_calldata  # noqa: E402
+from kit.container import Run, SmokeError  # noqa: E402
+from kit.devnet import Devnet, add_input_calldata  # noqa: E402
 from kit.smoke import Checks, lock_held  # noqa: E402
 
 SUMMARY = '{"schema_version":1,"command":"tick","outcome":"diverged","exit_code":2}'
@@ -69,3 +71,50 @@ class Calldata(unittest.TestCase):
         self.assertEqual(words[3], "78" * 32)
         self.assertEqual(words[4], "78" + "0" * 62)
         self.assertEqual(len(words), 5)
+
+
+# A stand-in for the devnet binary: `up` reports $UP_LINE and stays up (recording its pid) until
+# a signal, `down` is recorded, `env` prints a JSON object.
+FAKE_DEVNET = """#!/bin/sh
+shift 2
+case "$1" in
+    up) echo $$ > "$LOG.up"; echo "$UP_LINE"; exec sleep 600 ;;
+    down) echo down >> "$LOG" ;;
+    env) echo '{"CARTESI_WATCHDOG_STATE_DIR": "/elsewhere", "DEVNET_L1_RPC_URL": "x"}' ;;
+esac
+"""
+
+
+class DevnetLifecycle(unittest.TestCase):
+    def run_devnet(self, up_line: str) -> tuple[Path, Exception | None, dict]:
+        tmp = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        binary = tmp / "devnet"
+        binary.write_text(FAKE_DEVNET)
+        binary.chmod(0o755)
+        log = tmp / "calls"
+        fake_env = {"LOG": str(log), "UP_LINE": up_line}
+        self.enterContext(unittest.mock.patch.dict(os.environ, fake_env))
+        error, env = None, {}
+        try:
+            with Devnet(binary, tmp / "state" / "devnet") as devnet:
+                env = devnet.watchdog_env()
+        except SmokeError as err:
+            error = err
+        return log, error, env
+
+    def assert_torn_down(self, log: Path) -> None:
+        self.assertEqual(log.read_text().split(), ["down", "down"])  # before and after
+        pid = int(Path(f"{log}.up").read_text())
+        with self.assertRaises(ProcessLookupError):
+            os.kill(pid, 0)
+
+    def test_a_ready_devnet_is_stopped_and_downed_on_the_way_out(self):
+        log, error, env = self.run_devnet('{"state":"ready"}')
+        self.assertIsNone(error)
+        self.assertEqual(env, {"CARTESI_WATCHDOG_STATE_DIR": "/var/lib/sequencer-watchdog/wallet"})
+        self.assert_torn_down(log)
+
+    def test_one_that_never_gets_ready_is_torn_down_too(self):
+        log, error, _ = self.run_devnet('{"state":"degraded"}')
+        self.assertIn("devnet up", str(error))
+        self.assert_torn_down(log)

@@ -7,6 +7,7 @@ use crate::advance::EvmAdvance;
 use crate::batch::{Batch, Frame};
 use crate::config::{MAX_WAIT_BLOCKS, WalletConfig};
 use crate::eip712::{SIGNATURE_LEN, domain_separator, recover_sender, signing_hash_with_domain};
+use crate::fridge::DirectInput;
 use crate::output::Output;
 use crate::snapshot::WalletSnapshot;
 use crate::state::EngineState;
@@ -22,17 +23,6 @@ pub const STATE_QUERY: &[u8] = b"state";
 /// `saturating_sub(current, start) ≥ MAX_WAIT_BLOCKS`.
 pub fn aged(current: u64, start: u64) -> bool {
     current.saturating_sub(start) >= MAX_WAIT_BLOCKS
-}
-
-/// A direct input waiting in the fridge.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct DirectInput {
-    /// The caller of `addInput`.
-    pub sender: Address,
-    /// The input payload.
-    pub payload: Bytes,
-    /// The L1 block that included it.
-    pub block: u64,
 }
 
 /// Why a batch was rejected.

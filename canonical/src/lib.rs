@@ -38,6 +38,7 @@ mod eip712;
 mod engine;
 mod error;
 mod fee;
+mod fridge;
 mod inputs;
 mod method;
 mod output;
@@ -56,11 +57,12 @@ pub use eip712::{
     signing_hash_with_domain,
 };
 pub use engine::{
-    AdvanceResult, BatchRejection, DirectInput, Engine, InputOutcome, REJECTED_BATCH_REPORT,
-    STATE_QUERY, UNSUPPORTED_INSPECT_REPORT, accepts_batch, aged,
+    AdvanceResult, BatchRejection, Engine, InputOutcome, REJECTED_BATCH_REPORT, STATE_QUERY,
+    UNSUPPORTED_INSPECT_REPORT, accepts_batch, aged,
 };
 pub use error::{DecodeError, DecodeResult};
 pub use fee::{MAX_EXPONENT, fee_from_linear_ceil, fee_to_linear, try_fee_to_linear};
+pub use fridge::DirectInput;
 pub use inputs::InputBuilder;
 pub use method::Method;
 pub use output::{

@@ -19,8 +19,8 @@ use std::collections::VecDeque;
 use alloy_primitives::{Address, Bytes};
 
 use crate::config::WalletConfig;
-use crate::engine::DirectInput;
 use crate::error::{DecodeError, DecodeResult};
+use crate::fridge::DirectInput;
 use crate::snapshot::{SnapshotLayout, WalletSnapshot};
 use crate::wallet::Wallet;
 

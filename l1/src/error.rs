@@ -3,7 +3,7 @@
 use alloy::transports::TransportError;
 use alloy_primitives::{Address, B256, U256};
 
-use crate::plan::BlockRange;
+use crate::range::BlockRange;
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

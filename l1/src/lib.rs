@@ -48,11 +48,14 @@ mod block;
 mod budget;
 mod classify;
 mod error;
+mod hint;
 mod inputbox;
 mod log;
 mod plan;
+mod range;
 mod reader;
 mod redact;
+mod report;
 mod retry;
 mod scan;
 mod transport;
@@ -69,7 +72,9 @@ pub use inputbox::{
     GET_NUMBER_OF_INPUTS, discover_input_box, ensure_input_box, input_count,
 };
 pub use log::{INPUT_ADDED_TOPIC, Input, check_log_json};
-pub use plan::{BlockRange, DEFAULT_RANGE_ERROR_CODES, RangePlan};
+pub use plan::{DEFAULT_RANGE_ERROR_CODES, RangePlan};
+pub use range::BlockRange;
 pub use reader::InputReader;
-pub use scan::{InputCursor, ScanReport};
+pub use report::ScanReport;
+pub use scan::InputCursor;
 pub use transport::{L1Provider, RpcConfig, connect, provider_with_transport};

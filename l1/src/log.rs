@@ -7,7 +7,7 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::LogProblem;
-use crate::plan::BlockRange;
+use crate::range::BlockRange;
 
 /// topic0 of `InputAdded(address indexed appContract, uint256 indexed index, bytes input)`.
 pub const INPUT_ADDED_TOPIC: B256 =

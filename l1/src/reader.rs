@@ -7,9 +7,8 @@ use alloy_primitives::{Address, B256};
 use crate::block::BlockParam;
 use crate::error::{Error, Result};
 use crate::inputbox::input_count;
-use crate::log::Input;
 use crate::plan::RangePlan;
-use crate::scan::{InputCursor, ScanReport};
+use crate::report::ScanReport;
 
 /// Reads the inputs of one application from its InputBox.
 ///
@@ -78,32 +77,6 @@ impl<P: Provider> InputReader<P> {
     /// The range plan.
     pub fn plan(&self) -> &RangePlan {
         &self.plan
-    }
-
-    /// A pull-based scan of `[from, to]` whose first input must carry `start_index`. Nothing is
-    /// requested before the first [`InputCursor::next`]; `from > to` makes no request at all.
-    pub fn cursor(&self, from: u64, to: u64, start_index: u64) -> InputCursor<'_, P> {
-        InputCursor::new(self, from, to, start_index)
-    }
-
-    /// Scans `[from, to]`, calling `visit` with each checked input in L1 order, one provider
-    /// response at a time. On error, inputs already visited must be discarded by the caller
-    /// (nothing from a failed read may be applied).
-    pub async fn scan<F>(
-        &self,
-        from: u64,
-        to: u64,
-        start_index: u64,
-        mut visit: F,
-    ) -> Result<ScanReport>
-    where
-        F: FnMut(Input),
-    {
-        let mut cursor = self.cursor(from, to, start_index);
-        while let Some(input) = cursor.next().await? {
-            visit(input);
-        }
-        Ok(cursor.report().clone())
     }
 
     /// `getNumberOfInputs(app)` at the block with hash `block_hash` (EIP-1898).

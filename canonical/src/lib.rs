@@ -6,7 +6,8 @@
 //! - the SSZ formats: [`WalletSnapshot`] (and its legacy layout), [`Batch`], [`Frame`],
 //!   [`WireUserOp`], the [`Method`] union;
 //! - the L1 envelopes: [`EvmAdvance`] calldata and the ERC-20 portal's [`Erc20Deposit`];
-//! - EIP-712 user operations: [`UserOp`], [`signing_hash`], [`recover_sender`];
+//! - EIP-712 user operations: [`UserOp`], [`signing_hash`], and sender recovery on libsecp256k1,
+//!   [`recover_sender`];
 //! - log-space fees: [`fee_to_linear`], [`MAX_EXPONENT`];
 //! - the [`Wallet`] application and the scheduler fold, [`Engine`], whose complete state
 //!   ([`EngineState`]) serialises byte-identically for checkpoints.
@@ -43,6 +44,7 @@ mod inputs;
 mod method;
 mod output;
 mod serde_u256;
+mod signature;
 mod snapshot;
 mod ssz;
 mod state;
@@ -52,9 +54,8 @@ pub use advance::{EVM_ADVANCE_SELECTOR, Erc20Deposit, EvmAdvance};
 pub use batch::{Batch, Frame, WireUserOp};
 pub use config::{ERC20_PORTAL_ADDRESS, MAX_WAIT_BLOCKS, WalletConfig};
 pub use eip712::{
-    DOMAIN_NAME, DOMAIN_TYPEHASH, DOMAIN_VERSION, SIGNATURE_LEN, USER_OP_TYPEHASH, UserOp,
-    address_of, domain_separator, recover_sender, sign_hash, sign_user_op, signing_hash,
-    signing_hash_with_domain,
+    DOMAIN_NAME, DOMAIN_TYPEHASH, DOMAIN_VERSION, USER_OP_TYPEHASH, UserOp, domain_separator,
+    sign_user_op, signing_hash, signing_hash_with_domain,
 };
 pub use engine::{
     AdvanceResult, BatchRejection, Engine, InputOutcome, REJECTED_BATCH_REPORT, STATE_QUERY,
@@ -69,9 +70,7 @@ pub use output::{
     DEPOSIT_NOTICE_SELECTOR, ERC20_TRANSFER_SELECTOR, NOTICE_ENVELOPE_SELECTOR, Output,
     TRANSFER_NOTICE_SELECTOR, VOUCHER_ENVELOPE_SELECTOR,
 };
+pub use signature::{SIGNATURE_LEN, address_of, recover_sender, sign_hash};
 pub use snapshot::{SnapshotBalance, SnapshotLayout, SnapshotNonce, WalletSnapshot};
 pub use state::EngineState;
 pub use wallet::{Fatal, Rejection, Wallet};
-
-/// Re-exported so callers can name the signing key type of [`sign_hash`].
-pub use k256::ecdsa::SigningKey;

@@ -3,4 +3,5 @@
 mod corpus;
 mod fold;
 mod props;
+mod recovery;
 mod support;

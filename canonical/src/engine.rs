@@ -1,15 +1,17 @@
 //! The canonical scheduler fold (`protocol.md` §5): what the Cartesi Machine guest computes.
 
+use std::sync::Arc;
+
 use alloy_primitives::{Address, Bytes};
 use serde::{Deserialize, Serialize};
 
 use crate::advance::EvmAdvance;
 use crate::batch::{Batch, Frame};
 use crate::config::{MAX_WAIT_BLOCKS, WalletConfig};
-use crate::eip712::{domain_separator, signing_hash_with_domain};
+use crate::eip712::domain_separator;
 use crate::fridge::DirectInput;
 use crate::output::Output;
-use crate::signature::{SIGNATURE_LEN, recover_sender};
+use crate::senders::Senders;
 use crate::snapshot::WalletSnapshot;
 use crate::state::EngineState;
 use crate::wallet::{Fatal, Rejection};
@@ -129,6 +131,15 @@ impl Engine {
     }
 
     /// Processes one advance: `input` is the raw `EvmAdvance` calldata from the InputBox.
+    ///
+    /// The senders of a batch's user ops are recovered ahead of the fold on a worker pool
+    /// (see [`set_recovery_threads`](crate::set_recovery_threads)); the result is the same
+    /// as a sequential run's.
+    ///
+    /// # Panics
+    ///
+    /// With a [`WorkerPanic`](crate::WorkerPanic) payload if a signature recovery panicked:
+    /// an internal error of the caller, not a halt of the guest.
     pub fn advance(&mut self, input: &[u8]) -> Result<AdvanceResult, Fatal> {
         let advance = EvmAdvance::decode(input)?;
         self.process(&advance)
@@ -204,6 +215,8 @@ impl Engine {
 
         self.state.next_batch_nonce = next_nonce;
         let domain = domain_separator(advance.chain_id, advance.app_contract);
+        let batch = Arc::new(batch);
+        let mut senders = Senders::start(Arc::clone(&batch), domain);
         let (mut included, mut skipped) = (0, 0);
         for frame in &batch.frames {
             while self
@@ -215,16 +228,12 @@ impl Engine {
                 self.execute_front(result)?;
             }
             for op in &frame.user_ops {
-                if op.signature.len() != SIGNATURE_LEN {
-                    skipped += 1;
-                    continue;
-                }
-                let user_op = op.user_op();
-                let hash = signing_hash_with_domain(&domain, &user_op);
-                let Some(sender) = recover_sender(&hash, &op.signature) else {
+                // A signature of the wrong length or one that does not recover skips the op.
+                let Some(sender) = senders.next_sender() else {
                     skipped += 1;
                     continue;
                 };
+                let user_op = op.user_op();
                 match self
                     .state
                     .wallet

@@ -2,6 +2,7 @@
 
 mod corpus;
 mod fold;
+mod parallel;
 mod props;
 mod recovery;
 mod support;

@@ -1,0 +1,378 @@
+//! The senders of a batch's user ops, recovered ahead of the fold on a worker pool.
+//!
+//! Signature recovery is the dominant cost of a user op and independent per op, while the fold
+//! must apply ops strictly in order. [`Senders`] hands the fold one recovered sender per op, in
+//! batch order: the ops' recoveries are claimed one at a time by the pool's workers and by the
+//! fold's own thread, which recovers the next unclaimed op whenever the sender it needs is not
+//! ready yet. The result is the same as recovering each op just before applying it.
+//!
+//! The pool holds at most [`recovery_threads`]` - 1` worker threads (the fold's thread is the
+//! last one), spawned on the first batch large enough to gain from them and kept for the life
+//! of the process. Batches with fewer than [`PARALLEL_MIN_OPS`] signatures to recover, and
+//! every batch when the setting is 1, never touch the pool.
+
+use std::any::Any;
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+
+use alloy_primitives::{Address, B256};
+
+use crate::batch::{Batch, WireUserOp};
+use crate::eip712::signing_hash_with_domain;
+use crate::signature::{SIGNATURE_LEN, recover_sender};
+
+/// Batches with fewer signatures to recover than this are recovered on the fold's thread: the
+/// hand-off to a worker costs about as much as a few recoveries.
+pub const PARALLEL_MIN_OPS: usize = 8;
+
+/// The thread cap; 0 means the machine's cores.
+static MAX_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Caps the threads that recover one batch's senders, the fold's own thread included: `1`
+/// recovers on the fold's thread only, `0` (the default) uses every core of the machine.
+///
+/// Process-wide; it applies from the next batch on. The fold's result does not depend on it.
+pub fn set_recovery_threads(threads: usize) {
+    MAX_THREADS.store(threads, Ordering::Relaxed);
+}
+
+/// The threads that recover one batch's senders, the fold's own thread included (at least 1).
+pub fn recovery_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    match MAX_THREADS.load(Ordering::Relaxed) {
+        0 => cores,
+        cap => cap.min(cores),
+    }
+}
+
+/// The payload a fold panics with when a recovery worker panicked: an internal error of the
+/// caller, never an outcome of the canonical guest (a guest panic is a [`Fatal`](crate::Fatal)
+/// or the fold's own panic). The engine must not be advanced again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerPanic {
+    /// The worker's panic message.
+    pub message: String,
+}
+
+impl fmt::Display for WorkerPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a signature recovery worker panicked: {}", self.message)
+    }
+}
+
+/// The sender of one op: `None` for a signature of the wrong length or one that does not
+/// recover (the fold skips the op).
+fn recover_op(domain: &B256, op: &WireUserOp) -> Option<Address> {
+    if op.signature.len() != SIGNATURE_LEN {
+        return None;
+    }
+    recover_sender(
+        &signing_hash_with_domain(domain, &op.user_op()),
+        &op.signature,
+    )
+}
+
+/// A recovered sender (`None`: the op is skipped), or the message of a recovery that panicked.
+type Recovered = Result<Option<Address>, String>;
+
+/// One batch's recoveries, shared by the fold's thread and the workers.
+pub(crate) struct Job {
+    batch: Arc<Batch>,
+    domain: B256,
+    /// `(frame, op)` of every op, in batch order.
+    positions: Vec<(usize, usize)>,
+    /// The next op nobody has claimed yet.
+    next: AtomicUsize,
+    /// One slot per op, filled once by whoever claimed it.
+    slots: Box<[OnceLock<Recovered>]>,
+}
+
+impl Job {
+    /// Claims and recovers the next unclaimed op; `false` once every op is claimed.
+    fn work_one(&self) -> bool {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        let Some(&(frame, op)) = self.positions.get(i) else {
+            return false;
+        };
+        let op = &self.batch.frames[frame].user_ops[op];
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            #[cfg(test)]
+            tests::maybe_panic(op.nonce);
+            recover_op(&self.domain, op)
+        }))
+        .map_err(|payload| panic_message(payload.as_ref()));
+        // Only the claimant fills a slot, so this never finds it taken.
+        let _ = self.slots[i].set(outcome);
+        true
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".to_owned())
+}
+
+/// The process's recovery workers, each fed through its own channel.
+struct Pool {
+    workers: Mutex<Vec<Sender<Arc<Job>>>>,
+}
+
+static POOL: LazyLock<Pool> = LazyLock::new(|| Pool {
+    workers: Mutex::new(Vec::new()),
+});
+
+impl Pool {
+    /// Hands `job` to `count` workers, spawning the missing ones. A worker that cannot be
+    /// spawned or reached is simply not used: the fold's thread does its share.
+    fn share(&self, job: &Arc<Job>, count: usize) {
+        let mut workers = self
+            .workers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while workers.len() < count {
+            let (sender, receiver) = channel::<Arc<Job>>();
+            let spawned = std::thread::Builder::new()
+                .name(format!("recovery-{}", workers.len() + 1))
+                .spawn(move || {
+                    while let Ok(job) = receiver.recv() {
+                        while job.work_one() {}
+                    }
+                });
+            if spawned.is_err() {
+                break;
+            }
+            workers.push(sender);
+        }
+        for worker in workers.iter().take(count) {
+            let _ = worker.send(Arc::clone(job));
+        }
+    }
+}
+
+/// The senders of a batch's ops, handed out in batch order.
+pub(crate) enum Senders {
+    /// Recovered on the fold's thread as they are asked for.
+    Inline {
+        batch: Arc<Batch>,
+        domain: B256,
+        frame: usize,
+        op: usize,
+    },
+    /// Recovered ahead by the pool and the fold's thread.
+    Pooled { job: Arc<Job>, next: usize },
+}
+
+impl Senders {
+    /// Starts recovering the senders of `batch`'s ops under `domain`.
+    pub(crate) fn start(batch: Arc<Batch>, domain: B256) -> Self {
+        let signed = batch
+            .frames
+            .iter()
+            .flat_map(|frame| &frame.user_ops)
+            .filter(|op| op.signature.len() == SIGNATURE_LEN)
+            .count();
+        let threads = recovery_threads();
+        if threads <= 1 || signed < PARALLEL_MIN_OPS {
+            return Self::Inline {
+                batch,
+                domain,
+                frame: 0,
+                op: 0,
+            };
+        }
+        let positions: Vec<(usize, usize)> = batch
+            .frames
+            .iter()
+            .enumerate()
+            .flat_map(|(f, frame)| (0..frame.user_ops.len()).map(move |o| (f, o)))
+            .collect();
+        let slots = positions.iter().map(|_| OnceLock::new()).collect();
+        let job = Arc::new(Job {
+            batch,
+            domain,
+            positions,
+            next: AtomicUsize::new(0),
+            slots,
+        });
+        // A worker for every spare thread, but not more than there is work to share.
+        POOL.share(&job, (threads - 1).min(signed / PARALLEL_MIN_OPS));
+        Self::Pooled { job, next: 0 }
+    }
+
+    /// The sender of the next op in batch order (call it once per op).
+    ///
+    /// # Panics
+    ///
+    /// With a [`WorkerPanic`] payload if the recovery of that op panicked on a worker.
+    pub(crate) fn next_sender(&mut self) -> Option<Address> {
+        match self {
+            Self::Inline {
+                batch,
+                domain,
+                frame,
+                op,
+            } => {
+                while *op >= batch.frames.get(*frame)?.user_ops.len() {
+                    *frame += 1;
+                    *op = 0;
+                }
+                let sender = recover_op(domain, &batch.frames[*frame].user_ops[*op]);
+                *op += 1;
+                sender
+            }
+            Self::Pooled { job, next } => {
+                let slot = job.slots.get(*next)?;
+                *next += 1;
+                loop {
+                    if let Some(outcome) = slot.get() {
+                        return match outcome {
+                            Ok(sender) => *sender,
+                            Err(message) => resume_unwind(Box::new(WorkerPanic {
+                                message: message.clone(),
+                            })),
+                        };
+                    }
+                    // Not ready: recover the next unclaimed op here, or wait for the worker
+                    // that holds this one (at most one recovery away).
+                    if !job.work_one() {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Senders {
+    /// A fold that stops early (a fatal input) leaves the rest of the batch unclaimed.
+    fn drop(&mut self) {
+        if let Self::Pooled { job, .. } = self {
+            job.next.store(job.positions.len(), Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_primitives::Bytes;
+
+    use super::*;
+    use crate::batch::Frame;
+    use crate::eip712::{UserOp, signing_hash_with_domain};
+    use crate::signature::{address_of, sign_hash};
+
+    /// The nonce of the op whose recovery panics (`u32::MAX`: none).
+    static PANIC_AT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+
+    pub(super) fn maybe_panic(nonce: u32) {
+        assert_ne!(
+            nonce,
+            PANIC_AT.load(Ordering::Relaxed),
+            "injected recovery panic"
+        );
+    }
+
+    /// Names of this process's recovery workers (Linux: `/proc/self/task/*/comm`).
+    fn recovery_workers() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .map(|tasks| {
+                tasks
+                    .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                    .filter(|name| name.starts_with("recovery-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn batch(ops: usize, domain: &B256) -> (Arc<Batch>, Vec<Option<Address>>) {
+        let secret = B256::repeat_byte(0x42);
+        let mut expected = Vec::new();
+        let user_ops = (0..ops as u32)
+            .map(|nonce| {
+                let op = UserOp {
+                    nonce,
+                    max_fee: 1,
+                    data: Bytes::new(),
+                };
+                let mut signature = sign_hash(&secret, &signing_hash_with_domain(domain, &op))
+                    .unwrap()
+                    .to_vec();
+                // Every third signature is cut short and is skipped.
+                if nonce % 3 == 2 {
+                    signature.pop();
+                    expected.push(None);
+                } else {
+                    expected.push(address_of(&secret));
+                }
+                WireUserOp {
+                    nonce,
+                    max_fee: 1,
+                    data: op.data,
+                    signature: signature.into(),
+                }
+            })
+            .collect();
+        let frame = Frame {
+            user_ops,
+            safe_block: 1,
+            fee_price: 0,
+        };
+        let batch = Batch {
+            nonce: 0,
+            frames: vec![Frame::default(), frame, Frame::default()],
+        };
+        (Arc::new(batch), expected)
+    }
+
+    fn drain(mut senders: Senders, count: usize) -> Vec<Option<Address>> {
+        (0..count).map(|_| senders.next_sender()).collect()
+    }
+
+    /// One test, because the pool and the setting are process-wide.
+    #[test]
+    fn small_batches_stay_on_the_fold_thread_and_large_ones_use_the_pool() {
+        let domain = B256::repeat_byte(7);
+        // 10 ops, 7 with a full-length signature: below the threshold.
+        let (small, expected) = batch(10, &domain);
+        let senders = Senders::start(small, domain);
+        assert!(matches!(senders, Senders::Inline { .. }));
+        assert_eq!(drain(senders, 10), expected);
+        assert_eq!(recovery_workers(), 0, "no thread for a small batch");
+
+        let (large, expected) = batch(60, &domain);
+        let senders = Senders::start(large, domain);
+        assert_eq!(
+            matches!(senders, Senders::Pooled { .. }),
+            recovery_threads() > 1
+        );
+        assert_eq!(drain(senders, 60), expected);
+        assert_eq!(recovery_workers(), recovery_threads() - 1);
+
+        set_recovery_threads(1);
+        let (large, expected) = batch(60, &domain);
+        let senders = Senders::start(large, domain);
+        set_recovery_threads(0);
+        assert!(matches!(senders, Senders::Inline { .. }));
+        assert_eq!(drain(senders, 60), expected);
+
+        // A panic while recovering surfaces on the fold's thread as a `WorkerPanic`.
+        if recovery_threads() < 2 {
+            return; // No pool on a one-core machine.
+        }
+        let (large, _) = batch(40, &domain);
+        PANIC_AT.store(30, Ordering::Relaxed);
+        let senders = Senders::start(large, domain);
+        let caught = catch_unwind(AssertUnwindSafe(|| drain(senders, 40)));
+        PANIC_AT.store(u32::MAX, Ordering::Relaxed);
+        let payload = caught.unwrap_err();
+        let panic = payload.downcast_ref::<WorkerPanic>().unwrap();
+        assert!(panic.message.contains("injected recovery panic"), "{panic}");
+    }
+}

@@ -1,21 +1,18 @@
 //! `Batch`, `Frame` and `WireUserOp`: what the sequencer posts to L1 (`protocol.md` §4.4).
+//!
+//! The SSZ containers are the reference's, encoded and decoded by the reference's codec
+//! (`ethereum_ssz`), so a batch decodes here exactly when it decodes in the canonical guest.
 
 use alloy_primitives::Bytes;
 use serde::{Deserialize, Serialize};
+use ssz::{Decode as _, Encode as _};
+use ssz_derive::{Decode, Encode};
 
 use crate::eip712::UserOp;
-use crate::error::DecodeResult;
-use crate::ssz;
-
-/// Fixed part of a [`Batch`]: nonce and the frames offset.
-const BATCH_FIXED: usize = 12;
-/// Fixed part of a [`Frame`]: ops offset, safe block and fee price.
-const FRAME_FIXED: usize = 14;
-/// Fixed part of a [`WireUserOp`]: nonce, max fee and two offsets.
-const OP_FIXED: usize = 14;
+use crate::error::{DecodeError, DecodeResult};
 
 /// A batch: the sequencer's ordered frames, numbered by a consensus nonce.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize, Encode, Decode)]
 pub struct Batch {
     /// Must equal the fold's next batch nonce.
     pub nonce: u64,
@@ -24,7 +21,7 @@ pub struct Batch {
 }
 
 /// A frame: user operations sharing one clock (`safe_block`) and one fee exponent.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize, Encode, Decode)]
 pub struct Frame {
     /// Operations in order.
     pub user_ops: Vec<WireUserOp>,
@@ -35,7 +32,7 @@ pub struct Frame {
 }
 
 /// A signed user operation as it travels in a frame.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize, Encode, Decode)]
 pub struct WireUserOp {
     /// The sender's expected wallet nonce.
     pub nonce: u32,
@@ -59,79 +56,36 @@ impl WireUserOp {
 
     /// Encodes the container.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(OP_FIXED + self.data.len() + self.signature.len());
-        out.extend_from_slice(&self.nonce.to_le_bytes());
-        out.extend_from_slice(&self.max_fee.to_le_bytes());
-        ssz::put_offset(&mut out, OP_FIXED);
-        ssz::put_offset(&mut out, OP_FIXED + self.data.len());
-        out.extend_from_slice(&self.data);
-        out.extend_from_slice(&self.signature);
-        out
+        self.as_ssz_bytes()
     }
 
     /// Decodes the container.
     pub fn decode(bytes: &[u8]) -> DecodeResult<Self> {
-        let spans = ssz::variable_fields("WireUserOp", bytes, OP_FIXED, &[6, 10])?;
-        Ok(Self {
-            nonce: ssz::u32_at(bytes, 0),
-            max_fee: ssz::u16_at(bytes, 4),
-            data: Bytes::copy_from_slice(spans[0]),
-            signature: Bytes::copy_from_slice(spans[1]),
-        })
+        Self::from_ssz_bytes(bytes).map_err(|e| DecodeError::ssz("WireUserOp", e))
     }
 }
 
 impl Frame {
     /// Encodes the container.
     pub fn encode(&self) -> Vec<u8> {
-        let ops: Vec<Vec<u8>> = self.user_ops.iter().map(WireUserOp::encode).collect();
-        let mut out =
-            Vec::with_capacity(FRAME_FIXED + ops.iter().map(|op| op.len() + 4).sum::<usize>());
-        ssz::put_offset(&mut out, FRAME_FIXED);
-        out.extend_from_slice(&self.safe_block.to_le_bytes());
-        out.extend_from_slice(&self.fee_price.to_le_bytes());
-        ssz::put_variable_list(&mut out, &ops);
-        out
+        self.as_ssz_bytes()
     }
 
     /// Decodes the container.
     pub fn decode(bytes: &[u8]) -> DecodeResult<Self> {
-        let spans = ssz::variable_fields("Frame", bytes, FRAME_FIXED, &[0])?;
-        let user_ops = ssz::variable_list("Frame.user_ops", spans[0])?
-            .into_iter()
-            .map(WireUserOp::decode)
-            .collect::<DecodeResult<_>>()?;
-        Ok(Self {
-            user_ops,
-            safe_block: ssz::u64_at(bytes, 4),
-            fee_price: ssz::u16_at(bytes, 12),
-        })
+        Self::from_ssz_bytes(bytes).map_err(|e| DecodeError::ssz("Frame", e))
     }
 }
 
 impl Batch {
     /// Encodes `ssz(Batch)`: the exact payload of a batch input.
     pub fn encode(&self) -> Vec<u8> {
-        let frames: Vec<Vec<u8>> = self.frames.iter().map(Frame::encode).collect();
-        let mut out =
-            Vec::with_capacity(BATCH_FIXED + frames.iter().map(|f| f.len() + 4).sum::<usize>());
-        out.extend_from_slice(&self.nonce.to_le_bytes());
-        ssz::put_offset(&mut out, BATCH_FIXED);
-        ssz::put_variable_list(&mut out, &frames);
-        out
+        self.as_ssz_bytes()
     }
 
     /// Decodes a batch payload, accepting exactly what the reference codec accepts.
     pub fn decode(bytes: &[u8]) -> DecodeResult<Self> {
-        let spans = ssz::variable_fields("Batch", bytes, BATCH_FIXED, &[8])?;
-        let frames = ssz::variable_list("Batch.frames", spans[0])?
-            .into_iter()
-            .map(Frame::decode)
-            .collect::<DecodeResult<_>>()?;
-        Ok(Self {
-            nonce: ssz::u64_at(bytes, 0),
-            frames,
-        })
+        Self::from_ssz_bytes(bytes).map_err(|e| DecodeError::ssz("Batch", e))
     }
 
     /// Number of user operations in all frames.

@@ -39,16 +39,6 @@ pub enum DecodeError {
         /// The rule it breaks.
         rule: &'static str,
     },
-    /// A list of fixed-size elements is not a whole number of elements.
-    #[error("{what}: {len} bytes is not a multiple of the {size}-byte element")]
-    PartialElement {
-        /// The list being decoded.
-        what: &'static str,
-        /// Bytes in the list region.
-        len: usize,
-        /// Element size.
-        size: usize,
-    },
     /// The same address appears twice in one snapshot list.
     #[error("{list}: duplicate address {address}")]
     DuplicateAddress {
@@ -97,6 +87,14 @@ pub enum DecodeError {
         /// The field being decoded.
         what: &'static str,
     },
+    /// SSZ bytes the codec refuses for a reason not named above.
+    #[error("{what}: malformed SSZ: {detail}")]
+    Malformed {
+        /// The type being decoded.
+        what: &'static str,
+        /// The codec's reason.
+        detail: String,
+    },
     /// A serialised engine state has an unknown format version.
     #[error("engine state: unsupported format version {0}")]
     UnsupportedVersion(u8),
@@ -104,3 +102,38 @@ pub enum DecodeError {
 
 /// Result of decoding.
 pub type DecodeResult<T> = Result<T, DecodeError>;
+
+impl DecodeError {
+    /// Names the rule an SSZ decoding of `what` broke (`protocol.md` §4.1).
+    pub(crate) fn ssz(what: &'static str, error: ssz::DecodeError) -> Self {
+        use ssz::DecodeError as Ssz;
+        let bad_offset = |offset, rule| Self::BadOffset { what, offset, rule };
+        match error {
+            Ssz::InvalidByteLength { len, expected }
+            | Ssz::InvalidLengthPrefix { len, expected } => Self::WrongLength {
+                what,
+                len,
+                expected,
+            },
+            Ssz::OffsetIntoFixedPortion(offset) => {
+                bad_offset(offset, "an offset points into the fixed part")
+            }
+            Ssz::OffsetSkipsVariableBytes(offset) => {
+                bad_offset(offset, "the first offset must equal the fixed-part length")
+            }
+            Ssz::OffsetsAreDecreasing(offset) => bad_offset(offset, "offsets must not decrease"),
+            Ssz::OffsetOutOfBounds(offset) | Ssz::OutOfBoundsByte { i: offset } => {
+                bad_offset(offset, "offset beyond the end")
+            }
+            Ssz::InvalidListFixedBytesLen(offset) => bad_offset(
+                offset,
+                "the first list offset must be a non-zero multiple of 4",
+            ),
+            Ssz::UnionSelectorInvalid(selector) => Self::UnknownMethod(selector),
+            other => Self::Malformed {
+                what,
+                detail: format!("{other:?}"),
+            },
+        }
+    }
+}

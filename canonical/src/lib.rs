@@ -47,7 +47,6 @@ mod senders;
 mod serde_u256;
 mod signature;
 mod snapshot;
-mod ssz;
 mod state;
 mod wallet;
 

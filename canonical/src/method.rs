@@ -2,13 +2,31 @@
 
 use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
+use ssz::{Decode as _, Encode as _};
+use ssz_derive::{Decode, Encode};
 
 use crate::error::{DecodeError, DecodeResult};
 
-/// Selector byte of [`Method::Withdrawal`].
-const WITHDRAWAL: u8 = 0x00;
-/// Selector byte of [`Method::Transfer`].
-const TRANSFER: u8 = 0x01;
+/// The union as the reference declares it: selector 0 is a withdrawal, 1 a transfer.
+#[derive(Encode, Decode)]
+#[ssz(enum_behaviour = "union")]
+enum WireMethod {
+    Withdrawal(WireWithdrawal),
+    Transfer(WireTransfer),
+}
+
+/// `Withdrawal { amount }`: 32 bytes, little-endian.
+#[derive(Encode, Decode)]
+struct WireWithdrawal {
+    amount: U256,
+}
+
+/// `Transfer { amount, to }`: 32 bytes little-endian, then 20.
+#[derive(Encode, Decode)]
+struct WireTransfer {
+    amount: U256,
+    to: Address,
+}
 
 /// What a user operation asks the wallet to do. Amounts are little-endian on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,53 +51,21 @@ pub enum Method {
 impl Method {
     /// Encodes the union: selector byte then the variant's body (33 or 53 bytes in all).
     pub fn encode(&self) -> Vec<u8> {
-        match self {
-            Self::Withdrawal { amount } => {
-                let mut out = Vec::with_capacity(33);
-                out.push(WITHDRAWAL);
-                out.extend_from_slice(&amount.to_le_bytes::<32>());
-                out
-            }
-            Self::Transfer { amount, to } => {
-                let mut out = Vec::with_capacity(53);
-                out.push(TRANSFER);
-                out.extend_from_slice(&amount.to_le_bytes::<32>());
-                out.extend_from_slice(to.as_slice());
-                out
-            }
-        }
+        let wire = match *self {
+            Self::Withdrawal { amount } => WireMethod::Withdrawal(WireWithdrawal { amount }),
+            Self::Transfer { amount, to } => WireMethod::Transfer(WireTransfer { amount, to }),
+        };
+        wire.as_ssz_bytes()
     }
 
     /// Decodes the union; any length other than exactly 33 or 53 fails.
     pub fn decode(bytes: &[u8]) -> DecodeResult<Self> {
-        let (&selector, body) = bytes.split_first().ok_or(DecodeError::EmptyMethod)?;
-        match selector {
-            WITHDRAWAL => {
-                if body.len() != 32 {
-                    return Err(DecodeError::WrongLength {
-                        what: "Withdrawal",
-                        len: body.len(),
-                        expected: 32,
-                    });
-                }
-                Ok(Self::Withdrawal {
-                    amount: U256::from_le_slice(body),
-                })
-            }
-            TRANSFER => {
-                if body.len() != 52 {
-                    return Err(DecodeError::WrongLength {
-                        what: "Transfer",
-                        len: body.len(),
-                        expected: 52,
-                    });
-                }
-                Ok(Self::Transfer {
-                    amount: U256::from_le_slice(&body[..32]),
-                    to: Address::from_slice(&body[32..]),
-                })
-            }
-            other => Err(DecodeError::UnknownMethod(other)),
+        if bytes.is_empty() {
+            return Err(DecodeError::EmptyMethod);
+        }
+        match WireMethod::from_ssz_bytes(bytes).map_err(|e| DecodeError::ssz("Method", e))? {
+            WireMethod::Withdrawal(WireWithdrawal { amount }) => Ok(Self::Withdrawal { amount }),
+            WireMethod::Transfer(WireTransfer { amount, to }) => Ok(Self::Transfer { amount, to }),
         }
     }
 }

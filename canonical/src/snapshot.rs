@@ -5,19 +5,66 @@ use std::collections::BTreeSet;
 use alloy_primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use ssz::{Decode as _, Encode as _};
+use ssz_derive::{Decode, Encode};
 
 use crate::config::WalletConfig;
 use crate::error::{DecodeError, DecodeResult};
-use crate::ssz;
 
-/// Size of the current fixed part.
-const FIXED_LEN: usize = 84;
-/// Size of the legacy (V1) fixed part, which lacks `last_executed_safe_block`.
-const FIXED_LEN_V1: usize = 76;
-/// Size of one balance entry: address and big-endian balance.
-const BALANCE_LEN: usize = 52;
-/// Size of one nonce entry: address and little-endian `u32`.
-const NONCE_LEN: usize = 24;
+/// Size of the legacy (V1) fixed part, which lacks `last_executed_safe_block`: the first
+/// offset of a V1 snapshot, at bytes `[60, 64)`.
+const FIXED_LEN_V1: u32 = 76;
+
+/// The current layout as the reference declares it.
+#[derive(Encode, Decode)]
+struct Wire {
+    erc20_portal_address: Address,
+    supported_erc20_token: Address,
+    sequencer_address: Address,
+    balances: Vec<WireBalance>,
+    nonces: Vec<WireNonce>,
+    executed_input_count: u64,
+    last_executed_safe_block: u64,
+}
+
+/// The legacy layout: the current one without `last_executed_safe_block`.
+#[derive(Encode, Decode)]
+struct WireV1 {
+    erc20_portal_address: Address,
+    supported_erc20_token: Address,
+    sequencer_address: Address,
+    balances: Vec<WireBalance>,
+    nonces: Vec<WireNonce>,
+    executed_input_count: u64,
+}
+
+/// A balance entry: the balance is a big-endian byte array, not an SSZ integer.
+#[derive(Encode, Decode)]
+struct WireBalance {
+    address: Address,
+    balance_be: [u8; 32],
+}
+
+/// A nonce entry.
+#[derive(Encode, Decode)]
+struct WireNonce {
+    address: Address,
+    nonce: u32,
+}
+
+impl From<WireV1> for Wire {
+    fn from(v1: WireV1) -> Self {
+        Self {
+            erc20_portal_address: v1.erc20_portal_address,
+            supported_erc20_token: v1.supported_erc20_token,
+            sequencer_address: v1.sequencer_address,
+            balances: v1.balances,
+            nonces: v1.nonces,
+            executed_input_count: v1.executed_input_count,
+            last_executed_safe_block: 0,
+        }
+    }
+}
 
 /// One account's balance. The SSZ form stores the balance big-endian.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,29 +134,34 @@ impl WalletSnapshot {
 
     /// Encodes the canonical bytes: lists sorted by address, current layout.
     pub fn encode(&self) -> Vec<u8> {
-        let mut balances = self.balances.clone();
+        let mut balances: Vec<WireBalance> = self
+            .balances
+            .iter()
+            .map(|entry| WireBalance {
+                address: entry.address,
+                balance_be: entry.balance.to_be_bytes(),
+            })
+            .collect();
         balances.sort_by_key(|entry| entry.address);
-        let mut nonces = self.nonces.clone();
+        let mut nonces: Vec<WireNonce> = self
+            .nonces
+            .iter()
+            .map(|entry| WireNonce {
+                address: entry.address,
+                nonce: entry.nonce,
+            })
+            .collect();
         nonces.sort_by_key(|entry| entry.address);
-
-        let nonces_offset = FIXED_LEN + BALANCE_LEN * balances.len();
-        let mut out = Vec::with_capacity(nonces_offset + NONCE_LEN * nonces.len());
-        out.extend_from_slice(self.erc20_portal_address.as_slice());
-        out.extend_from_slice(self.supported_erc20_token.as_slice());
-        out.extend_from_slice(self.sequencer_address.as_slice());
-        ssz::put_offset(&mut out, FIXED_LEN);
-        ssz::put_offset(&mut out, nonces_offset);
-        out.extend_from_slice(&self.executed_input_count.to_le_bytes());
-        out.extend_from_slice(&self.last_executed_safe_block.to_le_bytes());
-        for entry in &balances {
-            out.extend_from_slice(entry.address.as_slice());
-            out.extend_from_slice(&entry.balance.to_be_bytes::<32>());
+        Wire {
+            erc20_portal_address: self.erc20_portal_address,
+            supported_erc20_token: self.supported_erc20_token,
+            sequencer_address: self.sequencer_address,
+            balances,
+            nonces,
+            executed_input_count: self.executed_input_count,
+            last_executed_safe_block: self.last_executed_safe_block,
         }
-        for entry in &nonces {
-            out.extend_from_slice(entry.address.as_slice());
-            out.extend_from_slice(&entry.nonce.to_le_bytes());
-        }
-        out
+        .as_ssz_bytes()
     }
 
     /// SHA-256 of [`encode`](Self::encode): the digest the comparison endpoints publish.
@@ -122,76 +174,44 @@ impl WalletSnapshot {
         Self::decode_with_layout(bytes).map(|(snapshot, _)| snapshot)
     }
 
-    /// Decodes either layout and says which one it was, told apart by the balances offset.
+    /// Decodes either layout and says which one it was, told apart by the first offset (the
+    /// balances offset equals the fixed-part size: 84 current, 76 legacy).
     pub fn decode_with_layout(bytes: &[u8]) -> DecodeResult<(Self, SnapshotLayout)> {
         const WHAT: &str = "WalletSnapshot";
-        if bytes.len() < FIXED_LEN_V1 {
-            return Err(DecodeError::TooShort {
-                what: WHAT,
-                len: bytes.len(),
-                min: FIXED_LEN,
-            });
-        }
-        let layout = if ssz::u32_at(bytes, 60) as usize == FIXED_LEN_V1 {
-            SnapshotLayout::V1
+        let first_offset = bytes
+            .get(60..64)
+            .and_then(|word| word.try_into().ok())
+            .map(u32::from_le_bytes);
+        let (wire, layout) = if first_offset == Some(FIXED_LEN_V1) {
+            let wire = WireV1::from_ssz_bytes(bytes).map_err(|e| DecodeError::ssz(WHAT, e))?;
+            (Wire::from(wire), SnapshotLayout::V1)
         } else {
-            SnapshotLayout::Current
+            let wire = Wire::from_ssz_bytes(bytes).map_err(|e| DecodeError::ssz(WHAT, e))?;
+            (wire, SnapshotLayout::Current)
         };
-        let fixed_len = match layout {
-            SnapshotLayout::Current => FIXED_LEN,
-            SnapshotLayout::V1 => FIXED_LEN_V1,
-        };
-        let spans = ssz::variable_fields(WHAT, bytes, fixed_len, &[60, 64])?;
-        let executed_input_count = ssz::u64_at(bytes, 68);
-        let last_executed_safe_block = match layout {
-            SnapshotLayout::Current => ssz::u64_at(bytes, 76),
-            SnapshotLayout::V1 => 0,
-        };
-        if executed_input_count == 0 && last_executed_safe_block != 0 {
+        if wire.executed_input_count == 0 && wire.last_executed_safe_block != 0 {
             return Err(DecodeError::IncoherentProgress {
-                clock: last_executed_safe_block,
+                clock: wire.last_executed_safe_block,
             });
         }
-
-        let mut seen = BTreeSet::new();
-        let mut balances = Vec::new();
-        for chunk in ssz::fixed_list("balances", spans[0], BALANCE_LEN)? {
-            let address = Address::from_slice(&chunk[..20]);
-            if !seen.insert(address) {
-                return Err(DecodeError::DuplicateAddress {
-                    list: "balances",
-                    address,
-                });
-            }
-            balances.push(SnapshotBalance {
-                address,
-                balance: U256::from_be_slice(&chunk[20..]),
-            });
-        }
-        seen.clear();
-        let mut nonces = Vec::new();
-        for chunk in ssz::fixed_list("nonces", spans[1], NONCE_LEN)? {
-            let address = Address::from_slice(&chunk[..20]);
-            if !seen.insert(address) {
-                return Err(DecodeError::DuplicateAddress {
-                    list: "nonces",
-                    address,
-                });
-            }
-            nonces.push(SnapshotNonce {
-                address,
-                nonce: ssz::u32_at(chunk, 20),
-            });
-        }
-
+        let balances = wire.balances.into_iter().map(|entry| SnapshotBalance {
+            address: entry.address,
+            balance: U256::from_be_bytes(entry.balance_be),
+        });
+        let balances = unique("balances", balances, |entry| entry.address)?;
+        let nonces = wire.nonces.into_iter().map(|entry| SnapshotNonce {
+            address: entry.address,
+            nonce: entry.nonce,
+        });
+        let nonces = unique("nonces", nonces, |entry| entry.address)?;
         let snapshot = Self {
-            erc20_portal_address: Address::from_slice(&bytes[0..20]),
-            supported_erc20_token: Address::from_slice(&bytes[20..40]),
-            sequencer_address: Address::from_slice(&bytes[40..60]),
+            erc20_portal_address: wire.erc20_portal_address,
+            supported_erc20_token: wire.supported_erc20_token,
+            sequencer_address: wire.sequencer_address,
             balances,
             nonces,
-            executed_input_count,
-            last_executed_safe_block,
+            executed_input_count: wire.executed_input_count,
+            last_executed_safe_block: wire.last_executed_safe_block,
         };
         Ok((snapshot, layout))
     }
@@ -222,6 +242,25 @@ impl WalletSnapshot {
             .find(|entry| entry.address == address)
             .map(|entry| entry.nonce)
     }
+}
+
+/// Collects a decoded list, refusing a repeated address.
+fn unique<T>(
+    list: &'static str,
+    entries: impl Iterator<Item = T>,
+    address: impl Fn(&T) -> Address,
+) -> DecodeResult<Vec<T>> {
+    let mut seen = BTreeSet::new();
+    entries
+        .map(|entry| {
+            let key = address(&entry);
+            if seen.insert(key) {
+                Ok(entry)
+            } else {
+                Err(DecodeError::DuplicateAddress { list, address: key })
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -291,7 +330,7 @@ mod tests {
         bytes.push(0);
         assert!(matches!(
             WalletSnapshot::decode(&bytes),
-            Err(DecodeError::PartialElement { .. })
+            Err(DecodeError::WrongLength { .. })
         ));
         // Duplicate balance address.
         let mut bytes = good.clone();

@@ -1,8 +1,11 @@
-//! Integration tests of the canonical crate: fold scenarios, properties and the fuzz corpus.
+//! Integration tests of the canonical crate: fold scenarios, properties, the differential
+//! oracles (libsecp256k1 against k256, the SSZ codec against `ssz_rs`) and the fuzz corpus.
 
 mod corpus;
 mod fold;
 mod parallel;
 mod props;
 mod recovery;
+mod ssz_oracle;
+mod ssz_parity;
 mod support;

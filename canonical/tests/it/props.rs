@@ -17,7 +17,7 @@ fn u256() -> impl Strategy<Value = U256> {
     any::<[u8; 32]>().prop_map(U256::from_be_bytes)
 }
 
-fn snapshot() -> impl Strategy<Value = WalletSnapshot> {
+pub(crate) fn snapshot() -> impl Strategy<Value = WalletSnapshot> {
     (
         prop::collection::btree_map(address(), u256(), 0..8),
         prop::collection::btree_map(address(), any::<u32>(), 0..8),
@@ -56,7 +56,7 @@ fn wire_op() -> impl Strategy<Value = WireUserOp> {
         })
 }
 
-fn batch_strategy() -> impl Strategy<Value = Batch> {
+pub(crate) fn batch_strategy() -> impl Strategy<Value = Batch> {
     let frame = (
         prop::collection::vec(wire_op(), 0..4),
         any::<u64>(),
@@ -69,6 +69,16 @@ fn batch_strategy() -> impl Strategy<Value = Batch> {
         });
     (any::<u64>(), prop::collection::vec(frame, 0..4))
         .prop_map(|(nonce, frames)| Batch { nonce, frames })
+}
+
+pub(crate) fn method_strategy() -> impl Strategy<Value = Method> {
+    (u256(), address(), any::<bool>()).prop_map(|(amount, to, transfer)| {
+        if transfer {
+            Method::Transfer { amount, to }
+        } else {
+            Method::Withdrawal { amount }
+        }
+    })
 }
 
 proptest! {

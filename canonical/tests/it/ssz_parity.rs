@@ -24,9 +24,12 @@ fn ssz_of(case: &Value) -> Vec<u8> {
     hex::decode(case["ssz"].as_str().unwrap()).unwrap()
 }
 
+/// A vector file, the check of its type, and the groups of cases that must decode.
+type VectorCheck = (&'static str, fn(&[u8]) -> bool, &'static [&'static str]);
+
 #[test]
 fn the_oracle_agrees_on_every_conformance_vector() {
-    let checks: [(&str, fn(&[u8]) -> bool, &[&str]); 3] = [
+    let checks: [VectorCheck; 3] = [
         ("batches.json", check_batch, &["valid"]),
         ("methods.json", check_method, &["valid"]),
         ("snapshots.json", check_snapshot, &["valid", "legacy_v1"]),

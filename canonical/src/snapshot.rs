@@ -378,4 +378,66 @@ mod tests {
         assert_eq!(decoded.last_executed_safe_block, 0);
         assert_eq!(decoded.balances.len(), 2);
     }
+
+    /// The reference's own snapshot bytes (`../shared/upstream-fixtures`, read in place), from
+    /// builds whose portal constant differs from ours.
+    mod upstream {
+        use std::path::PathBuf;
+
+        use super::*;
+        use crate::config::ERC20_PORTAL_ADDRESS;
+
+        fn fixture(name: &str) -> Vec<u8> {
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+            let path = root
+                .ancestors()
+                .map(|dir| dir.join("shared/upstream-fixtures").join(name))
+                .find(|path| path.exists())
+                .unwrap_or_else(|| {
+                    panic!("{name}: no shared/upstream-fixtures beside the workspace")
+                });
+            let text = std::fs::read_to_string(path).unwrap();
+            alloy_primitives::hex::decode(text.trim()).unwrap()
+        }
+
+        /// The legacy encoding of a decoded snapshot (never produced outside this test).
+        fn encode_v1(snapshot: &WalletSnapshot) -> Vec<u8> {
+            let wire = Wire::from_ssz_bytes(&snapshot.encode()).unwrap();
+            WireV1 {
+                erc20_portal_address: wire.erc20_portal_address,
+                supported_erc20_token: wire.supported_erc20_token,
+                sequencer_address: wire.sequencer_address,
+                balances: wire.balances,
+                nonces: wire.nonces,
+                executed_input_count: wire.executed_input_count,
+            }
+            .as_ssz_bytes()
+        }
+
+        #[test]
+        fn the_current_layout_decodes_and_re_encodes_byte_for_byte() {
+            let bytes = fixture("wallet_snapshot_empty.hex");
+            let (snapshot, layout) = WalletSnapshot::decode_with_layout(&bytes).unwrap();
+            assert_eq!(layout, SnapshotLayout::Current);
+            assert_eq!(bytes.len(), 84);
+            assert!(snapshot.balances.is_empty() && snapshot.nonces.is_empty());
+            assert_eq!(&snapshot.erc20_portal_address[..2], &[0x22, 0xe5]);
+            assert_ne!(snapshot.erc20_portal_address, ERC20_PORTAL_ADDRESS);
+            assert_eq!(snapshot.encode(), bytes);
+        }
+
+        #[test]
+        fn the_v1_layout_decodes_and_re_encodes_byte_for_byte() {
+            let bytes = fixture("wallet_snapshot_v1_empty.hex");
+            let (snapshot, layout) = WalletSnapshot::decode_with_layout(&bytes).unwrap();
+            assert_eq!(layout, SnapshotLayout::V1);
+            assert_eq!(bytes.len(), 76);
+            assert!(snapshot.balances.is_empty() && snapshot.nonces.is_empty());
+            assert_eq!(&snapshot.erc20_portal_address[..2], &[0xac, 0xa6]);
+            assert_eq!(snapshot.last_executed_safe_block, 0);
+            assert_eq!(encode_v1(&snapshot), bytes);
+            // Served again, it takes the current layout.
+            assert_eq!(snapshot.encode().len(), 84);
+        }
+    }
 }

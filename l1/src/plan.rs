@@ -1,6 +1,7 @@
 //! The range plan: the range error codes, the window span and the worklist of ranges.
 
 use crate::error::{Error, Result};
+use crate::hint::Hint;
 use crate::range::BlockRange;
 
 /// The JSON-RPC error codes that mean "range too large" unless configured otherwise
@@ -68,53 +69,92 @@ impl RangePlan {
     }
 }
 
-/// The ranges still to request, worked depth-first, left before right.
+/// The ranges still to request, worked depth-first, left before right, and what the scan has
+/// learned about the provider's range limit.
 ///
-/// Windows of `span` blocks are produced lazily, so the stack only ever holds the pending right
-/// halves of the window being split: its depth is bounded by the number of nested splits
-/// (at most 64 for midpoints), whatever the scanned range.
+/// The whole range is one entry at first; a popped range longer than the window span is cut to
+/// the span and its rest pushed back, so windows are produced lazily and the stack holds only
+/// pending right parts: its depth is bounded by the number of nested splits (at most 64 for
+/// midpoints), whatever the scanned range.
+///
+/// A range that fails as too large is split, and its right part is later requested as it is
+/// (the reference's bisection, whose calls `../shared/upstream-fixtures` pins):
+///
+/// - after a suggestion (a range starting at `from` or a maximum, strictly shorter than the
+///   range), the left part is the suggested size, and the suggestion becomes the span of every
+///   following window of the scan;
+/// - otherwise, before any range has succeeded, at the midpoint;
+/// - otherwise at the middle of the sizes between the largest range that succeeded and the
+///   smallest that failed, so that a code-only limit is found by a binary search of the sizes
+///   rather than by halving past it.
 #[derive(Debug)]
 pub(crate) struct Worklist {
-    /// First block of the next window, `None` when every window was produced.
-    next_window: Option<u64>,
-    end: u64,
-    span: Option<u64>,
     stack: Vec<BlockRange>,
+    span: Option<u64>,
+    smallest_failed: Option<u64>,
 }
 
 impl Worklist {
-    /// The worklist of `[from, to]`; empty when `from > to`.
+    /// The worklist of `[from, to]` in windows of `span` blocks; empty when `from > to`.
     pub(crate) fn new(from: u64, to: u64, span: Option<u64>) -> Self {
-        let next_window = (from <= to).then_some(from);
         Self {
-            next_window,
-            end: to,
-            span,
-            stack: Vec::new(),
+            stack: BlockRange::new(from, to).into_iter().collect(),
+            span: span.filter(|&s| s > 0),
+            smallest_failed: None,
         }
     }
 
     /// The next range to request.
     pub(crate) fn pop(&mut self) -> Option<BlockRange> {
-        if let Some(range) = self.stack.pop() {
-            return Some(range);
+        let range = self.stack.pop()?;
+        match self.span {
+            Some(span) if range.blocks() > span => {
+                let (window, rest) = range.split_after(span);
+                self.stack.push(rest);
+                Some(window)
+            }
+            _ => Some(range),
         }
-        let from = self.next_window?;
-        let to = match self.span {
-            Some(span) => from.saturating_add(span - 1).min(self.end),
-            None => self.end,
-        };
-        self.next_window = if to < self.end { Some(to + 1) } else { None };
-        Some(BlockRange { from, to })
     }
 
-    /// Queues the two halves of a failed range so that the left one is requested next.
-    pub(crate) fn push_split(&mut self, left: BlockRange, right: BlockRange) {
+    /// Queues the two parts of a multi-block `range` that failed as too large, the left one
+    /// next, and returns them. `largest_ok` is the largest range that succeeded so far.
+    pub(crate) fn split(
+        &mut self,
+        range: BlockRange,
+        hint: Option<Hint>,
+        largest_ok: Option<u64>,
+    ) -> (BlockRange, BlockRange) {
+        let blocks = range.blocks();
+        let suggested = match hint {
+            Some(Hint::Range { from, to }) if from == range.from && to >= from && to < range.to => {
+                Some(to - from + 1)
+            }
+            Some(Hint::Max(n)) if n >= 1 && n < blocks => Some(n),
+            _ => None,
+        };
+        let left_blocks = match suggested {
+            Some(n) => {
+                self.span = Some(n);
+                n
+            }
+            None => {
+                let failed = self.smallest_failed.map_or(blocks, |f| f.min(blocks));
+                self.smallest_failed = Some(failed);
+                match largest_ok {
+                    // Between the largest success and the smallest failure.
+                    Some(ok) if ok < failed => ok + (failed - ok) / 2,
+                    _ => range.half(),
+                }
+            }
+        };
+        let (left, right) = range.split_after(left_blocks);
         self.stack.push(right);
         self.stack.push(left);
+        (left, right)
     }
 
-    /// Pending split parts (for tests of the depth bound).
+    /// Pending ranges (for tests of the depth bound).
     #[cfg(test)]
     pub(crate) fn depth(&self) -> usize {
         self.stack.len()
@@ -148,11 +188,66 @@ mod tests {
         let mut work = Worklist::new(0, u64::MAX, None);
         let mut r = work.pop().unwrap();
         while !r.is_single() {
-            let (left, right) = r.split(None);
-            work.push_split(left, right);
+            work.split(r, None, None);
             r = work.pop().unwrap();
         }
         assert!(work.depth() <= 64, "{}", work.depth());
+    }
+
+    #[test]
+    fn suggestions_are_honoured_only_when_they_start_at_from_and_shrink() {
+        let r = range(100, 199);
+        let left = |hint| Worklist::new(100, 199, None).split(r, Some(hint), None).0;
+        assert_eq!(left(Hint::Range { from: 100, to: 120 }), range(100, 120));
+        // Starts elsewhere, does not shrink, or is inverted: midpoint.
+        for hint in [
+            Hint::Range { from: 101, to: 120 },
+            Hint::Range { from: 100, to: 199 },
+            Hint::Range { from: 100, to: 500 },
+            Hint::Range { from: 100, to: 99 },
+            Hint::Max(0),
+            Hint::Max(100),
+            Hint::Max(u64::MAX),
+        ] {
+            assert_eq!(left(hint), range(100, 149), "{hint:?}");
+        }
+        assert_eq!(left(Hint::Max(1)), range(100, 100));
+        assert_eq!(left(Hint::Max(99)), range(100, 198));
+    }
+
+    #[test]
+    fn a_suggestion_becomes_the_span_of_the_following_windows() {
+        let mut work = Worklist::new(0, 9_999, None);
+        let first = work.pop().unwrap();
+        assert_eq!(first, range(0, 9_999));
+        work.split(first, Some(Hint::Max(2_000)), None);
+        let windows: Vec<_> = std::iter::from_fn(|| work.pop()).collect();
+        assert_eq!(
+            windows,
+            [
+                range(0, 1_999),
+                range(2_000, 3_999),
+                range(4_000, 5_999),
+                range(6_000, 7_999),
+                range(8_000, 9_999)
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_suggestion_the_limit_is_searched_between_success_and_failure() {
+        let mut work = Worklist::new(0, 99_999, None);
+        // Nothing succeeded yet: halving.
+        let (left, _) = work.split(range(0, 99_999), None, None);
+        assert_eq!(left, range(0, 49_999));
+        // 782 blocks succeeded and 1 563 failed: try 1 172.
+        work.split(range(0, 49_999), None, None);
+        let (left, right) = work.split(range(1_563, 3_125), None, Some(782));
+        assert_eq!(left.blocks(), 782 + (1_563 - 782) / 2);
+        assert_eq!(right.to, 3_125);
+        // A failure below a success (a limit on results, not blocks): halving again.
+        let (left, _) = work.split(range(0, 99), None, Some(1_000));
+        assert_eq!(left.blocks(), 50);
     }
 
     #[test]

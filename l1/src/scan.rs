@@ -167,10 +167,9 @@ impl<'r, P: Provider> InputCursor<'r, P> {
                 source: err,
             }),
             Verdict::RangeTooLarge(hint) => {
-                let (left, right) = range.split(hint);
+                let (left, right) = self.work.split(range, hint, self.report.largest_ok);
                 tracing::debug!(target: "l1::bisect", %range, %left, %right, ?hint, "split");
                 self.report.range_errors += 1;
-                self.work.push_split(left, right);
                 Ok(())
             }
             Verdict::Budget(limit) => Err(Error::BudgetExhausted { limit }),

@@ -137,7 +137,7 @@ async fn a_single_block_that_still_fails_is_an_error_not_another_split() {
 }
 
 #[tokio::test]
-async fn a_suggested_range_is_honoured() {
+async fn a_suggested_range_is_honoured_and_sizes_the_following_windows() {
     let mock = Mock::new();
     mock.fail(
         -32602,
@@ -145,27 +145,29 @@ async fn a_suggested_range_is_honoured() {
     );
     mock.logs(vec![log(0, 101)]);
     mock.logs(vec![]);
+    mock.logs(vec![]);
+    mock.logs(vec![]);
     let report = mock
         .reader(RangePlan::new())
-        .scan(100, 1000, 0, |_| {})
+        .scan(100, 135, 0, |_| {})
         .await
         .unwrap();
     assert_eq!(
         mock.get_logs_ranges(),
-        [(100, 1000), (100, 109), (110, 1000)]
+        [(100, 135), (100, 109), (110, 119), (120, 129), (130, 135)]
     );
     assert_eq!(report.next_index, 1);
+    assert_eq!(report.range_errors, 1);
+    assert_eq!(report.learned_span(), Some(10));
 }
 
 #[tokio::test]
-async fn a_suggested_maximum_is_honoured_for_every_remainder() {
+async fn a_suggested_maximum_applies_to_every_following_window_at_once() {
     let mock = Mock::new();
     let msg = "eth_getLogs is limited to a 30 range";
     mock.fail(-32614, msg); // [0, 99]
     mock.logs(vec![]); // [0, 29]
-    mock.fail(-32614, msg); // [30, 99]
     mock.logs(vec![log(0, 59)]); // [30, 59]
-    mock.fail(-32614, msg); // [60, 99]
     mock.logs(vec![]); // [60, 89]
     mock.logs(vec![log(1, 95)]); // [90, 99]
     let report = mock
@@ -175,16 +177,9 @@ async fn a_suggested_maximum_is_honoured_for_every_remainder() {
         .unwrap();
     assert_eq!(
         mock.get_logs_ranges(),
-        [
-            (0, 99),
-            (0, 29),
-            (30, 99),
-            (30, 59),
-            (60, 99),
-            (60, 89),
-            (90, 99)
-        ]
+        [(0, 99), (0, 29), (30, 59), (60, 89), (90, 99)]
     );
+    assert_eq!(report.range_errors, 1);
     assert_eq!(report.learned_span(), Some(30));
 }
 

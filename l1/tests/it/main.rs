@@ -8,3 +8,4 @@ mod corpus;
 mod http;
 mod queries;
 mod support;
+mod upstream;

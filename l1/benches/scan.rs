@@ -237,9 +237,9 @@ async fn calls_table() {
     const BLOCKS: u64 = 100_000;
     println!("## eth_getLogs calls for a {BLOCKS}-block scan (1 input per 100 blocks)\n");
     println!(
-        "| provider message | cap | minimal | first scan | ratio | learned span | reused span | ratio |"
+        "| provider message | cap | minimal | first scan | ratio | range errors | learned span | reused span | ratio | range errors |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let cases = [
         (Style::SuggestMax, 2000),
         (Style::SuggestRange, 2000),
@@ -259,12 +259,14 @@ async fn calls_table() {
         let again = run(&node, 0, BLOCKS - 1, span).await;
         assert_eq!(first.report.next_index, again.report.next_index);
         println!(
-            "| {style:?} | {cap} | {minimal} | {} | {:.2} | {} | {} | {:.2} |",
+            "| {style:?} | {cap} | {minimal} | {} | {:.2} | {} | {} | {} | {:.2} | {} |",
             first.calls,
             first.calls as f64 / minimal as f64,
+            first.report.range_errors,
             span.unwrap_or(0),
             again.calls,
             again.calls as f64 / minimal as f64,
+            again.report.range_errors,
         );
     }
 }

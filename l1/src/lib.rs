@@ -11,11 +11,19 @@
 //! 2. Each range is requested once. On an error classified as *range too large* (the structured
 //!    JSON-RPC code is in [`RangePlan::codes`], default [`DEFAULT_RANGE_ERROR_CODES`]; else a
 //!    known provider message fragment; else a response over the size cap), the range is split
-//!    and its left part is requested first: at the range the provider suggests (`[0xA, 0xB]`,
-//!    `retry with the range A-B`), else at the maximum it names (`up to a N block range`, …),
-//!    else at the midpoint. A one-block range that still fails is
-//!    [`Error::RangeSingleBlock`]; rate limits, head overruns and every other error abort the
-//!    scan, so a failing left part stops the scan before its right part.
+//!    and its left part is requested first:
+//!    - at the range the provider suggests (`[0xA, 0xB]`, `retry with the range A-B`) or the
+//!      maximum it names (`up to a N block range`, …), which also becomes the window size of
+//!      every following window of the scan;
+//!    - else, while no range has succeeded yet, at the midpoint, the right half being requested
+//!      whole later (the reference's bisection);
+//!    - else between the largest range that succeeded and the smallest that failed, the rest of
+//!      the range being cut into windows of that size as the search narrows: a limit the
+//!      provider only signals by a code is found by a binary search of the sizes.
+//!
+//!    A one-block range that still fails is [`Error::RangeSingleBlock`]; rate limits, head
+//!    overruns and every other error abort the scan, so a failing left part stops the scan
+//!    before its right part.
 //! 3. Each successful response is sorted by `(block, tx index, log index)`, every log is checked
 //!    (not removed, emitted by the InputBox with the expected topics, payload block = log block,
 //!    index = topic2 = the next expected index, app and chain id), and the inputs are handed out
@@ -30,7 +38,9 @@
 //!
 //! [`InputReader::cursor`] returns an [`InputCursor`], a pull-based stream whose
 //! [`next`](InputCursor::next) is awaited between inputs, so callers can do async work per
-//! input; [`InputReader::scan`] wraps it for a synchronous callback.
+//! input, and whose [`next_page`](InputCursor::next_page) hands out one provider response at a
+//! time, so callers can read the next page while they work through the current one;
+//! [`InputReader::scan`] wraps it for a synchronous callback.
 //!
 //! # Requests
 //!

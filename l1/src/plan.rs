@@ -72,25 +72,32 @@ impl RangePlan {
 /// The ranges still to request, worked depth-first, left before right, and what the scan has
 /// learned about the provider's range limit.
 ///
-/// The whole range is one entry at first; a popped range longer than the window span is cut to
-/// the span and its rest pushed back, so windows are produced lazily and the stack holds only
-/// pending right parts: its depth is bounded by the number of nested splits (at most 64 for
-/// midpoints), whatever the scanned range.
+/// The whole range is one entry at first, cut lazily into windows: a popped window longer than
+/// the window size is cut to it and its rest pushed back, so the stack holds only pending
+/// parts and its depth is bounded by the number of nested splits (at most 64 for midpoints),
+/// whatever the scanned range.
 ///
-/// A range that fails as too large is split, and its right part is later requested as it is
-/// (the reference's bisection, whose calls `../shared/upstream-fixtures` pins):
+/// A range that fails as too large is split:
 ///
 /// - after a suggestion (a range starting at `from` or a maximum, strictly shorter than the
-///   range), the left part is the suggested size, and the suggestion becomes the span of every
-///   following window of the scan;
-/// - otherwise, before any range has succeeded, at the midpoint;
+///   range), the left part is the suggested size, and the suggestion becomes the window size
+///   of the rest of the scan;
+/// - otherwise, before any range has succeeded, at the midpoint, and its right half is later
+///   requested whole: the reference's bisection, whose calls `../shared/upstream-fixtures`
+///   pins (a limit on results rather than blocks can fail a range and pass a longer one);
 /// - otherwise at the middle of the sizes between the largest range that succeeded and the
-///   smallest that failed, so that a code-only limit is found by a binary search of the sizes
-///   rather than by halving past it.
+///   smallest that failed, and the rest is cut into windows of that middle as the search goes
+///   on: a code-only limit is found by a binary search of the sizes instead of by halving
+///   past it, and the rest of the scan uses it.
 #[derive(Debug)]
 pub(crate) struct Worklist {
-    stack: Vec<BlockRange>,
+    /// Pending ranges; `true` when the range is cut into windows as it is popped.
+    stack: Vec<(BlockRange, bool)>,
+    /// The window size the scan started with.
     span: Option<u64>,
+    /// The last honoured suggestion.
+    suggested: Option<u64>,
+    largest_ok: Option<u64>,
     smallest_failed: Option<u64>,
 }
 
@@ -98,32 +105,62 @@ impl Worklist {
     /// The worklist of `[from, to]` in windows of `span` blocks; empty when `from > to`.
     pub(crate) fn new(from: u64, to: u64, span: Option<u64>) -> Self {
         Self {
-            stack: BlockRange::new(from, to).into_iter().collect(),
+            stack: BlockRange::new(from, to)
+                .map(|range| (range, true))
+                .into_iter()
+                .collect(),
             span: span.filter(|&s| s > 0),
+            suggested: None,
+            largest_ok: None,
             smallest_failed: None,
         }
     }
 
+    /// The sizes between the largest success and the smallest failure, when both are known
+    /// and consistent with a limit on blocks.
+    fn search(&self) -> Option<(u64, u64)> {
+        match (self.largest_ok, self.smallest_failed) {
+            (Some(ok), Some(failed)) if ok < failed => Some((ok, failed)),
+            _ => None,
+        }
+    }
+
+    /// The size of the next window: a suggestion, else the searched size, else the span.
+    fn window(&self) -> Option<u64> {
+        self.suggested
+            .or_else(|| self.search().map(|(ok, failed)| ok + (failed - ok) / 2))
+            .or(self.span)
+    }
+
     /// The next range to request.
     pub(crate) fn pop(&mut self) -> Option<BlockRange> {
-        let range = self.stack.pop()?;
-        match self.span {
-            Some(span) if range.blocks() > span => {
-                let (window, rest) = range.split_after(span);
-                self.stack.push(rest);
+        let (range, windowed) = self.stack.pop()?;
+        match self.window() {
+            Some(size) if windowed && range.blocks() > size => {
+                let (window, rest) = range.split_after(size);
+                self.stack.push((rest, true));
                 Some(window)
             }
             _ => Some(range),
         }
     }
 
+    /// Records a range that succeeded.
+    pub(crate) fn succeeded(&mut self, range: BlockRange) {
+        self.largest_ok = self.largest_ok.max(Some(range.blocks()));
+    }
+
+    /// The largest range that succeeded.
+    pub(crate) fn largest_ok(&self) -> Option<u64> {
+        self.largest_ok
+    }
+
     /// Queues the two parts of a multi-block `range` that failed as too large, the left one
-    /// next, and returns them. `largest_ok` is the largest range that succeeded so far.
+    /// next, and returns them.
     pub(crate) fn split(
         &mut self,
         range: BlockRange,
         hint: Option<Hint>,
-        largest_ok: Option<u64>,
     ) -> (BlockRange, BlockRange) {
         let blocks = range.blocks();
         let suggested = match hint {
@@ -133,24 +170,23 @@ impl Worklist {
             Some(Hint::Max(n)) if n >= 1 && n < blocks => Some(n),
             _ => None,
         };
-        let left_blocks = match suggested {
+        let (left_blocks, windowed) = match suggested {
             Some(n) => {
-                self.span = Some(n);
-                n
+                self.suggested = Some(n);
+                (n, true)
             }
             None => {
                 let failed = self.smallest_failed.map_or(blocks, |f| f.min(blocks));
                 self.smallest_failed = Some(failed);
-                match largest_ok {
-                    // Between the largest success and the smallest failure.
-                    Some(ok) if ok < failed => ok + (failed - ok) / 2,
-                    _ => range.half(),
+                match self.search() {
+                    Some((ok, failed)) => (ok + (failed - ok) / 2, true),
+                    None => (range.half(), false),
                 }
             }
         };
         let (left, right) = range.split_after(left_blocks);
-        self.stack.push(right);
-        self.stack.push(left);
+        self.stack.push((right, windowed));
+        self.stack.push((left, false));
         (left, right)
     }
 
@@ -188,7 +224,7 @@ mod tests {
         let mut work = Worklist::new(0, u64::MAX, None);
         let mut r = work.pop().unwrap();
         while !r.is_single() {
-            work.split(r, None, None);
+            work.split(r, None);
             r = work.pop().unwrap();
         }
         assert!(work.depth() <= 64, "{}", work.depth());
@@ -197,7 +233,7 @@ mod tests {
     #[test]
     fn suggestions_are_honoured_only_when_they_start_at_from_and_shrink() {
         let r = range(100, 199);
-        let left = |hint| Worklist::new(100, 199, None).split(r, Some(hint), None).0;
+        let left = |hint| Worklist::new(100, 199, None).split(r, Some(hint)).0;
         assert_eq!(left(Hint::Range { from: 100, to: 120 }), range(100, 120));
         // Starts elsewhere, does not shrink, or is inverted: midpoint.
         for hint in [
@@ -220,7 +256,7 @@ mod tests {
         let mut work = Worklist::new(0, 9_999, None);
         let first = work.pop().unwrap();
         assert_eq!(first, range(0, 9_999));
-        work.split(first, Some(Hint::Max(2_000)), None);
+        work.split(first, Some(Hint::Max(2_000)));
         let windows: Vec<_> = std::iter::from_fn(|| work.pop()).collect();
         assert_eq!(
             windows,
@@ -236,18 +272,51 @@ mod tests {
 
     #[test]
     fn without_a_suggestion_the_limit_is_searched_between_success_and_failure() {
-        let mut work = Worklist::new(0, 99_999, None);
-        // Nothing succeeded yet: halving.
-        let (left, _) = work.split(range(0, 99_999), None, None);
-        assert_eq!(left, range(0, 49_999));
-        // 782 blocks succeeded and 1 563 failed: try 1 172.
-        work.split(range(0, 49_999), None, None);
-        let (left, right) = work.split(range(1_563, 3_125), None, Some(782));
-        assert_eq!(left.blocks(), 782 + (1_563 - 782) / 2);
-        assert_eq!(right.to, 3_125);
-        // A failure below a success (a limit on results, not blocks): halving again.
-        let (left, _) = work.split(range(0, 99), None, Some(1_000));
-        assert_eq!(left.blocks(), 50);
+        // A provider that refuses more than 1 000 blocks, on 0..=9 999.
+        let mut work = Worklist::new(0, 9_999, None);
+        let mut calls = Vec::new();
+        while let Some(r) = work.pop() {
+            calls.push(r);
+            if r.blocks() > 1_000 {
+                work.split(r, None);
+            } else {
+                work.succeeded(r);
+            }
+        }
+        // Halving until 625 blocks pass, then the sizes between 625 and 1 250 are searched and
+        // the rest of the scan runs in windows of the limit found.
+        assert_eq!(
+            &calls[..5],
+            &[
+                range(0, 9_999),
+                range(0, 4_999),
+                range(0, 2_499),
+                range(0, 1_249),
+                range(0, 624)
+            ]
+        );
+        assert_eq!(work.largest_ok(), Some(1_000));
+        let failures = calls.iter().filter(|r| r.blocks() > 1_000).count();
+        assert!(failures <= 12, "{failures} failures: {calls:?}");
+        assert!(
+            calls.len() <= 10 + failures + 8,
+            "{} calls: {calls:?}",
+            calls.len()
+        );
+        // Everything covered once, in order.
+        let ok: Vec<_> = calls.iter().filter(|r| r.blocks() <= 1_000).collect();
+        assert_eq!(ok.first().unwrap().from, 0);
+        assert_eq!(ok.last().unwrap().to, 9_999);
+        assert!(ok.windows(2).all(|w| w[0].to + 1 == w[1].from));
+    }
+
+    #[test]
+    fn a_failure_after_a_larger_success_is_halved() {
+        // A limit on results, not blocks: 10 blocks passed, then 8 fail.
+        let mut work = Worklist::new(0, 99, None);
+        work.succeeded(range(0, 9));
+        let (left, _) = work.split(range(10, 17), None);
+        assert_eq!(left, range(10, 13));
     }
 
     #[test]

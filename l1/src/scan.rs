@@ -99,20 +99,33 @@ impl<'r, P: Provider> InputCursor<'r, P> {
     /// Cancel-safe: if the returned future is dropped before it completes, the next call
     /// requests the same range again, so no range is skipped.
     pub async fn next(&mut self) -> Result<Option<Input>> {
-        loop {
-            if let Some(input) = self.pending.pop_front() {
-                return Ok(Some(input));
-            }
+        self.fill().await?;
+        Ok(self.pending.pop_front())
+    }
+
+    /// The inputs of the next provider response that has any, in L1 order; `Ok(None)` once
+    /// `[from, to]` is covered. Same errors and cancel safety as [`next`](Self::next).
+    ///
+    /// A caller that overlaps requests with its own work holds at most two responses: the page
+    /// it works through and the one being read.
+    pub async fn next_page(&mut self) -> Result<Option<VecDeque<Input>>> {
+        self.fill().await?;
+        Ok(Some(std::mem::take(&mut self.pending)).filter(|page| !page.is_empty()))
+    }
+
+    /// Requests ranges until an input is pending or the scan is over.
+    async fn fill(&mut self) -> Result<()> {
+        while self.pending.is_empty() {
             match self.state {
                 State::Running => {}
-                State::Done => return Ok(None),
+                State::Done => return Ok(()),
                 State::Failed => return Err(Error::Poisoned),
             }
             // A range stays in flight until its answer is processed, so that dropping this
             // future (a deadline, a `select!`) re-requests it instead of skipping it.
             let Some(range) = self.in_flight.or_else(|| self.work.pop()) else {
                 self.state = State::Done;
-                return Ok(None);
+                return Ok(());
             };
             self.in_flight = Some(range);
             let step = self.step(range).await;
@@ -123,6 +136,7 @@ impl<'r, P: Provider> InputCursor<'r, P> {
                 return Err(err);
             }
         }
+        Ok(())
     }
 
     /// The report so far; complete once [`next`](Self::next) returned `Ok(None)`.
@@ -167,7 +181,7 @@ impl<'r, P: Provider> InputCursor<'r, P> {
                 source: err,
             }),
             Verdict::RangeTooLarge(hint) => {
-                let (left, right) = self.work.split(range, hint, self.report.largest_ok);
+                let (left, right) = self.work.split(range, hint);
                 tracing::debug!(target: "l1::bisect", %range, %left, %right, ?hint, "split");
                 self.report.range_errors += 1;
                 Ok(())
@@ -228,7 +242,8 @@ impl<'r, P: Provider> InputCursor<'r, P> {
         }
         self.report.next_index = want.index;
         self.report.covered.push(range);
-        self.report.largest_ok = self.report.largest_ok.max(Some(range.blocks()));
+        self.work.succeeded(range);
+        self.report.largest_ok = self.work.largest_ok();
         self.pending = inputs;
         Ok(())
     }

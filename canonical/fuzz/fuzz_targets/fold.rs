@@ -1,13 +1,12 @@
 #![no_main]
-//! The fold over arbitrary advances: errors are `Fatal` values, never panics.
-use canonical::{Engine, WalletConfig};
+//! The fold over framed advances (a 2-byte length before each, `tests/it/fold_input.rs`): batches
+//! reach sender recovery, validation, execution and fees whole; errors are `Fatal` values,
+//! never panics.
 use libfuzzer_sys::fuzz_target;
 
+#[path = "../../tests/it/fold_input.rs"]
+mod fold_input;
+
 fuzz_target!(|data: &[u8]| {
-    let mut engine = Engine::new(WalletConfig::devnet());
-    for chunk in data.split(|&b| b == 0xff) {
-        if engine.advance(chunk).is_err() {
-            break;
-        }
-    }
+    fold_input::run(data);
 });

@@ -3,8 +3,10 @@
 
 mod corpus;
 mod fold;
+mod fold_input;
 mod parallel;
 mod props;
+mod recover_oracle;
 mod recovery;
 mod ssz_oracle;
 mod ssz_parity;

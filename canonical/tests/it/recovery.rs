@@ -2,29 +2,19 @@
 //! kind of signature: valid ones, high `s`, `r` or `s` zero or not below the group order, every
 //! `v` byte, wrong lengths and arbitrary bytes.
 
-use alloy_primitives::{Address, B256, Signature, U256, hex};
+use alloy_primitives::{B256, U256, hex};
 use canonical::{SIGNATURE_LEN, recover_sender, sign_hash};
 use proptest::prelude::*;
+
+use crate::recover_oracle::check_recover;
 
 /// The secp256k1 group order `n`.
 const N: U256 = U256::from_be_bytes(hex!(
     "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
 ));
 
-/// The reference: alloy parses `r ‖ s ‖ v`, k256 recovers.
-fn reference(hash: &B256, signature: &[u8]) -> Option<Address> {
-    let signature = Signature::from_raw(signature).ok()?;
-    let key = signature.recover_from_prehash(hash).ok()?;
-    Some(Address::from_public_key(&key))
-}
-
 fn assert_same(hash: &B256, signature: &[u8]) -> Result<(), TestCaseError> {
-    prop_assert_eq!(
-        recover_sender(hash, signature),
-        reference(hash, signature),
-        "signature {}",
-        hex::encode(signature)
-    );
+    check_recover(hash, signature);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Steps 8–12 of a tick, shared with `replay`: L1 preflight, streaming the inputs of
 //! `(from, to]` into the machine with reference host semantics, completeness, extraction.
 
+use std::collections::VecDeque;
 use std::io::Write;
 
 use alloy_primitives::B256;
@@ -146,6 +147,12 @@ pub(crate) async fn preflight(
 /// Step 10: streams the inputs of `(from, to]` starting at `start_index`, appending each to
 /// `log` (the `inputs.jsonl` format) and feeding it with reference host semantics. `progress`
 /// hears the number fed after each input.
+///
+/// The next `eth_getLogs` page is read while the machine folds the current one, so L1 and the
+/// machine work at the same time; inputs still reach the machine one by one in L1 order, and
+/// at most two pages are held (the one being fed and the one being read). A page read ahead of
+/// a machine stop is dropped unused, and a read error surfaces only once the page before it
+/// was fed, as without the overlap.
 #[allow(clippy::too_many_arguments)] // one call per command; a struct would only rename them
 pub(crate) async fn feed(
     reader: &InputReader<L1Provider>,
@@ -165,40 +172,71 @@ pub(crate) async fn feed(
         return Ok(fed);
     }
     let mut cursor = reader.cursor(from_exclusive + 1, to, start_index);
-    while let Some(input) = cursor.next().await? {
-        let sha256: [u8; 32] = Sha256::digest(&input.raw).into();
-        writeln!(log, "{}", input_line_hashed(&input, &sha256)).map_err(|e| {
-            Error::fail(
-                Class::Internal,
-                "publish_failed",
-                format!("inputs.jsonl: {e}"),
-            )
-        })?;
-        let report = worker
-            .advance(input.raw.to_vec(), ctl.clone())
-            .await
-            .map_err(machine_error)?;
-        fed.inputs += 1;
-        fed.next_index = input.index + 1;
-        // A crash between two inputs: nothing of the tick is durable yet.
-        fail::fail_point!("feed.after_input");
-        if let Some(progress) = progress {
-            progress.update(fed.inputs);
-        }
-        fed.fingerprints.push(&input, &sha256);
-        if report.outcome.is_fixed_point() {
-            tracing::warn!(target: "watchdog::feed", event = "machine_stopped", index = input.index, block = input.block_number, outcome = %report.outcome, "the canonical machine reached a fixed point");
-            fed.stop = Some(StopRecord {
-                status: report.outcome.kind().to_owned(),
-                description: report.outcome.to_string(),
-                input_index: input.index,
-                input_block: input.block_number,
-            });
+    let mut page = cursor.next_page().await?;
+    while let Some(inputs) = page {
+        let sink = Sink {
+            worker,
+            log: &mut *log,
+            ctl,
+            progress,
+        };
+        let (folded, next) = tokio::join!(sink.feed_page(inputs, &mut fed), cursor.next_page());
+        folded?;
+        if fed.stop.is_some() {
             break;
         }
+        page = next?;
     }
     fed.report = Some(cursor.report().clone());
     Ok(fed)
+}
+
+/// Where fed inputs go: the machine, `inputs.jsonl` and the progress display.
+struct Sink<'a> {
+    worker: &'a MachineWorker,
+    log: &'a mut dyn Write,
+    ctl: &'a RunControl,
+    progress: Option<&'a dyn ProgressSink>,
+}
+
+impl Sink<'_> {
+    /// Feeds one page in order, dropping each input once fed; stops at a machine fixed point.
+    async fn feed_page(self, mut inputs: VecDeque<l1::Input>, fed: &mut Fed) -> Result<()> {
+        while let Some(input) = inputs.pop_front() {
+            let sha256: [u8; 32] = Sha256::digest(&input.raw).into();
+            writeln!(self.log, "{}", input_line_hashed(&input, &sha256)).map_err(|e| {
+                Error::fail(
+                    Class::Internal,
+                    "publish_failed",
+                    format!("inputs.jsonl: {e}"),
+                )
+            })?;
+            let report = self
+                .worker
+                .advance(input.raw.to_vec(), self.ctl.clone())
+                .await
+                .map_err(machine_error)?;
+            fed.inputs += 1;
+            fed.next_index = input.index + 1;
+            // A crash between two inputs: nothing of the tick is durable yet.
+            fail::fail_point!("feed.after_input");
+            if let Some(progress) = self.progress {
+                progress.update(fed.inputs);
+            }
+            fed.fingerprints.push(&input, &sha256);
+            if report.outcome.is_fixed_point() {
+                tracing::warn!(target: "watchdog::feed", event = "machine_stopped", index = input.index, block = input.block_number, outcome = %report.outcome, "the canonical machine reached a fixed point");
+                fed.stop = Some(StopRecord {
+                    status: report.outcome.kind().to_owned(),
+                    description: report.outcome.to_string(),
+                    input_index: input.index,
+                    input_block: input.block_number,
+                });
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Step 11: the count at B is covered and B's hash did not change.
@@ -298,4 +336,153 @@ pub(crate) fn machine_error(error: machine::Error) -> Error {
         machine::Class::Internal => Class::Internal,
     };
     Error::fail(class, reason, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use alloy_primitives::{Address, B256, U256};
+    use axum::routing::post;
+    use canonical::{InputBuilder, WalletConfig};
+    use machine::NativeBackend;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const APP: Address = Address::repeat_byte(0xaa);
+    const INPUT_BOX: Address = Address::repeat_byte(0xbb);
+    const INPUTS: u64 = 9;
+
+    /// Counts the inputs fed.
+    struct Counter(Arc<AtomicU64>);
+
+    impl ProgressSink for Counter {
+        fn start(&self, _: u64) {}
+        fn update(&self, done: u64) {
+            self.0.store(done, Ordering::SeqCst);
+        }
+        fn finish(&self) {}
+    }
+
+    /// The `InputAdded` log of input `index`, three per ten blocks.
+    fn log(index: u64) -> Value {
+        let block = index / 3 * 10 + 1 + index % 3;
+        let raw = InputBuilder::new(WalletConfig::devnet(), APP).advance(
+            Address::repeat_byte(0x42),
+            block,
+            index,
+            vec![index as u8],
+        );
+        let mut data = U256::from(32).to_be_bytes::<32>().to_vec();
+        data.extend_from_slice(&U256::from(raw.len()).to_be_bytes::<32>());
+        data.extend_from_slice(&raw);
+        data.resize(64 + raw.len().div_ceil(32) * 32, 0);
+        json!({
+            "address": INPUT_BOX,
+            "topics": [l1::INPUT_ADDED_TOPIC, APP.into_word(), B256::from(U256::from(index))],
+            "data": format!("0x{}", hex::encode(&data)),
+            "blockNumber": format!("{block:#x}"),
+            "blockHash": B256::repeat_byte(block as u8),
+            "transactionHash": B256::repeat_byte(index as u8),
+            "transactionIndex": "0x0",
+            "logIndex": format!("{index:#x}"),
+            "removed": false,
+        })
+    }
+
+    /// A loopback L1 answering `eth_getLogs` with the logs in range; records, for each
+    /// request, how many inputs the machine had been fed when it arrived.
+    fn serve_l1(fed: Arc<AtomicU64>, seen: Arc<std::sync::Mutex<Vec<u64>>>) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        listener.set_nonblocking(true).unwrap();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let app = axum::Router::new().route(
+                    "/",
+                    post(move |body: String| async move {
+                        seen.lock().unwrap().push(fed.load(Ordering::SeqCst));
+                        let request: Value = serde_json::from_str(&body).unwrap();
+                        let block = |key: &str| {
+                            let hex = request["params"][0][key].as_str().unwrap_or("0x0");
+                            u64::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap()
+                        };
+                        let (from, to) = (block("fromBlock"), block("toBlock"));
+                        let logs: Vec<Value> = (0..INPUTS)
+                            .map(log)
+                            .filter(|log| {
+                                let b = log["blockNumber"].as_str().unwrap();
+                                let b = u64::from_str_radix(&b[2..], 16).unwrap();
+                                from <= b && b <= to
+                            })
+                            .collect();
+                        (
+                            [("content-type", "application/json")],
+                            json!({"jsonrpc": "2.0", "id": request["id"], "result": logs})
+                                .to_string(),
+                        )
+                    }),
+                );
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        url
+    }
+
+    /// Three pages of three inputs: each page is requested while the machine folds the one
+    /// before it, and every input still reaches the machine in order.
+    #[test]
+    fn the_next_page_is_read_while_the_machine_folds_the_current_one() {
+        let fed = Arc::new(AtomicU64::new(0));
+        let seen = Arc::default();
+        let url = serve_l1(Arc::clone(&fed), Arc::clone(&seen));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (fed_result, log_text) = runtime.block_on(async {
+            let provider = l1::connect(
+                &url,
+                &l1::RpcConfig::default(),
+                &l1::RequestBudget::unlimited(),
+            )
+            .unwrap();
+            let reader = reader(provider, APP, INPUT_BOX, 31337, Vec::new(), Some(10));
+            let (worker, _) =
+                MachineWorker::spawn(Arc::new(NativeBackend), "genesis:devnet".into())
+                    .await
+                    .unwrap();
+            let mut log = Vec::new();
+            let sink = Counter(Arc::clone(&fed));
+            let result = feed(
+                &reader,
+                &worker,
+                0,
+                29,
+                0,
+                &mut log,
+                &RunControl::default(),
+                Some(&sink),
+            )
+            .await
+            .unwrap();
+            (result, String::from_utf8(log).unwrap())
+        });
+        assert_eq!(fed_result.inputs, INPUTS);
+        assert_eq!(fed_result.next_index, INPUTS);
+        assert_eq!(log_text.lines().count(), INPUTS as usize);
+        // Windows [1, 10], [11, 20], [21, 29], then nothing: each later request came before the
+        // page ahead of it was fed whole (sequential reading would have seen 3 and 6).
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert_eq!(seen[0], 0);
+        assert!(seen[1] < 3 && seen[2] < 6, "{seen:?}");
+    }
 }

@@ -371,3 +371,21 @@ async fn a_dropped_next_requests_the_same_range_again() {
     assert_eq!(cursor.report().covered, ranges(&[(0, 9)]));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn pages_are_whole_responses_in_order_and_empty_ones_are_skipped() {
+    let mock = Mock::new();
+    mock.logs(vec![log(0, 1), log(1, 5)]); // [0, 9]
+    mock.logs(vec![]); // [10, 19]
+    mock.logs(vec![log(2, 25)]); // [20, 29]
+    let reader = mock.reader(RangePlan::new().with_span(Some(10)));
+    let mut cursor = reader.cursor(0, 29, 0);
+    let mut pages = Vec::new();
+    while let Some(page) = cursor.next_page().await.unwrap() {
+        pages.push(page.iter().map(|input| input.index).collect::<Vec<_>>());
+    }
+    assert_eq!(pages, [vec![0, 1], vec![2]]);
+    assert_eq!(mock.get_logs_ranges(), [(0, 9), (10, 19), (20, 29)]);
+    assert!(cursor.is_finished());
+    assert!(cursor.next_page().await.unwrap().is_none());
+}

@@ -180,7 +180,12 @@ pub(crate) async fn feed(
             ctl,
             progress,
         };
-        let (folded, next) = tokio::join!(sink.feed_page(inputs, &mut fed), cursor.next_page());
+        // The read is polled first, so the request goes out before the page is fed.
+        let (next, folded) = tokio::join!(
+            biased;
+            cursor.next_page(),
+            sink.feed_page(inputs, &mut fed)
+        );
         folded?;
         if fed.stop.is_some() {
             break;
@@ -340,20 +345,23 @@ pub(crate) fn machine_error(error: machine::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll};
 
+    use alloy::rpc::json_rpc::{RequestPacket, ResponsePacket};
+    use alloy::transports::mock::{Asserter, MockTransport};
+    use alloy::transports::{TransportError, TransportFut};
     use alloy_primitives::{Address, B256, U256};
-    use axum::routing::post;
     use canonical::{InputBuilder, WalletConfig};
     use machine::NativeBackend;
     use serde_json::{Value, json};
+    use tower::Service;
 
     use super::*;
 
     const APP: Address = Address::repeat_byte(0xaa);
     const INPUT_BOX: Address = Address::repeat_byte(0xbb);
-    const INPUTS: u64 = 9;
 
     /// Counts the inputs fed.
     struct Counter(Arc<AtomicU64>);
@@ -366,9 +374,35 @@ mod tests {
         fn finish(&self) {}
     }
 
-    /// The `InputAdded` log of input `index`, three per ten blocks.
-    fn log(index: u64) -> Value {
-        let block = index / 3 * 10 + 1 + index % 3;
+    /// Answers from the asserter; records, as each request is sent, how many inputs the
+    /// machine had been fed.
+    #[derive(Clone)]
+    struct Recorder {
+        inner: MockTransport,
+        fed: Arc<AtomicU64>,
+        seen: Arc<Mutex<Vec<u64>>>,
+    }
+
+    impl Service<RequestPacket> for Recorder {
+        type Response = ResponsePacket;
+        type Error = TransportError;
+        type Future = TransportFut<'static>;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.inner.poll_ready(cx)
+        }
+
+        fn call(&mut self, request: RequestPacket) -> Self::Future {
+            self.seen
+                .lock()
+                .unwrap()
+                .push(self.fed.load(Ordering::SeqCst));
+            self.inner.call(request)
+        }
+    }
+
+    /// The `InputAdded` log of input `index` in `block`.
+    fn log(index: u64, block: u64) -> Value {
         let raw = InputBuilder::new(WalletConfig::devnet(), APP).advance(
             Address::repeat_byte(0x42),
             block,
@@ -392,68 +426,35 @@ mod tests {
         })
     }
 
-    /// A loopback L1 answering `eth_getLogs` with the logs in range; records, for each
-    /// request, how many inputs the machine had been fed when it arrived.
-    fn serve_l1(fed: Arc<AtomicU64>, seen: Arc<std::sync::Mutex<Vec<u64>>>) -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        listener.set_nonblocking(true).unwrap();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let app = axum::Router::new().route(
-                    "/",
-                    post(move |body: String| async move {
-                        seen.lock().unwrap().push(fed.load(Ordering::SeqCst));
-                        let request: Value = serde_json::from_str(&body).unwrap();
-                        let block = |key: &str| {
-                            let hex = request["params"][0][key].as_str().unwrap_or("0x0");
-                            u64::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap()
-                        };
-                        let (from, to) = (block("fromBlock"), block("toBlock"));
-                        let logs: Vec<Value> = (0..INPUTS)
-                            .map(log)
-                            .filter(|log| {
-                                let b = log["blockNumber"].as_str().unwrap();
-                                let b = u64::from_str_radix(&b[2..], 16).unwrap();
-                                from <= b && b <= to
-                            })
-                            .collect();
-                        (
-                            [("content-type", "application/json")],
-                            json!({"jsonrpc": "2.0", "id": request["id"], "result": logs})
-                                .to_string(),
-                        )
-                    }),
-                );
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        url
-    }
-
     /// Three pages of three inputs: each page is requested while the machine folds the one
     /// before it, and every input still reaches the machine in order.
     #[test]
     fn the_next_page_is_read_while_the_machine_folds_the_current_one() {
+        let asserter = Asserter::new();
+        for page in 0..3u64 {
+            let logs: Vec<Value> = (0..3)
+                .map(|k| log(page * 3 + k, page * 10 + 1 + k))
+                .collect();
+            asserter.push_success(&logs);
+        }
         let fed = Arc::new(AtomicU64::new(0));
-        let seen = Arc::default();
-        let url = serve_l1(Arc::clone(&fed), Arc::clone(&seen));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let transport = Recorder {
+            inner: MockTransport::new(asserter),
+            fed: Arc::clone(&fed),
+            seen: Arc::clone(&seen),
+        };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let (fed_result, log_text) = runtime.block_on(async {
-            let provider = l1::connect(
-                &url,
+        let (result, log_text) = runtime.block_on(async {
+            let provider = l1::provider_with_transport(
+                transport,
+                true,
                 &l1::RpcConfig::default(),
                 &l1::RequestBudget::unlimited(),
-            )
-            .unwrap();
+            );
             let reader = reader(provider, APP, INPUT_BOX, 31337, Vec::new(), Some(10));
             let (worker, _) =
                 MachineWorker::spawn(Arc::new(NativeBackend), "genesis:devnet".into())
@@ -461,28 +462,17 @@ mod tests {
                     .unwrap();
             let mut log = Vec::new();
             let sink = Counter(Arc::clone(&fed));
-            let result = feed(
-                &reader,
-                &worker,
-                0,
-                29,
-                0,
-                &mut log,
-                &RunControl::default(),
-                Some(&sink),
-            )
-            .await
-            .unwrap();
+            let ctl = RunControl::default();
+            let result = feed(&reader, &worker, 0, 29, 0, &mut log, &ctl, Some(&sink))
+                .await
+                .unwrap();
             (result, String::from_utf8(log).unwrap())
         });
-        assert_eq!(fed_result.inputs, INPUTS);
-        assert_eq!(fed_result.next_index, INPUTS);
-        assert_eq!(log_text.lines().count(), INPUTS as usize);
-        // Windows [1, 10], [11, 20], [21, 29], then nothing: each later request came before the
-        // page ahead of it was fed whole (sequential reading would have seen 3 and 6).
-        let seen = seen.lock().unwrap().clone();
-        assert_eq!(seen.len(), 3, "{seen:?}");
-        assert_eq!(seen[0], 0);
-        assert!(seen[1] < 3 && seen[2] < 6, "{seen:?}");
+        assert_eq!(result.inputs, 9);
+        assert_eq!(result.next_index, 9);
+        assert_eq!(log_text.lines().count(), 9);
+        // Windows [1, 10], [11, 20], [21, 29]: each later page was requested as the machine
+        // started on the page before it (reading after feeding would have sent 3 and 6).
+        assert_eq!(*seen.lock().unwrap(), [0, 0, 3]);
     }
 }

@@ -3,7 +3,10 @@
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use alloy_primitives::{Address, B256, U256, address};
@@ -106,12 +109,16 @@ pub(crate) struct Placed {
     pub(crate) raw: Vec<u8>,
 }
 
-/// The fake chain: inputs sorted by block, a head, a getLogs range cap.
-#[derive(Debug)]
+/// The fake chain: inputs sorted by block, a head, a getLogs range cap and result cap.
+#[derive(Debug, Default)]
 pub(crate) struct Chain {
     pub(crate) inputs: Vec<Placed>,
     pub(crate) head: u64,
     pub(crate) max_range: u64,
+    /// Most logs one `eth_getLogs` returns (`None`: no cap); more is a code-only error.
+    pub(crate) max_results: Option<usize>,
+    /// `eth_getLogs` requests answered so far.
+    pub(crate) get_logs: AtomicU64,
 }
 
 fn block_hash(n: u64) -> B256 {
@@ -204,8 +211,12 @@ impl Chain {
                 if to - from + 1 > self.max_range {
                     return Err((-32005, "query returned more than 10000 results".into()));
                 }
+                self.get_logs.fetch_add(1, Ordering::Relaxed);
                 let start = self.inputs.partition_point(|p| p.block < from);
                 let end = self.inputs.partition_point(|p| p.block <= to);
+                if self.max_results.is_some_and(|max| end - start > max) {
+                    return Err((-32005, "query returned more than 10000 results".into()));
+                }
                 Ok(Value::Array((start..end).map(|i| self.log(i)).collect()))
             }
             other => Err((-32601, format!("method {other} not found"))),
@@ -215,7 +226,11 @@ impl Chain {
 
 /// Serves `chain` as an L1 JSON-RPC endpoint.
 pub(crate) fn l1(chain: Chain) -> SocketAddr {
-    let chain = Arc::new(chain);
+    l1_shared(Arc::new(chain))
+}
+
+/// Serves a shared `chain`, whose request counter the caller reads.
+pub(crate) fn l1_shared(chain: Arc<Chain>) -> SocketAddr {
     let router = Router::new().fallback(move |body: Body| {
         let chain = chain.clone();
         async move {

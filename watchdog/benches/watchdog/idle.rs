@@ -34,6 +34,7 @@ pub(crate) fn run(rounds: usize) {
         inputs: Vec::new(),
         head: 20,
         max_range: 1000,
+        ..fakes::Chain::default()
     });
     let (seq, _served) = fakes::sequencer(fakes::Served {
         block: B0,

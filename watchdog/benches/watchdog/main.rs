@@ -5,13 +5,17 @@
 //! 2. a durable checkpoint publish against a raw write + fsync of the same bytes, at the sizes
 //!    a native checkpoint has after the scale workloads and at 1 MiB and 16 MiB;
 //! 3. a tick over 1k and 100k inputs of two workloads (steady and growing application state),
-//!    each in a child process (this binary re-executed), for peak RSS and inputs/s.
+//!    each in a child process (this binary re-executed), for peak RSS and inputs/s;
+//! 4. a tick catching up 100k inputs of signed transfers in full batches (1M user ops) from an
+//!    L1 capping `eth_getLogs` at 10 000 results, with and without parallel sender recovery.
 //!
-//! Arguments: any of `idle`, `publish`, `scale` (default: all); `--quick` for fewer rounds.
+//! Arguments: any of `idle`, `publish`, `scale`, `catchup` (default: all); `--quick` for fewer
+//! rounds and smaller sizes.
 //! Figures go to stdout; `BENCHMARKS.md` records a run.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+mod catchup;
 mod fakes;
 mod idle;
 mod publish;
@@ -86,7 +90,7 @@ fn main() {
     let chosen: Vec<&str> = args
         .iter()
         .map(String::as_str)
-        .filter(|a| ["idle", "publish", "scale"].contains(a))
+        .filter(|a| ["idle", "publish", "scale", "catchup"].contains(a))
         .collect();
     let wants = |name: &str| chosen.is_empty() || chosen.contains(&name);
     if wants("idle") {
@@ -105,5 +109,8 @@ fn main() {
         } else {
             &[1_000, 100_000]
         });
+    }
+    if wants("catchup") {
+        catchup::run(if quick { 10_000 } else { 100_000 });
     }
 }

@@ -31,10 +31,16 @@ fn peak_rss_kib() -> u64 {
         .unwrap()
 }
 
-/// The child: one tick on `<state> <l1> <sequencer>`, then one line of figures on stdout.
+/// The child: one tick on `<state> <l1> <sequencer> [recovery threads]`, then one line of
+/// figures on stdout.
 pub(crate) fn child(args: &[String]) {
-    let [state, l1, seq] = args else {
-        panic!("usage: {CHILD_ARG} STATE L1 SEQUENCER");
+    let (state, l1, seq) = match args {
+        [state, l1, seq] => (state, l1, seq),
+        [state, l1, seq, threads] => {
+            canonical::set_recovery_threads(threads.parse().unwrap());
+            (state, l1, seq)
+        }
+        _ => panic!("usage: {CHILD_ARG} STATE L1 SEQUENCER [RECOVERY_THREADS]"),
     };
     let state = Path::new(state);
     // As the `sequencer-watchdog` binary does at start-up.
@@ -122,7 +128,7 @@ fn inputs(workload: Workload, n: u64) -> Vec<fakes::Placed> {
         .collect()
 }
 
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
+pub(crate) fn field<'a>(line: &'a str, key: &str) -> &'a str {
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
         .unwrap_or_else(|| panic!("{key} missing in {line:?}"))
@@ -168,6 +174,7 @@ fn one(workload: Workload, n: u64) -> u64 {
         inputs: placed,
         head: last + 1,
         max_range: 100,
+        ..fakes::Chain::default()
     });
     let (seq, served) = fakes::sequencer(fakes::Served {
         block: B0,
@@ -216,7 +223,7 @@ pub(crate) fn engine(workload: Workload, n: u64) -> Engine {
 }
 
 /// The bytes of the head checkpoint's files (what a publish writes).
-fn checkpoint_bytes(state: &Path) -> u64 {
+pub(crate) fn checkpoint_bytes(state: &Path) -> u64 {
     fn size(path: &Path) -> u64 {
         let meta = std::fs::symlink_metadata(path).unwrap();
         if meta.is_dir() {

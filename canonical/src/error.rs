@@ -110,6 +110,16 @@ impl DecodeError {
         let bad_offset = |offset, rule| Self::BadOffset { what, offset, rule };
         match error {
             Ssz::InvalidByteLength { len, expected }
+            | Ssz::InvalidLengthPrefix { len, expected }
+                if len < expected =>
+            {
+                Self::TooShort {
+                    what,
+                    len,
+                    min: expected,
+                }
+            }
+            Ssz::InvalidByteLength { len, expected }
             | Ssz::InvalidLengthPrefix { len, expected } => Self::WrongLength {
                 what,
                 len,

@@ -178,6 +178,14 @@ impl WalletSnapshot {
     /// balances offset equals the fixed-part size: 84 current, 76 legacy).
     pub fn decode_with_layout(bytes: &[u8]) -> DecodeResult<(Self, SnapshotLayout)> {
         const WHAT: &str = "WalletSnapshot";
+        // Shorter than either fixed part: name the current one.
+        if bytes.len() < FIXED_LEN_V1 as usize {
+            return Err(DecodeError::TooShort {
+                what: WHAT,
+                len: bytes.len(),
+                min: 84,
+            });
+        }
         let first_offset = bytes
             .get(60..64)
             .and_then(|word| word.try_into().ok())
@@ -330,7 +338,7 @@ mod tests {
         bytes.push(0);
         assert!(matches!(
             WalletSnapshot::decode(&bytes),
-            Err(DecodeError::WrongLength { .. })
+            Err(DecodeError::TooShort { .. })
         ));
         // Duplicate balance address.
         let mut bytes = good.clone();

@@ -422,26 +422,38 @@ mod tests {
             .as_ssz_bytes()
         }
 
+        /// Decodes `name`, checks its layout, size, empty lists and portal (not ours).
+        fn decode(name: &str, layout: SnapshotLayout, len: usize, portal: [u8; 2]) -> Vec<u8> {
+            let bytes = fixture(name);
+            let (snapshot, found) = WalletSnapshot::decode_with_layout(&bytes).unwrap();
+            assert_eq!(found, layout, "{name}");
+            assert_eq!(bytes.len(), len, "{name}");
+            assert!(snapshot.balances.is_empty() && snapshot.nonces.is_empty());
+            assert_eq!(&snapshot.erc20_portal_address[..2], &portal);
+            assert_ne!(snapshot.erc20_portal_address, ERC20_PORTAL_ADDRESS);
+            bytes
+        }
+
         #[test]
         fn the_current_layout_decodes_and_re_encodes_byte_for_byte() {
-            let bytes = fixture("wallet_snapshot_empty.hex");
-            let (snapshot, layout) = WalletSnapshot::decode_with_layout(&bytes).unwrap();
-            assert_eq!(layout, SnapshotLayout::Current);
-            assert_eq!(bytes.len(), 84);
-            assert!(snapshot.balances.is_empty() && snapshot.nonces.is_empty());
-            assert_eq!(&snapshot.erc20_portal_address[..2], &[0x22, 0xe5]);
-            assert_ne!(snapshot.erc20_portal_address, ERC20_PORTAL_ADDRESS);
-            assert_eq!(snapshot.encode(), bytes);
+            let bytes = decode(
+                "wallet_snapshot_empty.hex",
+                SnapshotLayout::Current,
+                84,
+                [0x22, 0xe5],
+            );
+            assert_eq!(WalletSnapshot::decode(&bytes).unwrap().encode(), bytes);
         }
 
         #[test]
         fn the_v1_layout_decodes_and_re_encodes_byte_for_byte() {
-            let bytes = fixture("wallet_snapshot_v1_empty.hex");
-            let (snapshot, layout) = WalletSnapshot::decode_with_layout(&bytes).unwrap();
-            assert_eq!(layout, SnapshotLayout::V1);
-            assert_eq!(bytes.len(), 76);
-            assert!(snapshot.balances.is_empty() && snapshot.nonces.is_empty());
-            assert_eq!(&snapshot.erc20_portal_address[..2], &[0xac, 0xa6]);
+            let bytes = decode(
+                "wallet_snapshot_v1_empty.hex",
+                SnapshotLayout::V1,
+                76,
+                [0xac, 0xa6],
+            );
+            let snapshot = WalletSnapshot::decode(&bytes).unwrap();
             assert_eq!(snapshot.last_executed_safe_block, 0);
             assert_eq!(encode_v1(&snapshot), bytes);
             // Served again, it takes the current layout.

@@ -72,6 +72,20 @@ struct OracleSnapshotV1 {
     executed_input_count: u64,
 }
 
+impl From<OracleSnapshotV1> for OracleSnapshot {
+    fn from(v1: OracleSnapshotV1) -> Self {
+        Self {
+            erc20_portal_address: v1.erc20_portal_address,
+            supported_erc20_token: v1.supported_erc20_token,
+            sequencer_address: v1.sequencer_address,
+            balances: v1.balances,
+            nonces: v1.nonces,
+            executed_input_count: v1.executed_input_count,
+            last_executed_safe_block: 0,
+        }
+    }
+}
+
 #[derive(Debug, Default, PartialEq, Eq, SimpleSerialize)]
 struct OracleWithdrawal {
     amount_le: Vector<u8, 32>,
@@ -230,47 +244,31 @@ struct OracleView {
 /// The oracle's snapshot: one of the two layouts, then the domain rules of §4.2 (no repeated
 /// address in a list; a zero count has a zero clock).
 fn oracle_snapshot(bytes: &[u8]) -> Option<OracleView> {
-    let view = if let Some(s) = oracle::<OracleSnapshot>(bytes) {
-        OracleView {
-            config: [
-                s.erc20_portal_address.to_vec(),
-                s.supported_erc20_token.to_vec(),
-                s.sequencer_address.to_vec(),
-            ],
-            balances: s
-                .balances
-                .iter()
-                .map(|b| (b.address.to_vec(), b.balance_be.to_vec()))
-                .collect(),
-            nonces: s
-                .nonces
-                .iter()
-                .map(|n| (n.address.to_vec(), n.nonce))
-                .collect(),
-            count: s.executed_input_count,
-            clock: s.last_executed_safe_block,
+    let (s, clock) = match oracle::<OracleSnapshot>(bytes) {
+        Some(s) => {
+            let clock = s.last_executed_safe_block;
+            (s, clock)
         }
-    } else {
-        let s = oracle::<OracleSnapshotV1>(bytes)?;
-        OracleView {
-            config: [
-                s.erc20_portal_address.to_vec(),
-                s.supported_erc20_token.to_vec(),
-                s.sequencer_address.to_vec(),
-            ],
-            balances: s
-                .balances
-                .iter()
-                .map(|b| (b.address.to_vec(), b.balance_be.to_vec()))
-                .collect(),
-            nonces: s
-                .nonces
-                .iter()
-                .map(|n| (n.address.to_vec(), n.nonce))
-                .collect(),
-            count: s.executed_input_count,
-            clock: 0,
-        }
+        None => (OracleSnapshot::from(oracle::<OracleSnapshotV1>(bytes)?), 0),
+    };
+    let view = OracleView {
+        config: [
+            s.erc20_portal_address.to_vec(),
+            s.supported_erc20_token.to_vec(),
+            s.sequencer_address.to_vec(),
+        ],
+        balances: s
+            .balances
+            .iter()
+            .map(|b| (b.address.to_vec(), b.balance_be.to_vec()))
+            .collect(),
+        nonces: s
+            .nonces
+            .iter()
+            .map(|n| (n.address.to_vec(), n.nonce))
+            .collect(),
+        count: s.executed_input_count,
+        clock,
     };
     let unique = |keys: Vec<&Vec<u8>>| keys.len() == keys.iter().collect::<BTreeSet<_>>().len();
     let ok = unique(view.balances.iter().map(|b| &b.0).collect())

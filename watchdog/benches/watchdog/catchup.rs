@@ -7,14 +7,13 @@
 //! deposits and one batch of [`OPS_PER_BATCH`] signed transfers, one from each signer (a full
 //! batch: ~13.6 KB, the sequencer's size target being ~12.6 KB).
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
 use alloy_primitives::{Address, B256, U256};
 use canonical::{Batch, Engine, Frame, InputBuilder, Method, WalletConfig, WireUserOp};
 
-use crate::scale::{CHILD_ARG, field};
+use crate::scale::{ChildTick, tick_child};
 use crate::{B0, fakes};
 
 /// Signers, and signed transfers in each batch (one per signer).
@@ -119,26 +118,8 @@ fn tick(
         state: served.2,
     };
     let before = chain.get_logs.load(std::sync::atomic::Ordering::Relaxed);
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            CHILD_ARG,
-            state.to_str().unwrap(),
-            l1_url,
-            &seq_url,
-            &threads.to_string(),
-        ])
-        .output()
-        .unwrap();
+    let ChildTick { secs, hwm, .. } = tick_child(&state, l1_url, &seq_url, Some(threads));
     let requests = chain.get_logs.load(std::sync::atomic::Ordering::Relaxed) - before;
-    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(
-        out.status.success(),
-        "child failed: {line} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(field(&line, "outcome"), "agreed", "{line}");
-    let secs: f64 = field(&line, "secs").parse().unwrap();
-    let hwm: u64 = field(&line, "hwm_kib").parse().unwrap();
     println!(
         "catchup {mode:<20} {} inputs ({transfers} transfers)  tick {secs:>7.2} s  {:>8.0} user-ops/s  peak RSS {hwm:>8} KiB  eth_getLogs {requests}",
         served.1,

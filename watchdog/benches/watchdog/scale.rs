@@ -57,6 +57,44 @@ pub(crate) fn child(args: &[String]) {
     );
 }
 
+/// What a child tick reports.
+pub(crate) struct ChildTick {
+    /// Wall time of the tick.
+    pub(crate) secs: f64,
+    /// Peak RSS of the child, KiB.
+    pub(crate) hwm: u64,
+    /// Peak RSS before the tick, KiB.
+    pub(crate) before: u64,
+}
+
+/// Runs one tick in a child process (recovery on `threads` threads if given) and checks that
+/// it agreed.
+pub(crate) fn tick_child(state: &Path, l1: &str, seq: &str, threads: Option<usize>) -> ChildTick {
+    let mut args = vec![
+        CHILD_ARG.to_owned(),
+        state.to_str().unwrap().to_owned(),
+        l1.to_owned(),
+        seq.to_owned(),
+    ];
+    args.extend(threads.map(|t| t.to_string()));
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(&args)
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success(),
+        "child failed: {line} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(field(&line, "outcome"), "agreed", "{line}");
+    ChildTick {
+        secs: field(&line, "secs").parse().unwrap(),
+        hwm: field(&line, "hwm_kib").parse().unwrap(),
+        before: field(&line, "hwm_before_kib").parse().unwrap(),
+    }
+}
+
 /// The input mix of a scale run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Workload {
@@ -128,7 +166,7 @@ fn inputs(workload: Workload, n: u64) -> Vec<fakes::Placed> {
         .collect()
 }
 
-pub(crate) fn field<'a>(line: &'a str, key: &str) -> &'a str {
+fn field<'a>(line: &'a str, key: &str) -> &'a str {
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
         .unwrap_or_else(|| panic!("{key} missing in {line:?}"))
@@ -190,20 +228,7 @@ fn one(workload: Workload, n: u64) -> u64 {
         count: n,
         state: state_bytes,
     };
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([CHILD_ARG, state.to_str().unwrap(), &l1_url, &seq_url])
-        .output()
-        .unwrap();
-    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(
-        out.status.success(),
-        "child failed: {line} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(field(&line, "outcome"), "agreed", "{line}");
-    let secs: f64 = field(&line, "secs").parse().unwrap();
-    let hwm: u64 = field(&line, "hwm_kib").parse().unwrap();
-    let before: u64 = field(&line, "hwm_before_kib").parse().unwrap();
+    let ChildTick { secs, hwm, before } = tick_child(&state, &l1_url, &seq_url, None);
     let checkpoint = checkpoint_bytes(&state);
     println!(
         "scale {}: {n:>7} inputs ({transfers} transfers)  tick {secs:>8.2} s  {:>9.0} inputs/s  peak RSS {hwm:>7} KiB (at start {before} KiB)  engine state {machine_bytes} B  checkpoint {checkpoint} B",
@@ -223,7 +248,7 @@ pub(crate) fn engine(workload: Workload, n: u64) -> Engine {
 }
 
 /// The bytes of the head checkpoint's files (what a publish writes).
-pub(crate) fn checkpoint_bytes(state: &Path) -> u64 {
+fn checkpoint_bytes(state: &Path) -> u64 {
     fn size(path: &Path) -> u64 {
         let meta = std::fs::symlink_metadata(path).unwrap();
         if meta.is_dir() {

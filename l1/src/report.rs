@@ -12,7 +12,7 @@ pub struct ScanReport {
     /// The index the first input had to carry.
     pub start_index: u64,
     /// The index after the last input: compare it with `getNumberOfInputs` at `to`
-    /// ([`InputReader::verify_count`]).
+    /// ([`InputReader::verify_count`](crate::InputReader::verify_count)).
     pub next_index: u64,
     /// Successful `eth_getLogs` ranges in request order: ascending, contiguous, together exactly
     /// `[from, to]` once the scan has finished.

@@ -6,10 +6,12 @@
 //! every core, so the limit is `cores × recoveries/s`; the bench prints
 //! `fold/limit ratio: X.XX`, the fold's user-ops/s divided by that limit. It also times the
 //! same recoveries split over every core, which is what a loaded machine actually delivers,
-//! and prints the fold against that too.
+//! and prints the fold against that too. Criterion reports each measurement; the printed
+//! ratios come from interleaved rounds (one of each measurement per round, medians), so that
+//! load changes on a shared machine hit every measurement alike.
 
 use std::hint::black_box;
-use std::path::Path;
+use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, B256, U256, address, b256};
 use canonical::{
@@ -19,6 +21,8 @@ use canonical::{
 use criterion::{BatchSize, Criterion, Throughput};
 
 const OPS: usize = 256;
+/// Interleaved rounds behind the printed ratios.
+const ROUNDS: usize = 41;
 const APP: Address = address!("0xab7528bb862fB57E8A2BCd567a2e929a0Be56a5e");
 const KEY: B256 = b256!("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 
@@ -70,15 +74,10 @@ fn workload() -> Workload {
     }
 }
 
-fn mean_ns(criterion_dir: &Path, id: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(criterion_dir.join(id).join("new/estimates.json")).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["mean"]["point_estimate"].as_f64()
-}
-
 #[allow(clippy::print_stdout)] // reason: a bench binary reports its figures on stdout.
 fn main() {
     let work = workload();
+    let threads = recovery_threads();
     let mut criterion = Criterion::default().configure_from_args();
     {
         let mut group = criterion.benchmark_group("canonical");
@@ -105,46 +104,55 @@ fn main() {
             })
         });
         // The same recoveries split over every core: what the machine delivers right now.
-        let threads = recovery_threads();
         group.bench_function("recover-all-cores", |b| {
-            b.iter(|| {
-                std::thread::scope(|scope| {
-                    for share in work.signed.chunks(OPS.div_ceil(threads)) {
-                        scope.spawn(move || {
-                            for (hash, signature) in share {
-                                black_box(recover_sender(black_box(hash), black_box(signature)));
-                            }
-                        });
-                    }
-                });
-            })
+            b.iter(|| recover_on(&work.signed, threads))
         });
         group.finish();
     }
     criterion.final_summary();
 
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion/canonical");
-    let means =
-        ["fold", "fold-one-thread", "recover", "recover-all-cores"].map(|id| mean_ns(&dir, id));
-    if let [Some(fold), Some(one_thread), Some(recover), Some(all_cores)] = means {
-        let per_s = |ns: f64| OPS as f64 / (ns / 1e9);
-        let cores = recovery_threads();
-        let limit = cores as f64 * per_s(recover);
-        println!(
-            "fold: {:.0} user-ops/s on {cores} recovery threads; fold on one thread: {:.0} user-ops/s; recovery alone: {:.0} recoveries/s on one thread, {:.0} on {cores}",
-            per_s(fold),
-            per_s(one_thread),
-            per_s(recover),
-            per_s(all_cores),
-        );
-        println!(
-            "one-thread fold/recover ratio: {:.2}",
-            per_s(one_thread) / per_s(recover)
-        );
-        println!(
-            "fold/all-cores-recovery ratio: {:.2}",
-            per_s(fold) / per_s(all_cores)
-        );
-        println!("fold/limit ratio: {:.2}", per_s(fold) / limit);
+    // The ratios come from interleaved rounds: each round times one of every measurement, so
+    // a load spike on a shared machine hits all of them alike; medians of the rounds.
+    let threads = recovery_threads();
+    let mut samples: [Vec<Duration>; 4] = Default::default();
+    for _ in 0..ROUNDS {
+        for (i, pool) in [(0, 0), (1, 1)] {
+            set_recovery_threads(pool);
+            let mut engine = work.engine.clone();
+            let started = Instant::now();
+            black_box(engine.advance(&work.batch_input).expect("fold"));
+            samples[i].push(started.elapsed());
+        }
+        set_recovery_threads(0);
+        let started = Instant::now();
+        recover_on(&work.signed, 1);
+        samples[2].push(started.elapsed());
+        let started = Instant::now();
+        recover_on(&work.signed, threads);
+        samples[3].push(started.elapsed());
     }
+    let [fold, one_thread, recover, all_cores] = samples.map(|mut s| {
+        s.sort();
+        OPS as f64 / s[s.len() / 2].as_secs_f64()
+    });
+    let limit = threads as f64 * recover;
+    println!(
+        "medians of {ROUNDS} interleaved rounds: fold {fold:.0} user-ops/s on {threads} recovery threads; fold on one thread {one_thread:.0} user-ops/s; recovery alone {recover:.0}/s on one thread, {all_cores:.0}/s on {threads}"
+    );
+    println!("one-thread fold/recover ratio: {:.2}", one_thread / recover);
+    println!("fold/all-cores-recovery ratio: {:.2}", fold / all_cores);
+    println!("fold/limit ratio: {:.2}", fold / limit);
+}
+
+/// Recovers every signature, split over `threads` threads.
+fn recover_on(signed: &[(B256, Vec<u8>)], threads: usize) {
+    std::thread::scope(|scope| {
+        for share in signed.chunks(signed.len().div_ceil(threads)) {
+            scope.spawn(move || {
+                for (hash, signature) in share {
+                    black_box(recover_sender(black_box(hash), black_box(signature)));
+                }
+            });
+        }
+    });
 }

@@ -4,7 +4,8 @@
 //! must apply ops strictly in order. [`Senders`] hands the fold one recovered sender per op, in
 //! batch order: the ops' recoveries are claimed one at a time by the pool's workers and by the
 //! fold's own thread, which recovers the next unclaimed op whenever the sender it needs is not
-//! ready yet. The result is the same as recovering each op just before applying it.
+//! ready yet, and recovers that op itself once every op is claimed, so it never waits for a
+//! worker. The result is the same as recovering each op just before applying it.
 //!
 //! The pool holds at most [`recovery_threads`]` - 1` worker threads (the fold's thread is the
 //! last one), spawned on the first batch large enough to gain from them and kept for the life
@@ -92,21 +93,27 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    /// Claims and recovers the next unclaimed op; `false` once every op is claimed.
-    fn work_one(&self) -> bool {
-        let i = self.next.fetch_add(1, Ordering::Relaxed);
-        let Some(&(frame, op)) = self.positions.get(i) else {
-            return false;
-        };
+    /// Recovers op `i`, turning a panic into its message.
+    fn recover(&self, i: usize) -> Recovered {
+        let (frame, op) = self.positions[i];
         let op = &self.batch.frames[frame].user_ops[op];
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
+        catch_unwind(AssertUnwindSafe(|| {
             #[cfg(test)]
             tests::maybe_panic(op.nonce);
             recover_op(&self.domain, op)
         }))
-        .map_err(|payload| panic_message(payload.as_ref()));
-        // Only the claimant fills a slot, so this never finds it taken.
-        let _ = self.slots[i].set(outcome);
+        .map_err(|payload| panic_message(payload.as_ref()))
+    }
+
+    /// Claims and recovers the next unclaimed op; `false` once every op is claimed.
+    fn work_one(&self) -> bool {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i >= self.positions.len() {
+            return false;
+        }
+        // Only the claimant fills a slot (the fold's thread may compute the same value
+        // aside, see `next_sender`), so this never finds it taken.
+        let _ = self.slots[i].set(self.recover(i));
         true
     }
 }
@@ -228,22 +235,23 @@ impl Senders {
                 sender
             }
             Self::Pooled { job, next } => {
-                let slot = job.slots.get(*next)?;
+                let i = *next;
+                let slot = job.slots.get(i)?;
                 *next += 1;
-                loop {
+                // Not ready: recover the next unclaimed op here; once all are claimed, recover
+                // this one here too rather than wait for a worker that may be waiting for a
+                // core (recovery is pure, so both give the same sender).
+                let outcome = loop {
                     if let Some(outcome) = slot.get() {
-                        return match outcome {
-                            Ok(sender) => *sender,
-                            Err(message) => resume_unwind(Box::new(WorkerPanic {
-                                message: message.clone(),
-                            })),
-                        };
+                        break outcome.clone();
                     }
-                    // Not ready: recover the next unclaimed op here, or wait for the worker
-                    // that holds this one (at most one recovery away).
                     if !job.work_one() {
-                        std::thread::yield_now();
+                        break job.recover(i);
                     }
+                };
+                match outcome {
+                    Ok(sender) => sender,
+                    Err(message) => resume_unwind(Box::new(WorkerPanic { message })),
                 }
             }
         }

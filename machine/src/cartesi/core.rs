@@ -11,8 +11,7 @@ use cartesi_machine_sys::{
 use serde_json::Value;
 
 use super::handle::{self, Handle};
-use super::journal::{Base, Cost, Entry, Journal, JournalBound};
-use super::revert::CartesiRevert;
+use super::journal::{Base, CartesiRevert, Cost, Entry, Journal, JournalBound};
 use super::run::{Classified, classify, run_request};
 use super::{LoadOptions, invalid_json, runtime_json};
 use crate::publish::{StoreSteps, c_path, next_seq, parent_of, publish, sync_dir, sync_flat_dir};

@@ -9,11 +9,22 @@
 //! [`JournalBound`], so a late reject never replays an unbounded journal.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cartesi_machine_sys::Hash;
 
 use crate::publish::remove_dir;
+
+/// The pre-input state, as far as a revert needs it (a revert point; see `revert`).
+#[derive(Debug)]
+pub struct CartesiRevert {
+    /// The root hash before the input (0.21 only: the library requires it).
+    pub(super) root: Option<Hash>,
+    /// `MCYCLE` before the input.
+    pub(super) mcycle: u64,
+    /// When the input's work began (its root hash included).
+    pub(super) taken: Instant,
+}
 
 /// When the revert base is refreshed (a full store of the live state at an input boundary).
 ///

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use cartesi_machine_sys::{Generation, Library};
 
 pub use self::core::CartesiCore;
-pub use self::journal::JournalBound;
-pub use self::revert::CartesiRevert;
+pub use self::journal::{CartesiRevert, JournalBound};
 use crate::{Error, Hash, Host, Machine, MachineBackend, Result, RunControl};
 
 /// A Cartesi Machine with the reference host semantics.

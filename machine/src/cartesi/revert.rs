@@ -21,19 +21,9 @@ use cartesi_machine_sys::{CMIO_YIELD_REASON_ADVANCE_STATE, Hash};
 
 use super::core::{CartesiCore, load_handle, read_mcycle};
 use super::handle::Handle;
+use super::journal::CartesiRevert;
 use super::run::run_request;
 use crate::{Error, Result, RunControl, Stop};
-
-/// The pre-input state, as far as a revert needs it.
-#[derive(Debug)]
-pub struct CartesiRevert {
-    /// The root hash before the input (0.21 only: the library requires it).
-    pub(super) root: Option<Hash>,
-    /// `MCYCLE` before the input.
-    pub(super) mcycle: u64,
-    /// When the input's work began (its root hash included).
-    pub(super) taken: Instant,
-}
 
 impl CartesiCore {
     /// Captures the pre-input state: no store, no load, and on 0.21 the root hash.

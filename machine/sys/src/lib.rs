@@ -16,14 +16,16 @@ mod api;
 mod constants;
 mod error;
 mod errors;
+mod generation;
 mod loader;
 mod registers;
 mod stub;
 
-pub use api::{Api, ApiV19, ApiV21, CmError, Generation, Hash, cm_machine};
+pub use api::{Api, ApiV19, ApiV21, CmError, Hash, cm_machine};
 pub use constants::*;
 pub use error::LoadError;
 pub use errors::error_name;
+pub use generation::Generation;
 pub use loader::{Library, LibraryInfo, SEARCH_NAMES, open};
 pub use registers::RegTable;
 pub use stub::StubHooks;

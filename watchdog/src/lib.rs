@@ -54,6 +54,9 @@
 //!   `inputs.jsonl`. It never writes the state directory.
 //! * **l1 scan** prints the inputs a tick would see; with `--state-dir` it takes the identity
 //!   and the learned span (read-only) from an initialized state directory.
+//!
+//! Feature `test-utils` adds the module `testing`: loopback L1 and sequencer doubles for
+//! this crate's tests and benchmarks.
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
@@ -87,6 +90,8 @@ pub mod state;
 mod status;
 pub mod summary;
 mod template;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 mod tick;
 
 pub use alert::EventSink;

@@ -15,12 +15,6 @@
 #[path = "it/cartesi_rig.rs"]
 mod cartesi_rig;
 #[allow(dead_code)]
-#[path = "it/fake_sequencer.rs"]
-mod fake_sequencer;
-#[allow(dead_code)]
-#[path = "it/l1_rpc.rs"]
-mod l1_rpc;
-#[allow(dead_code)]
 #[path = "it/rig.rs"]
 mod rig;
 

@@ -11,8 +11,8 @@ use cartesi_machine_stub::StubApi;
 use machine::{CartesiBackend, LoadOptions, Machine, RunControl, ScriptedBackend, query_state};
 use watchdog::{InitOptions, Summary, Watchdog, options::Backend, options::Settings};
 
-use crate::l1_rpc::{Placed, input_at};
 use crate::rig::{B0, Rig};
+use watchdog::testing::l1::{Placed, input_at};
 
 /// Test-language inputs at their blocks: accepted, one rejected, accepted again, and more at
 /// block 12 for a second tick.

@@ -16,11 +16,10 @@ use watchdog::{
     FixedClock, InitOptions, Summary, Watchdog,
     options::{Backend, Settings},
     settings::Deadline,
-};
-
-use crate::{
-    fake_sequencer::{FakeSequencer, Served},
-    l1_rpc::{APP, CHAIN_ID, Chain, Placed, serve_shared},
+    testing::{
+        l1::{APP, CHAIN_ID, Chain, Placed, serve_shared},
+        sequencer::{FakeSequencer, Served},
+    },
 };
 
 /// The fixed clock: 2026-09-21T14:13:20Z.
@@ -161,10 +160,7 @@ impl Rig {
             .env("CARTESI_WATCHDOG_STATE_DIR", &self.state)
             .env("CARTESI_WATCHDOG_BLOCKCHAIN_HTTP_ENDPOINT", self.l1_url())
             .env("CARTESI_WATCHDOG_SEQUENCER_URL", self.seq.url())
-            .env(
-                "CARTESI_WATCHDOG_APP_ADDRESS",
-                format!("{:#x}", crate::l1_rpc::APP),
-            )
+            .env("CARTESI_WATCHDOG_APP_ADDRESS", format!("{APP:#x}"))
             .env("CARTESI_WATCHDOG_MACHINE_BACKEND", "native")
     }
 

@@ -1,10 +1,8 @@
 //! `l1 scan` against the loopback JSON-RPC double.
 
-use crate::{
-    golden::assert_golden,
-    l1_rpc::{APP, Chain, INPUT_BOX, serve},
-    run_in, scratch,
-};
+use watchdog::testing::l1::{APP, Chain, INPUT_BOX, serve};
+
+use crate::{golden::assert_golden, run_in, scratch};
 
 fn app() -> String {
     format!("{APP:#x}")

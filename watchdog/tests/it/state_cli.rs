@@ -1,12 +1,11 @@
 //! The state commands through the real binary: exit codes, one summary line on stdout, the
 //! alert line on stderr, secrets never printed or persisted, `l1 scan --state-dir`.
 
-use watchdog::state::lock::RunLock;
+use watchdog::{state::lock::RunLock, testing::l1::APP};
 
 use crate::{
     Run,
     golden::assert_golden,
-    l1_rpc::APP,
     rig::{B0, Rig, fatal_inputs, wallet_inputs},
     run_in,
 };

@@ -2,12 +2,17 @@
 //! fixed clock: every path's summary line, every event kind, `status.prom` and
 //! `last_tick.json` are pinned by golden files under `tests/golden/tick/`.
 
-use watchdog::{Summary, state::lock::RunLock};
+use watchdog::{
+    Summary,
+    state::lock::RunLock,
+    testing::{
+        l1::{Chain, serve},
+        sequencer::Shape,
+    },
+};
 
 use crate::{
-    fake_sequencer::Shape,
     golden::assert_golden,
-    l1_rpc::{Chain, serve},
     rig::{B0, Rig, fatal_inputs, wallet_inputs},
 };
 

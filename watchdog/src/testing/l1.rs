@@ -18,31 +18,33 @@ use serde_json::{Value, json};
 /// topic0 of `InputAdded`.
 const INPUT_ADDED: &str = "0xc05d337121a6e8605c6ec0b72aa29c4210ffe6e5b9cefdd6a7058188a8f66f98";
 
-pub(crate) const CHAIN_ID: u64 = 31337;
-pub(crate) const APP: Address = address!("0x4ce6aac3fdd6e1d6e0d5d3fa2d44a4e2e7a1e083");
-pub(crate) const INPUT_BOX: Address = address!("0x593e5bcf894d6829dd26d0810da7f064406aebb6");
-pub(crate) const SENDER: Address = address!("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+/// The devnet chain id.
+pub const CHAIN_ID: u64 = 31337;
+/// The application.
+pub const APP: Address = address!("0x4ce6aac3fdd6e1d6e0d5d3fa2d44a4e2e7a1e083");
+/// The InputBox.
+pub const INPUT_BOX: Address = address!("0x593e5bcf894d6829dd26d0810da7f064406aebb6");
+/// The `msgSender` of [`input_at`]'s inputs.
+pub const SENDER: Address = address!("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
 /// The chain's head block.
-pub(crate) const HEAD: u64 = 20;
+pub const HEAD: u64 = 20;
 
 /// One input on the fake chain.
 #[derive(Clone, Debug)]
-pub(crate) struct Placed {
-    pub(crate) block: u64,
-    pub(crate) tx_index: u64,
-    pub(crate) log_index: u64,
-    pub(crate) advance: EvmAdvance,
+pub struct Placed {
+    /// Its block.
+    pub block: u64,
+    /// Its transaction in the block.
+    pub tx_index: u64,
+    /// Its log in the block.
+    pub log_index: u64,
+    /// The input.
+    pub advance: EvmAdvance,
 }
 
 /// Input `index` of the application, from [`SENDER`], carrying `payload`, placed at `block`
 /// (transaction `tx_index`, log `log_index`).
-pub(crate) fn input_at(
-    index: usize,
-    block: u64,
-    tx_index: u64,
-    log_index: u64,
-    payload: &[u8],
-) -> Placed {
+pub fn input_at(index: usize, block: u64, tx_index: u64, log_index: u64, payload: &[u8]) -> Placed {
     Placed {
         block,
         tx_index,
@@ -62,20 +64,21 @@ pub(crate) fn input_at(
 
 /// The fake chain.
 #[derive(Debug)]
-pub(crate) struct Chain {
-    pub(crate) inputs: Vec<Placed>,
+pub struct Chain {
+    /// The inputs, in log order.
+    pub inputs: Vec<Placed>,
     /// Largest `eth_getLogs` range answered; larger ones get `-32005`.
-    pub(crate) max_range: u64,
+    pub max_range: u64,
     /// The latest block.
-    pub(crate) head: u64,
+    pub head: u64,
     /// The `safe` and `finalized` block (at most `head`).
-    pub(crate) safe: u64,
+    pub safe: u64,
     /// Mixed into every block hash: changing it is a deep reorg.
-    pub(crate) salt: u64,
+    pub salt: u64,
     /// The chain id answered.
-    pub(crate) chain_id: u64,
+    pub chain_id: u64,
     /// The application's `getTemplateHash()`.
-    pub(crate) template_hash: B256,
+    pub template_hash: B256,
 }
 
 fn salted_hash(n: u64, salt: u64) -> B256 {
@@ -84,7 +87,7 @@ fn salted_hash(n: u64, salt: u64) -> B256 {
 
 impl Chain {
     /// A chain holding `inputs` (placed in order, one log per transaction), head [`HEAD`].
-    pub(crate) fn with_inputs(inputs: Vec<Placed>) -> Self {
+    pub fn with_inputs(inputs: Vec<Placed>) -> Self {
         Self {
             inputs,
             max_range: 4,
@@ -97,7 +100,7 @@ impl Chain {
     }
 
     /// The hash of block `n` on this chain.
-    pub(crate) fn hash(&self, n: u64) -> B256 {
+    pub fn hash(&self, n: u64) -> B256 {
         salted_hash(n, self.salt)
     }
 
@@ -106,7 +109,7 @@ impl Chain {
     }
 
     /// Inputs at (block, tx, log): 3 (0,0), 3 (1,4), 7 (0,2), 12 (5,1), 12 (5,3).
-    pub(crate) fn sample() -> Self {
+    pub fn sample() -> Self {
         let spots = [(3, 0, 0), (3, 1, 4), (7, 0, 2), (12, 5, 1), (12, 5, 3)];
         let inputs = spots
             .iter()
@@ -214,12 +217,12 @@ impl Chain {
 
 /// Serves `chain` on an ephemeral loopback port, on its own thread, for the rest of the test
 /// process.
-pub(crate) fn serve(chain: Chain) -> SocketAddr {
+pub fn serve(chain: Chain) -> SocketAddr {
     serve_shared(Arc::new(Mutex::new(chain)))
 }
 
 /// Serves a chain the test keeps changing.
-pub(crate) fn serve_shared(chain: Arc<Mutex<Chain>>) -> SocketAddr {
+pub fn serve_shared(chain: Arc<Mutex<Chain>>) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();

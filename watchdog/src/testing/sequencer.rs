@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 /// The second field of the poll answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shape {
+pub enum Shape {
     /// `executed_input_count` / `X-Executed-Input-Count`.
     Executed,
     /// The legacy `l2_tx_index` / `X-L2-Tx-Index`.
@@ -27,24 +27,24 @@ pub(crate) enum Shape {
 
 /// What the double serves; tests change it between ticks.
 #[derive(Debug, Clone)]
-pub(crate) struct Served {
+pub struct Served {
     /// The finalized inclusion block.
-    pub(crate) block: u64,
+    pub block: u64,
     /// Inputs executed up to it.
-    pub(crate) count: u64,
+    pub count: u64,
     /// The state bytes.
-    pub(crate) state: Vec<u8>,
+    pub state: Vec<u8>,
     /// The poll's response shape.
-    pub(crate) shape: Shape,
+    pub shape: Shape,
     /// Whether `/finalized_state/digest` exists.
-    pub(crate) digest_route: bool,
+    pub digest_route: bool,
     /// A status every finalized-state route answers with instead (404, 503, …).
-    pub(crate) status: Option<u16>,
+    pub status: Option<u16>,
 }
 
 impl Served {
     /// `state` at `block` after `count` inputs, newest shape, digest route present.
-    pub(crate) fn at(block: u64, count: u64, state: Vec<u8>) -> Self {
+    pub fn at(block: u64, count: u64, state: Vec<u8>) -> Self {
         Self {
             block,
             count,
@@ -58,14 +58,15 @@ impl Served {
 
 /// A running double.
 #[derive(Debug, Clone)]
-pub(crate) struct FakeSequencer {
-    pub(crate) addr: SocketAddr,
+pub struct FakeSequencer {
+    /// Where it listens.
+    pub addr: SocketAddr,
     served: Arc<Mutex<Served>>,
 }
 
 impl FakeSequencer {
     /// Starts serving `served` on an ephemeral loopback port for the rest of the process.
-    pub(crate) fn start(served: Served) -> Self {
+    pub fn start(served: Served) -> Self {
         let served = Arc::new(Mutex::new(served));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -90,12 +91,12 @@ impl FakeSequencer {
     }
 
     /// The base URL.
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Changes what is served.
-    pub(crate) fn set(&self, change: impl FnOnce(&mut Served)) {
+    pub fn set(&self, change: impl FnOnce(&mut Served)) {
         change(&mut self.served.lock().unwrap());
     }
 }

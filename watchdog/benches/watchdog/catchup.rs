@@ -7,19 +7,23 @@
 //! deposits and one batch of [`OPS_PER_BATCH`] signed transfers, one from each signer (a full
 //! batch: ~13.6 KB, the sequencer's size target being ~12.6 KB).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use alloy_primitives::{Address, B256, U256};
 use canonical::{Batch, Engine, Frame, InputBuilder, Method, WalletConfig, WireUserOp};
 
+use watchdog::testing::{
+    genesis_state,
+    l1::{APP, Chain, Placed, serve_shared},
+    sequencer::{FakeSequencer, Served},
+};
+
 use crate::scale::{ChildTick, tick_child};
-use crate::{B0, fakes};
+use crate::{B0, PER_BLOCK, block_of};
 
 /// Signers, and signed transfers in each batch (one per signer).
 const OPS_PER_BATCH: usize = 100;
-/// Inputs per L1 block.
-const PER_BLOCK: u64 = 10;
 /// The L1 double's cap on logs per `eth_getLogs`.
 const MAX_RESULTS: usize = 10_000;
 
@@ -28,12 +32,11 @@ fn key(k: usize) -> B256 {
 }
 
 /// The inputs, and the number of signed transfers among them.
-fn inputs(n: u64) -> (Vec<fakes::Placed>, u64) {
-    let builder = InputBuilder::new(WalletConfig::devnet(), fakes::APP);
+fn inputs(n: u64) -> (Vec<Placed>, u64) {
+    let builder = InputBuilder::new(WalletConfig::devnet(), APP);
     let signers: Vec<Address> = (0..OPS_PER_BATCH)
         .map(|k| canonical::address_of(&key(k)).unwrap())
         .collect();
-    let block_of = |i: u64| B0 + 1 + i / PER_BLOCK;
     // Which inputs are batches, and their batch numbers.
     let batch_of = |i: u64| {
         (i >= OPS_PER_BATCH as u64 && i % PER_BLOCK == PER_BLOCK - 1)
@@ -41,7 +44,7 @@ fn inputs(n: u64) -> (Vec<fakes::Placed>, u64) {
     };
     // Signing is the slow part: split it over the cores.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let placed: Vec<fakes::Placed> = std::thread::scope(|scope| {
+    let placed: Vec<Placed> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 let (builder, signers) = (&builder, &signers);
@@ -79,7 +82,7 @@ fn inputs(n: u64) -> (Vec<fakes::Placed>, u64) {
                                     i,
                                 ),
                             };
-                            fakes::Placed { block, raw }
+                            crate::placed(i, raw)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -98,28 +101,20 @@ fn inputs(n: u64) -> (Vec<fakes::Placed>, u64) {
 fn tick(
     mode: &str,
     threads: usize,
-    chain: &fakes::Chain,
+    chain: &Mutex<Chain>,
     l1_url: &str,
     served: (u64, u64, Vec<u8>),
     transfers: u64,
 ) -> f64 {
-    let (seq, handle) = fakes::sequencer(fakes::Served {
-        block: B0,
-        count: 0,
-        state: crate::genesis_state(),
-    });
-    let seq_url = format!("http://{seq}");
+    let seq = FakeSequencer::start(Served::at(B0, 0, genesis_state()));
+    let seq_url = seq.url();
     let tmp = crate::tempdir("watchdog-bench-catchup-");
     let state = tmp.path().join("state");
     crate::init(&state, l1_url, &seq_url);
-    *handle.lock().unwrap() = fakes::Served {
-        block: served.0,
-        count: served.1,
-        state: served.2,
-    };
-    let before = chain.get_logs.load(std::sync::atomic::Ordering::Relaxed);
+    seq.set(|s| (s.block, s.count, s.state) = served);
+    let before = chain.lock().unwrap().get_logs;
     let ChildTick { secs, hwm, .. } = tick_child(&state, l1_url, &seq_url, Some(threads));
-    let requests = chain.get_logs.load(std::sync::atomic::Ordering::Relaxed) - before;
+    let requests = chain.lock().unwrap().get_logs - before;
     println!(
         "catchup {mode:<20} {} inputs ({transfers} transfers)  tick {secs:>7.2} s  {:>8.0} user-ops/s  peak RSS {hwm:>8} KiB  eth_getLogs {requests}",
         served.1,
@@ -149,14 +144,14 @@ pub(crate) fn run(n: u64) {
         "catchup: {n} inputs built and folded once in the parent in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let chain = Arc::new(fakes::Chain {
-        inputs: placed,
+    let chain = Arc::new(Mutex::new(Chain {
         head: last + 1,
+        safe: last + 1,
         max_range: u64::MAX,
         max_results: Some(MAX_RESULTS),
-        ..fakes::Chain::default()
-    });
-    let l1_url = format!("http://{}", fakes::l1_shared(Arc::clone(&chain)));
+        ..Chain::with_inputs(placed)
+    }));
+    let l1_url = format!("http://{}", serve_shared(Arc::clone(&chain)));
     let served = (last, n, state);
     let cores = canonical::recovery_threads();
     let parallel = tick(

@@ -7,9 +7,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use watchdog::Watchdog;
+use watchdog::{
+    Watchdog,
+    testing::{
+        genesis_state,
+        l1::{Chain, serve},
+        sequencer::{FakeSequencer, Served},
+    },
+};
 
-use crate::{B0, fakes, median};
+use crate::{B0, median};
 
 /// One GET on a fresh connection with a minimal HTTP/1.1 client; returns the body length.
 fn raw_get(addr: SocketAddr) -> usize {
@@ -30,18 +37,12 @@ fn raw_get(addr: SocketAddr) -> usize {
 pub(crate) fn run(rounds: usize) {
     let tmp = crate::tempdir("watchdog-bench-idle-");
     let state = tmp.path().join("state");
-    let l1 = fakes::l1(fakes::Chain {
-        inputs: Vec::new(),
-        head: 20,
+    let l1 = serve(Chain {
         max_range: 1000,
-        ..fakes::Chain::default()
+        ..Chain::with_inputs(Vec::new())
     });
-    let (seq, _served) = fakes::sequencer(fakes::Served {
-        block: B0,
-        count: 0,
-        state: crate::genesis_state(),
-    });
-    let (l1_url, seq_url) = (format!("http://{l1}"), format!("http://{seq}"));
+    let seq = FakeSequencer::start(Served::at(B0, 0, genesis_state()));
+    let (l1_url, seq_url) = (format!("http://{l1}"), seq.url());
     crate::init(&state, &l1_url, &seq_url);
     // The first tick compares the never-compared bootstrap; every later one is idle.
     let first =
@@ -83,7 +84,7 @@ pub(crate) fn run(rounds: usize) {
     for _ in 0..3 {
         tick();
         reqwest_get();
-        raw_get(seq);
+        raw_get(seq.addr);
         if curl {
             curl_get();
         }
@@ -97,7 +98,7 @@ pub(crate) fn run(rounds: usize) {
         }
         reqs.push(time(&reqwest_get));
         raws.push(time(&|| {
-            raw_get(seq);
+            raw_get(seq.addr);
         }));
     }
     let tick = median(&mut ticks);

@@ -16,19 +16,42 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 mod catchup;
-mod fakes;
 mod idle;
 mod publish;
 mod scale;
 
 use std::{path::Path, time::Duration};
 
-use canonical::{Engine, WalletConfig};
 use sequencer_client::RedactedUrl;
-use watchdog::{InitOptions, Settings, Watchdog, options::Backend, settings::Deadline};
+use watchdog::{
+    InitOptions, Settings, Watchdog,
+    options::Backend,
+    settings::Deadline,
+    testing::l1::{APP, CHAIN_ID, Placed},
+};
 
 /// The bootstrap block of every bench state directory.
 pub(crate) const B0: u64 = 2;
+/// Inputs per L1 block of the workloads.
+pub(crate) const PER_BLOCK: u64 = 10;
+
+/// The block of input `i`: [`PER_BLOCK`] inputs per block from `B0 + 1` on.
+pub(crate) fn block_of(i: u64) -> u64 {
+    B0 + 1 + i / PER_BLOCK
+}
+
+/// Input `i` of a workload, its raw calldata `raw`, in transaction `i % PER_BLOCK` of
+/// [`block_of`]`(i)`.
+pub(crate) fn placed(i: u64, raw: Vec<u8>) -> Placed {
+    let tx_index = i % PER_BLOCK;
+    Placed {
+        index: i,
+        block: block_of(i),
+        tx_index,
+        log_index: tx_index * 2 + 1,
+        raw,
+    }
+}
 
 /// The settings an operator would give for a state dir, an L1 and a sequencer.
 pub(crate) fn settings(state: &Path, l1: &str, seq: &str) -> Settings {
@@ -36,8 +59,8 @@ pub(crate) fn settings(state: &Path, l1: &str, seq: &str) -> Settings {
         state_dir: Some(state.to_path_buf()),
         rpc_url: Some(RedactedUrl::parse(l1).unwrap()),
         sequencer_url: Some(RedactedUrl::parse(seq).unwrap()),
-        chain_id: Some(fakes::CHAIN_ID),
-        app_address: Some(fakes::APP),
+        chain_id: Some(CHAIN_ID),
+        app_address: Some(APP),
         machine_backend: Some(Backend::Native),
         deadline: Deadline(Some(Duration::from_secs(1800))),
         ..Settings::default()
@@ -59,11 +82,6 @@ pub(crate) fn init(state: &Path, l1: &str, seq: &str) {
         "{}",
         summary.line()
     );
-}
-
-/// The wallet snapshot bytes of the genesis state.
-pub(crate) fn genesis_state() -> Vec<u8> {
-    Engine::new(WalletConfig::devnet()).snapshot().encode()
 }
 
 /// A fresh temp dir under the target dir.

@@ -12,14 +12,19 @@ use std::{path::Path, process::Command, time::Instant};
 
 use alloy_primitives::{Address, B256, U256};
 use canonical::{Batch, Engine, Frame, InputBuilder, InputOutcome, Method, WalletConfig};
-use watchdog::Watchdog;
+use watchdog::{
+    Watchdog,
+    testing::{
+        genesis_state,
+        l1::{APP, Chain, Placed, serve},
+        sequencer::{FakeSequencer, Served},
+    },
+};
 
-use crate::{B0, fakes};
+use crate::{B0, PER_BLOCK, block_of};
 
 /// The first argument that makes this binary a tick child.
 pub(crate) const CHILD_ARG: &str = "__tick-child";
-/// Inputs per L1 block.
-const PER_BLOCK: u64 = 10;
 
 /// `VmHWM` of this process, in KiB.
 fn peak_rss_kib() -> u64 {
@@ -118,8 +123,8 @@ fn key(k: u64) -> B256 {
     B256::repeat_byte(0x11 + k as u8)
 }
 
-fn inputs(workload: Workload, n: u64) -> Vec<fakes::Placed> {
-    let builder = InputBuilder::new(WalletConfig::devnet(), fakes::APP);
+fn inputs(workload: Workload, n: u64) -> Vec<Placed> {
+    let builder = InputBuilder::new(WalletConfig::devnet(), APP);
     let accounts: Vec<Address> = (0..4)
         .map(|k| canonical::address_of(&key(k)).unwrap())
         .collect();
@@ -127,7 +132,7 @@ fn inputs(workload: Workload, n: u64) -> Vec<fakes::Placed> {
     let mut batches = 0u64;
     (0..n)
         .map(|i| {
-            let block = B0 + 1 + i / PER_BLOCK;
+            let block = block_of(i);
             let closes_block = i % PER_BLOCK == PER_BLOCK - 1;
             let raw = match workload {
                 Workload::Steady if closes_block => {
@@ -161,7 +166,7 @@ fn inputs(workload: Workload, n: u64) -> Vec<fakes::Placed> {
                     builder.deposit(depositor, U256::from(1u64), block, i)
                 }
             };
-            fakes::Placed { block, raw }
+            crate::placed(i, raw)
         })
         .collect()
 }
@@ -208,26 +213,18 @@ fn one(workload: Workload, n: u64) -> u64 {
     );
     let state_bytes = engine.snapshot().encode();
     let machine_bytes = engine.state().encode().len();
-    let l1 = fakes::l1(fakes::Chain {
-        inputs: placed,
+    let l1 = serve(Chain {
         head: last + 1,
+        safe: last + 1,
         max_range: 100,
-        ..fakes::Chain::default()
+        ..Chain::with_inputs(placed)
     });
-    let (seq, served) = fakes::sequencer(fakes::Served {
-        block: B0,
-        count: 0,
-        state: crate::genesis_state(),
-    });
+    let seq = FakeSequencer::start(Served::at(B0, 0, genesis_state()));
     let tmp = crate::tempdir("watchdog-bench-scale-");
     let state = tmp.path().join("state");
-    let (l1_url, seq_url) = (format!("http://{l1}"), format!("http://{seq}"));
+    let (l1_url, seq_url) = (format!("http://{l1}"), seq.url());
     crate::init(&state, &l1_url, &seq_url);
-    *served.lock().unwrap() = fakes::Served {
-        block: last,
-        count: n,
-        state: state_bytes,
-    };
+    seq.set(|s| (s.block, s.count, s.state) = (last, n, state_bytes));
     let ChildTick { secs, hwm, before } = tick_child(&state, &l1_url, &seq_url, None);
     let checkpoint = checkpoint_bytes(&state);
     println!(

@@ -1,9 +1,9 @@
 //! A small in-process L1 JSON-RPC double on 127.0.0.1: an InputBox with known inputs, answering
 //! `eth_chainId`, `eth_getBlockByNumber`, `eth_call` (getInputBox, getDataAvailability,
 //! getTemplateHash, getNumberOfInputs at a block hash) and `eth_getLogs`, with an Infura-style
-//! range cap. A
-//! shared chain ([`serve_shared`]) can be changed while it is served: a lagging `safe` tag, a
-//! reorg (new block hashes), more inputs.
+//! range cap and an optional cap on results. A shared chain ([`serve_shared`]) can be changed
+//! while it is served: a lagging `safe` tag, a reorg (new block hashes), another template hash;
+//! it counts the `eth_getLogs` requests it answered.
 
 use std::{
     net::SocketAddr,
@@ -15,8 +15,14 @@ use axum::{Router, body::Bytes as Body, http::StatusCode, response::IntoResponse
 use canonical::EvmAdvance;
 use serde_json::{Value, json};
 
+use super::spawn_server;
+
 /// topic0 of `InputAdded`.
 const INPUT_ADDED: &str = "0xc05d337121a6e8605c6ec0b72aa29c4210ffe6e5b9cefdd6a7058188a8f66f98";
+/// The error a capped `eth_getLogs` answers (code `-32005`, as Infura does).
+const TOO_MANY: &str = "query returned more than 10000 results";
+/// Block `n` hashes to this plus `n` (plus the salt, shifted up 128 bits).
+const HASH_BASE: u64 = 0xb10c_0000_0000;
 
 /// The devnet chain id.
 pub const CHAIN_ID: u64 = 31337;
@@ -26,49 +32,83 @@ pub const APP: Address = address!("0x4ce6aac3fdd6e1d6e0d5d3fa2d44a4e2e7a1e083");
 pub const INPUT_BOX: Address = address!("0x593e5bcf894d6829dd26d0810da7f064406aebb6");
 /// The `msgSender` of [`input_at`]'s inputs.
 pub const SENDER: Address = address!("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
-/// The chain's head block.
+/// The head block of [`Chain::with_inputs`].
 pub const HEAD: u64 = 20;
 
-/// One input on the fake chain.
+/// One input on the fake chain: where its log sits and its raw `EvmAdvance` calldata.
 #[derive(Clone, Debug)]
 pub struct Placed {
+    /// The input's index in the InputBox (topic2 of its log).
+    pub index: u64,
     /// Its block.
     pub block: u64,
-    /// Its transaction in the block.
+    /// Its transaction in the block; below 16, so that transaction hashes stay unique.
     pub tx_index: u64,
     /// Its log in the block.
     pub log_index: u64,
-    /// The input.
-    pub advance: EvmAdvance,
+    /// The `EvmAdvance` calldata the log carries.
+    pub raw: Vec<u8>,
+}
+
+impl Placed {
+    /// `advance` placed at `block` (transaction `tx_index`, log `log_index`).
+    pub fn new(block: u64, tx_index: u64, log_index: u64, advance: &EvmAdvance) -> Self {
+        Self {
+            index: advance.index.saturating_to(),
+            block,
+            tx_index,
+            log_index,
+            raw: advance.encode(),
+        }
+    }
+
+    /// The raw calldata `raw` placed at `block`; panics unless it decodes as an `EvmAdvance`.
+    pub fn from_raw(block: u64, tx_index: u64, log_index: u64, raw: Vec<u8>) -> Self {
+        let index = decode(&raw).index.saturating_to();
+        Self {
+            index,
+            block,
+            tx_index,
+            log_index,
+            raw,
+        }
+    }
+
+    /// The input, decoded; panics unless it decodes as an `EvmAdvance`.
+    pub fn advance(&self) -> EvmAdvance {
+        decode(&self.raw)
+    }
+}
+
+fn decode(raw: &[u8]) -> EvmAdvance {
+    EvmAdvance::decode(raw).expect("an EvmAdvance")
 }
 
 /// Input `index` of the application, from [`SENDER`], carrying `payload`, placed at `block`
 /// (transaction `tx_index`, log `log_index`).
 pub fn input_at(index: usize, block: u64, tx_index: u64, log_index: u64, payload: &[u8]) -> Placed {
-    Placed {
-        block,
-        tx_index,
-        log_index,
-        advance: EvmAdvance {
-            chain_id: CHAIN_ID,
-            app_contract: APP,
-            msg_sender: SENDER,
-            block_number: block,
-            block_timestamp: U256::from(1_790_000_000u64 + block * 12),
-            prev_randao: U256::from(block),
-            index: U256::from(index),
-            payload: Bytes::copy_from_slice(payload),
-        },
-    }
+    let advance = EvmAdvance {
+        chain_id: CHAIN_ID,
+        app_contract: APP,
+        msg_sender: SENDER,
+        block_number: block,
+        block_timestamp: U256::from(1_790_000_000u64 + block * 12),
+        prev_randao: U256::from(block),
+        index: U256::from(index),
+        payload: Bytes::copy_from_slice(payload),
+    };
+    Placed::new(block, tx_index, log_index, &advance)
 }
 
 /// The fake chain.
 #[derive(Debug)]
 pub struct Chain {
-    /// The inputs, in log order.
+    /// The inputs, sorted by block ([`Chain::with_inputs`] sorts them).
     pub inputs: Vec<Placed>,
     /// Largest `eth_getLogs` range answered; larger ones get `-32005`.
     pub max_range: u64,
+    /// Most logs one `eth_getLogs` returns (`None`: no cap); more is a `-32005` error.
+    pub max_results: Option<usize>,
     /// The latest block.
     pub head: u64,
     /// The `safe` and `finalized` block (at most `head`).
@@ -79,33 +119,26 @@ pub struct Chain {
     pub chain_id: u64,
     /// The application's `getTemplateHash()`.
     pub template_hash: B256,
-}
-
-fn salted_hash(n: u64, salt: u64) -> B256 {
-    B256::from(U256::from(0xb10c_0000_0000u64 + n) + (U256::from(salt) << 128))
+    /// `eth_getLogs` requests answered so far (errors included).
+    pub get_logs: u64,
 }
 
 impl Chain {
-    /// A chain holding `inputs` (placed in order, one log per transaction), head [`HEAD`].
-    pub fn with_inputs(inputs: Vec<Placed>) -> Self {
+    /// A chain holding `inputs` (stably sorted by block), head and safe block [`HEAD`],
+    /// `eth_getLogs` capped at 4 blocks and no results cap.
+    pub fn with_inputs(mut inputs: Vec<Placed>) -> Self {
+        inputs.sort_by_key(|p| p.block);
         Self {
             inputs,
             max_range: 4,
+            max_results: None,
             head: HEAD,
             safe: HEAD,
             salt: 0,
             chain_id: CHAIN_ID,
             template_hash: B256::ZERO,
+            get_logs: 0,
         }
-    }
-
-    /// The hash of block `n` on this chain.
-    pub fn hash(&self, n: u64) -> B256 {
-        salted_hash(n, self.salt)
-    }
-
-    fn block_of_hash(&self, hash: &str) -> Option<u64> {
-        (0..=self.head).find(|n| format!("{:#x}", self.hash(*n)) == hash)
     }
 
     /// Inputs at (block, tx, log): 3 (0,0), 3 (1,4), 7 (0,2), 12 (5,1), 12 (5,3).
@@ -121,22 +154,32 @@ impl Chain {
         Self::with_inputs(inputs)
     }
 
+    /// The hash of block `n` on this chain.
+    pub fn hash(&self, n: u64) -> B256 {
+        B256::from(U256::from(HASH_BASE + n) + (U256::from(self.salt) << 128))
+    }
+
+    fn block_of_hash(&self, hash: &str) -> Option<u64> {
+        let value = U256::from_str_radix(hash.strip_prefix("0x")?, 16).ok()?;
+        let offset = value.checked_sub((U256::from(self.salt) << 128) + U256::from(HASH_BASE))?;
+        u64::try_from(offset).ok().filter(|n| *n <= self.head)
+    }
+
     fn count_at(&self, block: u64) -> usize {
-        self.inputs.iter().filter(|p| p.block <= block).count()
+        self.inputs.partition_point(|p| p.block <= block)
     }
 
     fn log(&self, p: &Placed) -> Value {
-        let raw = p.advance.encode();
         let mut data = U256::from(32).to_be_bytes::<32>().to_vec();
-        data.extend_from_slice(&U256::from(raw.len()).to_be_bytes::<32>());
-        data.extend_from_slice(&raw);
+        data.extend_from_slice(&U256::from(p.raw.len()).to_be_bytes::<32>());
+        data.extend_from_slice(&p.raw);
         data.resize(data.len().div_ceil(32) * 32, 0);
         json!({
             "address": format!("{INPUT_BOX:#x}"),
             "topics": [
                 INPUT_ADDED,
                 format!("{:#x}", APP.into_word()),
-                format!("{:#x}", B256::from(p.advance.index)),
+                format!("{:#x}", B256::from(U256::from(p.index))),
             ],
             "data": format!("0x{}", hex::encode(&data)),
             "blockNumber": format!("{:#x}", p.block),
@@ -148,7 +191,8 @@ impl Chain {
         })
     }
 
-    fn answer(&self, method: &str, params: &Value) -> Result<Value, (i64, String)> {
+    /// The answer to one JSON-RPC request: its result, or an error code and message.
+    pub fn answer(&mut self, method: &str, params: &Value) -> Result<Value, (i64, String)> {
         let quantity = |v: &Value| {
             v.as_str()
                 .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
@@ -199,13 +243,18 @@ impl Chain {
                 else {
                     return Err((-32602, "invalid params".into()));
                 };
-                if to - from + 1 > self.max_range {
-                    return Err((-32005, "query returned more than 10000 results".into()));
+                if to.saturating_sub(from).saturating_add(1) > self.max_range {
+                    return Err((-32005, TOO_MANY.into()));
+                }
+                self.get_logs += 1;
+                let start = self.inputs.partition_point(|p| p.block < from);
+                let end = self.inputs.partition_point(|p| p.block <= to).max(start);
+                if self.max_results.is_some_and(|max| end - start > max) {
+                    return Err((-32005, TOO_MANY.into()));
                 }
                 Ok(Value::Array(
-                    self.inputs
+                    self.inputs[start..end]
                         .iter()
-                        .filter(|p| (from..=to).contains(&p.block))
                         .map(|p| self.log(p))
                         .collect(),
                 ))
@@ -215,49 +264,39 @@ impl Chain {
     }
 }
 
-/// Serves `chain` on an ephemeral loopback port, on its own thread, for the rest of the test
+/// Serves `chain` on an ephemeral loopback port, on its own thread, for the rest of the
 /// process.
 pub fn serve(chain: Chain) -> SocketAddr {
     serve_shared(Arc::new(Mutex::new(chain)))
 }
 
-/// Serves a chain the test keeps changing.
+/// Serves a chain the caller keeps changing (or reading, as its request count).
 pub fn serve_shared(chain: Arc<Mutex<Chain>>) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let router = Router::new().fallback(move |body: Body| {
-                let chain = chain.clone();
-                async move {
-                    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-                        return (StatusCode::BAD_REQUEST, "bad json").into_response();
-                    };
-                    let id = request["id"].clone();
-                    let method = request["method"].as_str().unwrap_or_default();
-                    let answer = chain.lock().unwrap().answer(method, &request["params"]);
-                    let reply = match answer {
-                        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-                        Err((code, message)) => json!({
-                            "jsonrpc": "2.0", "id": id,
-                            "error": {"code": code, "message": message},
-                        }),
-                    };
-                    (
-                        [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        reply.to_string(),
-                    )
-                        .into_response()
-                }
-            });
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, router).await.unwrap();
-        });
+    let router = Router::new().fallback(move |body: Body| {
+        let chain = chain.clone();
+        async move {
+            let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+                return (StatusCode::BAD_REQUEST, "bad json").into_response();
+            };
+            let id = request["id"].clone();
+            let method = request["method"].as_str().unwrap_or_default();
+            let answer = chain
+                .lock()
+                .expect("chain lock")
+                .answer(method, &request["params"]);
+            let reply = match answer {
+                Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                Err((code, message)) => json!({
+                    "jsonrpc": "2.0", "id": id,
+                    "error": {"code": code, "message": message},
+                }),
+            };
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                reply.to_string(),
+            )
+                .into_response()
+        }
     });
-    addr
+    spawn_server(router)
 }

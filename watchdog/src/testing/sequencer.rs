@@ -16,6 +16,8 @@ use axum::{
 };
 use sha2::{Digest, Sha256};
 
+use super::spawn_server;
+
 /// The second field of the poll answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -68,26 +70,15 @@ impl FakeSequencer {
     /// Starts serving `served` on an ephemeral loopback port for the rest of the process.
     pub fn start(served: Served) -> Self {
         let served = Arc::new(Mutex::new(served));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let state = served.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let router = Router::new()
-                    .route("/finalized_state/inclusion_block", get(poll))
-                    .route("/finalized_state/digest", get(digest))
-                    .route("/finalized_state", get(download))
-                    .with_state(state);
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, router).await.unwrap();
-            });
-        });
-        Self { addr, served }
+        let router = Router::new()
+            .route("/finalized_state/inclusion_block", get(poll))
+            .route("/finalized_state/digest", get(digest))
+            .route("/finalized_state", get(download))
+            .with_state(served.clone());
+        Self {
+            addr: spawn_server(router),
+            served,
+        }
     }
 
     /// The base URL.
@@ -97,14 +88,14 @@ impl FakeSequencer {
 
     /// Changes what is served.
     pub fn set(&self, change: impl FnOnce(&mut Served)) {
-        change(&mut self.served.lock().unwrap());
+        change(&mut self.served.lock().expect("served lock"));
     }
 }
 
 type Shared = State<Arc<Mutex<Served>>>;
 
 fn failure(served: &Served) -> Option<Response> {
-    let status = StatusCode::from_u16(served.status?).unwrap();
+    let status = StatusCode::from_u16(served.status?).expect("an HTTP status");
     Some((status, format!("{{\"error\":\"{}\"}}", status.as_u16())).into_response())
 }
 
@@ -113,7 +104,7 @@ fn json(body: String) -> Response {
 }
 
 async fn poll(State(served): Shared) -> Response {
-    let served = served.lock().unwrap().clone();
+    let served = served.lock().expect("served lock").clone();
     if let Some(response) = failure(&served) {
         return response;
     }
@@ -128,7 +119,7 @@ async fn poll(State(served): Shared) -> Response {
 }
 
 async fn digest(State(served): Shared) -> Response {
-    let served = served.lock().unwrap().clone();
+    let served = served.lock().expect("served lock").clone();
     if let Some(response) = failure(&served) {
         return response;
     }
@@ -144,7 +135,7 @@ async fn digest(State(served): Shared) -> Response {
 }
 
 async fn download(State(served): Shared) -> Response {
-    let served = served.lock().unwrap().clone();
+    let served = served.lock().expect("served lock").clone();
     if let Some(response) = failure(&served) {
         return response;
     }

@@ -232,7 +232,7 @@ fn stored_after(c: &CartesiRig, payload: &str, name: &str) -> std::path::PathBuf
     let mut m = CartesiRig::backend(c.api, &work)
         .load_machine(&c.template)
         .unwrap();
-    let input = c.rig.chain.lock().unwrap().inputs[0].advance.clone();
+    let input = c.rig.chain.lock().unwrap().inputs[0].advance();
     let input = canonical::EvmAdvance {
         payload: payload.as_bytes().to_vec().into(),
         ..input

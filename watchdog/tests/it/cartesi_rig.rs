@@ -142,8 +142,7 @@ impl CartesiRig {
         let chain = self.rig.chain.lock().unwrap();
         let mut count = 0;
         for input in chain.inputs.iter().filter(|p| p.block <= block) {
-            m.advance(&input.advance.encode(), &RunControl::default())
-                .unwrap();
+            m.advance(&input.raw, &RunControl::default()).unwrap();
             count += 1;
         }
         let mut state = query_state(&mut m, b"state", &RunControl::default()).unwrap();

@@ -10,13 +10,14 @@ use std::{
 };
 
 use alloy_primitives::{Address, B256, U256};
-use canonical::{Batch, Engine, EvmAdvance, Frame, InputBuilder, Method, WalletConfig};
+use canonical::{Batch, Engine, Frame, InputBuilder, Method, WalletConfig};
 use sequencer_client::RedactedUrl;
 use watchdog::{
     FixedClock, InitOptions, Summary, Watchdog,
     options::{Backend, Settings},
     settings::Deadline,
     testing::{
+        genesis_state,
         l1::{APP, CHAIN_ID, Chain, Placed, serve_shared},
         sequencer::{FakeSequencer, Served},
     },
@@ -45,12 +46,7 @@ fn builder() -> InputBuilder {
 }
 
 fn placed(block: u64, tx_index: u64, raw: Vec<u8>) -> Placed {
-    Placed {
-        block,
-        tx_index,
-        log_index: tx_index * 2 + 1,
-        advance: EvmAdvance::decode(&raw).unwrap(),
-    }
+    Placed::from_raw(block, tx_index, tx_index * 2 + 1, raw)
 }
 
 /// A batch from the sequencer address with one frame (clock `safe_block`, fee `fee_price`)
@@ -105,11 +101,6 @@ pub(crate) fn fatal_inputs() -> Vec<Placed> {
         transfer_batch(0, 7, canonical::MAX_EXPONENT + 1, 1, 12, 3),
     ));
     inputs
-}
-
-/// The wallet snapshot bytes of the genesis state.
-pub(crate) fn genesis_state() -> Vec<u8> {
-    Engine::new(WalletConfig::devnet()).snapshot().encode()
 }
 
 /// Drives a watchdog against the doubles.
@@ -218,7 +209,7 @@ impl Rig {
         let mut engine = Engine::new(WalletConfig::devnet());
         let mut count = 0;
         for input in chain.inputs.iter().filter(|p| p.block <= block) {
-            let _ = engine.advance(&input.advance.encode());
+            let _ = engine.advance(&input.raw);
             count += 1;
         }
         (count, engine.snapshot().encode())

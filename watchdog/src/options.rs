@@ -9,7 +9,7 @@ use alloy_primitives::Address;
 use l1::HeadTag;
 use sequencer_client::RedactedUrl;
 
-use crate::cli::WatchArgs;
+use crate::cli::{DeadlineArgs, L1Args, ScanArgs, WatchArgs};
 use crate::env::{self, Env};
 use crate::settings::{Deadline, parse_address, parse_deadline, parse_u64, parse_url, pick};
 use crate::{Error, Result};
@@ -182,39 +182,10 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Resolves flags over the environment.
+    /// Resolves flags over the environment for the state commands.
     pub fn resolve(args: &WatchArgs, env: &Env) -> Result<Self> {
-        let l1 = &args.l1;
-        let range_codes = pick(
-            l1.long_block_range_error_codes.clone(),
-            env,
-            env::LONG_BLOCK_RANGE_ERROR_CODES,
-            |s| Ok(s.to_owned()),
-        )?
-        .map(|list| {
-            l1::RangePlan::parse_codes(&list)
-                .map_err(|e| Error::config(env::LONG_BLOCK_RANGE_ERROR_CODES, e.to_string()))
-        })
-        .transpose()?;
-        let state_dir = pick(args.state_dir.clone(), env, env::STATE_DIR, |s| {
-            Ok(PathBuf::from(s))
-        })?;
-        if let Some(dir) = &state_dir
-            && !dir.is_absolute()
-        {
-            return Err(Error::config(
-                env::STATE_DIR,
-                "the state directory must be absolute",
-            ));
-        }
+        let common = Self::resolve_l1(args.state_dir.clone(), &args.l1, &args.deadline, env)?;
         Ok(Self {
-            state_dir,
-            rpc_url: pick(
-                l1.rpc_url.clone(),
-                env,
-                env::BLOCKCHAIN_HTTP_ENDPOINT,
-                parse_url,
-            )?,
             confirm_rpc_url: pick(
                 args.confirm_rpc_url.clone(),
                 env,
@@ -226,14 +197,6 @@ impl Settings {
                 env,
                 env::SEQUENCER_URL,
                 parse_url,
-            )?,
-            chain_id: pick(l1.chain_id, env, env::BLOCKCHAIN_ID, parse_u64)?,
-            app_address: pick(l1.app_address, env, env::APP_ADDRESS, parse_address)?,
-            input_box_address: pick(
-                l1.input_box_address,
-                env,
-                env::CONTRACTS_INPUT_BOX_ADDRESS,
-                parse_address,
             )?,
             machine_backend: match args.machine_backend.as_deref() {
                 Some(text) => {
@@ -253,7 +216,6 @@ impl Settings {
                 env::LIBCARTESI_PATH,
                 |s| Ok(PathBuf::from(s)),
             )?,
-            range_codes,
             l1_head_tag: match args.l1_head_tag.as_deref() {
                 Some(text) => {
                     Some(parse_head_tag(text).map_err(|e| Error::config(env::L1_HEAD_TAG, e))?)
@@ -268,12 +230,84 @@ impl Settings {
                 None => PinMode::Auto,
             },
             max_state_bytes: args.max_state_bytes.unwrap_or(DEFAULT_MAX_STATE_BYTES),
-            deadline: pick(args.deadline.deadline, env, env::DEADLINE, parse_deadline)?
+            progress: !args.no_progress,
+            ..common
+        })
+    }
+
+    /// Resolves flags over the environment for `l1 scan`: the same state directory, L1,
+    /// identity and limit settings as [`Settings::resolve`], by the same rules; everything
+    /// else keeps its default.
+    pub fn resolve_scan(args: &ScanArgs, env: &Env) -> Result<Self> {
+        Self::resolve_l1(args.state_dir.clone(), &args.l1, &args.deadline, env)
+    }
+
+    /// The settings every command reading L1 shares: the state directory, [`L1Args`] and the
+    /// deadline, with the environment checks that go with them.
+    fn resolve_l1(
+        state_dir: Option<PathBuf>,
+        l1: &L1Args,
+        deadline: &DeadlineArgs,
+        env: &Env,
+    ) -> Result<Self> {
+        let range_codes = pick(
+            l1.long_block_range_error_codes.clone(),
+            env,
+            env::LONG_BLOCK_RANGE_ERROR_CODES,
+            |s| Ok(s.to_owned()),
+        )?
+        .map(|list| {
+            l1::RangePlan::parse_codes(&list)
+                .map_err(|e| Error::config(env::LONG_BLOCK_RANGE_ERROR_CODES, e.to_string()))
+        })
+        .transpose()?;
+        if let Some(topic) = env.get(env::INPUT_ADDED_TOPIC) {
+            let standard = format!("{:#x}", l1::INPUT_ADDED_TOPIC);
+            if !topic.trim().eq_ignore_ascii_case(&standard) {
+                return Err(Error::config(
+                    env::INPUT_ADDED_TOPIC,
+                    format!("must be the standard InputAdded topic {standard}"),
+                ));
+            }
+        }
+        let state_dir = Self::resolve_state_dir(state_dir, env)?;
+        Ok(Self {
+            state_dir,
+            rpc_url: pick(
+                l1.rpc_url.clone(),
+                env,
+                env::BLOCKCHAIN_HTTP_ENDPOINT,
+                parse_url,
+            )?,
+            chain_id: pick(l1.chain_id, env, env::BLOCKCHAIN_ID, parse_u64)?,
+            app_address: pick(l1.app_address, env, env::APP_ADDRESS, parse_address)?,
+            input_box_address: pick(
+                l1.input_box_address,
+                env,
+                env::CONTRACTS_INPUT_BOX_ADDRESS,
+                parse_address,
+            )?,
+            range_codes,
+            deadline: pick(deadline.deadline, env, env::DEADLINE, parse_deadline)?
                 .unwrap_or(Deadline::DEFAULT),
             max_rpc_requests: pick(l1.max_rpc_requests, env, env::MAX_RPC_REQUESTS, parse_u64)?
                 .unwrap_or(DEFAULT_MAX_RPC_REQUESTS),
-            progress: !args.no_progress,
+            ..Self::default()
         })
+    }
+
+    /// The state directory: the flag, else the environment; it must be absolute.
+    pub(crate) fn resolve_state_dir(flag: Option<PathBuf>, env: &Env) -> Result<Option<PathBuf>> {
+        let state_dir = pick(flag, env, env::STATE_DIR, |s| Ok(PathBuf::from(s)))?;
+        if let Some(dir) = &state_dir
+            && !dir.is_absolute()
+        {
+            return Err(Error::config(
+                env::STATE_DIR,
+                "the state directory must be absolute",
+            ));
+        }
+        Ok(state_dir)
     }
 
     /// The state directory, required by the state commands.

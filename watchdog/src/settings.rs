@@ -91,18 +91,6 @@ pub(crate) fn pick<T>(
     }
 }
 
-/// Like [`pick`], but a missing value is a usage error naming the flag and the variable.
-pub(crate) fn require<T>(
-    flag: Option<T>,
-    env: &Env,
-    flag_name: &'static str,
-    name: &'static str,
-    parse: impl FnOnce(&str) -> Result<T, String>,
-) -> Result<T> {
-    pick(flag, env, name, parse)?
-        .ok_or_else(|| Error::Usage(format!("{flag_name} (or {name}) is required")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,15 +143,6 @@ mod tests {
             pick(None, &env, crate::env::BLOCKCHAIN_ID, parse_u64).unwrap(),
             Some(7)
         );
-        let err = require(
-            None::<u64>,
-            &Env::new(),
-            "--chain-id",
-            crate::env::BLOCKCHAIN_ID,
-            parse_u64,
-        )
-        .unwrap_err();
-        assert_eq!(err.reason(), crate::Reason::USAGE);
     }
 
     #[test]

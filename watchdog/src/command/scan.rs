@@ -4,7 +4,7 @@
 //! identity comes from its `config.json` (flags and environment must match it) and the span a
 //! tick learned for the same provider is used, read-only.
 
-use std::{fmt, io::Write, path::PathBuf};
+use std::{fmt, io::Write};
 
 use alloy_primitives::Address;
 use l1::{BlockParam, InputReader, RangePlan, RequestBudget, RpcConfig};
@@ -18,12 +18,9 @@ use crate::{
     env::{self, Env},
     inputs::input_line,
     options::Settings,
-    settings::{Deadline, parse_address, parse_deadline, parse_u64, parse_url, pick, require},
+    settings::Deadline,
     state::layout::StateDir,
 };
-
-/// Default request budget per provider.
-pub(crate) const DEFAULT_MAX_RPC_REQUESTS: u64 = 5000;
 
 /// Resolved settings of one scan.
 struct ScanSettings {
@@ -57,56 +54,15 @@ impl fmt::Debug for ScanSettings {
 
 impl ScanSettings {
     fn resolve(args: &ScanArgs, env: &Env) -> Result<Self> {
-        let l1 = &args.l1;
         if args.from > args.to {
             return Err(Error::Usage(format!(
                 "--from {} is above --to {}",
                 args.from, args.to
             )));
         }
-        let codes = pick(
-            l1.long_block_range_error_codes.clone(),
-            env,
-            env::LONG_BLOCK_RANGE_ERROR_CODES,
-            |s| Ok(s.to_owned()),
-        )?
-        .map(|list| {
-            RangePlan::parse_codes(&list)
-                .map_err(|e| Error::config(env::LONG_BLOCK_RANGE_ERROR_CODES, e.to_string()))
-        })
-        .transpose()?;
-        if let Some(topic) = env.get(env::INPUT_ADDED_TOPIC) {
-            let standard = format!("{:#x}", l1::INPUT_ADDED_TOPIC);
-            if !topic.trim().eq_ignore_ascii_case(&standard) {
-                return Err(Error::config(
-                    env::INPUT_ADDED_TOPIC,
-                    format!("must be the standard InputAdded topic {standard}"),
-                ));
-            }
-        }
-        let rpc_url = require(
-            l1.rpc_url.clone(),
-            env,
-            "--rpc-url",
-            env::BLOCKCHAIN_HTTP_ENDPOINT,
-            parse_url,
-        )?;
-        let given = Settings {
-            chain_id: pick(l1.chain_id, env, env::BLOCKCHAIN_ID, parse_u64)?,
-            app_address: pick(l1.app_address, env, env::APP_ADDRESS, parse_address)?,
-            input_box_address: pick(
-                l1.input_box_address,
-                env,
-                env::CONTRACTS_INPUT_BOX_ADDRESS,
-                parse_address,
-            )?,
-            range_codes: codes,
-            ..Settings::default()
-        };
-        let state_dir = pick(args.state_dir.clone(), env, env::STATE_DIR, |s| {
-            Ok(PathBuf::from(s))
-        })?;
-        let stored = match &state_dir {
+        let given = Settings::resolve_scan(args, env)?;
+        let rpc_url = given.require_rpc_url()?;
+        let stored = match &given.state_dir {
             Some(dir) => StateDir::new(dir)
                 .read_config()?
                 .map(|config| (dir, config)),
@@ -152,10 +108,8 @@ impl ScanSettings {
             input_box,
             codes,
             span,
-            max_rpc_requests: pick(l1.max_rpc_requests, env, env::MAX_RPC_REQUESTS, parse_u64)?
-                .unwrap_or(DEFAULT_MAX_RPC_REQUESTS),
-            deadline: pick(args.deadline.deadline, env, env::DEADLINE, parse_deadline)?
-                .unwrap_or(Deadline::DEFAULT),
+            max_rpc_requests: given.max_rpc_requests,
+            deadline: given.deadline,
             from: args.from,
             to: args.to,
         })
@@ -234,4 +188,201 @@ async fn scan(settings: &ScanSettings, budget: &RequestBudget, out: &mut dyn Wri
         "scan complete"
     );
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Command, L1Command};
+    use crate::{Parsed, parse};
+
+    const APP: &str = "0x4ce6aac3fdd6e1d6e0d5d3fa2d44a4e2e7a1e083";
+    const INPUT_BOX: &str = "0x593e5bcf894d6829dd26d0810da7f064406aebb6";
+
+    fn command(args: &[&str], env: &Env) -> Command {
+        let argv = std::iter::once("sequencer-watchdog").chain(args.iter().copied());
+        match parse(argv, env) {
+            Parsed::Run(invocation) => match invocation.command() {
+                Some(Command::Tick(args)) => Command::Tick(args.clone()),
+                Some(Command::L1(L1Command::Scan(args))) => {
+                    Command::L1(L1Command::Scan(args.clone()))
+                }
+                other => panic!("{other:?}"),
+            },
+            Parsed::Exit(exit) => panic!("{exit:?}"),
+        }
+    }
+
+    /// What `tick` and `l1 scan` resolve from `flags` (on both command lines) and `env`.
+    fn both(flags: &[&str], env: &Env) -> (Result<Settings>, Result<ScanSettings>) {
+        let tick = [&["tick"][..], flags].concat();
+        let scan = [&["l1", "scan", "--from", "1", "--to", "2"][..], flags].concat();
+        let Command::Tick(tick) = command(&tick, env) else {
+            unreachable!()
+        };
+        let Command::L1(L1Command::Scan(scan)) = command(&scan, env) else {
+            unreachable!()
+        };
+        (
+            Settings::resolve(&tick.watch, env),
+            ScanSettings::resolve(&scan, env),
+        )
+    }
+
+    /// What tick and scan resolved, setting by setting, as text.
+    fn seen(tick: Settings, scan: &ScanSettings) -> Vec<(&'static str, String, String)> {
+        let codes = tick
+            .range_codes
+            .unwrap_or_else(|| l1::DEFAULT_RANGE_ERROR_CODES.to_vec());
+        vec![
+            (
+                "rpc_url",
+                tick.rpc_url
+                    .map(|u| u.expose().to_string())
+                    .unwrap_or_default(),
+                scan.rpc_url.expose().to_string(),
+            ),
+            (
+                "chain_id",
+                format!("{:?}", tick.chain_id),
+                format!("{:?}", scan.chain_id),
+            ),
+            (
+                "app",
+                format!("{:?}", tick.app_address),
+                format!("{:?}", Some(scan.app)),
+            ),
+            (
+                "input_box",
+                format!("{:?}", tick.input_box_address),
+                format!("{:?}", scan.input_box),
+            ),
+            ("codes", format!("{codes:?}"), format!("{:?}", scan.codes)),
+            (
+                "max_rpc_requests",
+                tick.max_rpc_requests.to_string(),
+                scan.max_rpc_requests.to_string(),
+            ),
+            (
+                "deadline",
+                format!("{:?}", tick.deadline),
+                format!("{:?}", scan.deadline),
+            ),
+        ]
+    }
+
+    /// One setting given as a flag, and once more as its variable: scan resolves the value
+    /// tick resolves, and the same error for a bad variable.
+    #[test]
+    fn a_setting_reaches_scan_as_it_reaches_tick() {
+        // (flag, variable, value, the setting it is, how it reads when resolved)
+        let cases = [
+            (
+                "--rpc-url",
+                env::BLOCKCHAIN_HTTP_ENDPOINT,
+                "http://127.0.0.1:9/rpc",
+                "rpc_url",
+                "http://127.0.0.1:9/rpc".to_owned(),
+            ),
+            (
+                "--chain-id",
+                env::BLOCKCHAIN_ID,
+                "31337",
+                "chain_id",
+                "Some(31337)".to_owned(),
+            ),
+            (
+                "--app-address",
+                env::APP_ADDRESS,
+                APP,
+                "app",
+                format!("Some({APP})"),
+            ),
+            (
+                "--input-box-address",
+                env::CONTRACTS_INPUT_BOX_ADDRESS,
+                INPUT_BOX,
+                "input_box",
+                format!("Some({INPUT_BOX})"),
+            ),
+            (
+                "--long-block-range-error-codes",
+                env::LONG_BLOCK_RANGE_ERROR_CODES,
+                "-1,-7",
+                "codes",
+                "[-1, -7]".to_owned(),
+            ),
+            (
+                "--max-rpc-requests",
+                env::MAX_RPC_REQUESTS,
+                "77",
+                "max_rpc_requests",
+                "77".to_owned(),
+            ),
+            (
+                "--deadline",
+                env::DEADLINE,
+                "90s",
+                "deadline",
+                format!("{:?}", Deadline(Some(std::time::Duration::from_secs(90)))),
+            ),
+        ];
+        // Scan needs an endpoint and an application; a case may override either.
+        let base = Env::new()
+            .with(env::BLOCKCHAIN_HTTP_ENDPOINT, "http://127.0.0.1:1")
+            .with(
+                env::APP_ADDRESS,
+                "0x00000000000000000000000000000000000000aa",
+            );
+        for (flag, var, value, name, expected) in cases {
+            let by_flag = both(&[flag, value], &base);
+            let by_env = both(&[], &base.clone().with(var, value));
+            for (how, (tick, scan)) in [("flag", by_flag), ("env", by_env)] {
+                let scan = scan.unwrap();
+                for (setting, tick, scan) in seen(tick.unwrap(), &scan) {
+                    assert_eq!(tick, scan, "{setting} with {flag} by {how}");
+                    if setting == name {
+                        assert_eq!(
+                            scan.to_lowercase(),
+                            expected.to_lowercase(),
+                            "{flag} by {how}"
+                        );
+                    }
+                }
+            }
+            let bad = base.clone().with(var, "not a value");
+            let (tick, scan) = both(&[], &bad);
+            let (tick, scan) = (tick.unwrap_err(), scan.unwrap_err());
+            assert_eq!(tick.reason(), crate::Reason::CONFIG_INVALID, "{var}");
+            assert_eq!(tick.reason(), scan.reason(), "{var}");
+            assert_eq!(tick.to_string(), scan.to_string(), "{var}");
+        }
+    }
+
+    #[test]
+    fn scan_and_tick_refuse_the_same_environment() {
+        for env in [
+            Env::new().with(env::STATE_DIR, "relative/state"),
+            Env::new().with(env::INPUT_ADDED_TOPIC, "0x00"),
+        ] {
+            let env = env.with(env::BLOCKCHAIN_HTTP_ENDPOINT, "http://127.0.0.1:1");
+            let (tick, scan) = both(&[], &env);
+            let (tick, scan) = (tick.unwrap_err(), scan.unwrap_err());
+            assert_eq!(tick.reason(), crate::Reason::CONFIG_INVALID);
+            assert_eq!(tick.to_string(), scan.to_string());
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_same() {
+        let env = Env::new()
+            .with(env::BLOCKCHAIN_HTTP_ENDPOINT, "http://127.0.0.1:1")
+            .with(env::APP_ADDRESS, APP);
+        let (tick, scan) = both(&[], &env);
+        let (tick, scan) = (tick.unwrap(), scan.unwrap());
+        assert_eq!(tick.max_rpc_requests, scan.max_rpc_requests);
+        assert_eq!(tick.deadline, scan.deadline);
+        assert_eq!(scan.codes, l1::DEFAULT_RANGE_ERROR_CODES.to_vec());
+        assert_eq!(tick.range_codes, None);
+    }
 }

@@ -6,7 +6,7 @@ use crate::cli::{ClearArgs, InitArgs, ReplayArgs, StatusArgs, TickArgs};
 use crate::env::{self, Env};
 use crate::options::Settings;
 use crate::settings::{parse_u64, pick};
-use crate::{Error, InitOptions, ReplayOptions, Result, Summary, Watchdog};
+use crate::{InitOptions, ReplayOptions, Result, Summary, Watchdog};
 
 use super::{Io, progress};
 
@@ -22,17 +22,8 @@ fn open(settings: Settings) -> Result<Watchdog> {
 
 /// The state directory of the commands that take only `--state-dir`.
 fn state_dir_only(flag: Option<PathBuf>, env: &Env) -> Result<Settings> {
-    let state_dir = pick(flag, env, env::STATE_DIR, |s| Ok(PathBuf::from(s)))?;
-    if let Some(dir) = &state_dir
-        && !dir.is_absolute()
-    {
-        return Err(Error::config(
-            env::STATE_DIR,
-            "the state directory must be absolute",
-        ));
-    }
     Ok(Settings {
-        state_dir,
+        state_dir: Settings::resolve_state_dir(flag, env)?,
         ..Settings::default()
     })
 }

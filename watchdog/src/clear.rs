@@ -31,6 +31,15 @@ fn check_reason(reason: &str) -> Result<()> {
     Ok(())
 }
 
+impl Watchdog {
+    /// `clear --block B --reason TEXT` (spec §6.3): archives the latched incident into
+    /// `incidents/`. `block` must be the incident's sequencer inclusion block.
+    pub fn clear(&self, block: u64, reason: &str) -> Result<crate::Summary> {
+        self.require_attached()?;
+        run(self, block, reason)
+    }
+}
+
 /// Runs `clear`.
 pub(crate) fn run(wd: &Watchdog, block: u64, reason: &str) -> Result<Summary> {
     check_reason(reason)?;

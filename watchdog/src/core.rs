@@ -10,7 +10,7 @@
 //! | `SequencerClient` | [`SequencerSource`] (implemented by [`SequencerClient`]) | [`Watchdog::with_sequencer`] |
 //! | `MachineBackend` | [`machine::MachineBackend`] | [`Watchdog::with_backend`] |
 //! | `Clock` | [`Clock`] | [`Watchdog::with_clock`] |
-//! | `EventSink` | [`EventSink`] (every [`std::io::Write`] is one) | the `events` argument of [`Watchdog::tick`] |
+//! | `EventSink` | [`EventSink`](crate::EventSink) (every [`std::io::Write`] is one) | the `events` argument of [`Watchdog::tick`] |
 //!
 //! plus the [`ProgressSink`] ([`Watchdog::with_progress`]) and per-tick [`TickOptions`].
 
@@ -24,7 +24,6 @@ use l1::{L1Provider, RequestBudget, RpcConfig};
 use machine::{CartesiBackend, LoadOptions, MachineBackend, NativeBackend};
 use sequencer_client::{RedactedUrl, SequencerClient};
 
-use crate::alert::{EventSink, Forward};
 use crate::options::{Backend, Settings};
 use crate::progress::ProgressSink;
 use crate::settings::Deadline;
@@ -301,7 +300,7 @@ pub(crate) fn deadline_instant(deadline: Deadline) -> Option<std::time::Instant>
 
 impl Watchdog {
     /// Fails unless the watchdog has a state directory.
-    fn require_attached(&self) -> Result<()> {
+    pub(crate) fn require_attached(&self) -> Result<()> {
         if self.attached {
             Ok(())
         } else {
@@ -310,74 +309,5 @@ impl Watchdog {
                 crate::env::STATE_DIR
             )))
         }
-    }
-
-    /// `init` (spec §6.1): verifies the bootstrap and creates the state directory.
-    pub fn init(&self, options: &crate::InitOptions) -> Result<crate::Summary> {
-        self.require_attached()?;
-        crate::init::run(self, options)
-    }
-
-    /// `tick` (spec §5): one compare cycle. `events` receives the `watchdog_event` of a new
-    /// latch (any [`std::io::Write`] gets the raw line). Every path ends in a summary, failures
-    /// included.
-    pub fn tick_with(
-        &self,
-        options: TickOptions,
-        events: &mut (impl EventSink + ?Sized),
-    ) -> crate::Summary {
-        let mut settings = self.settings.clone();
-        if let Some(deadline) = options.deadline {
-            settings.deadline = deadline;
-        }
-        if let Some(url) = options.confirm_rpc_url {
-            settings.confirm_rpc_url = Some(url);
-        }
-        if let Some(budget) = options.max_rpc_requests {
-            settings.max_rpc_requests = budget;
-        }
-        let this = Watchdog {
-            dir: self.dir.clone(),
-            attached: self.attached,
-            settings,
-            clock: self.clock.clone(),
-            backend_override: self.backend_override.clone(),
-            progress: options.progress.or_else(|| self.progress.clone()),
-            cancel: options.cancel,
-            l1_override: self.l1_override.clone(),
-            sequencer_override: self.sequencer_override.clone(),
-        };
-        this.tick(events)
-    }
-
-    /// `tick` with the settings the watchdog was opened with; see [`tick_with`](Self::tick_with).
-    pub fn tick(&self, events: &mut (impl EventSink + ?Sized)) -> crate::Summary {
-        if let Err(error) = self.require_attached() {
-            return crate::Summary::failed(Some("tick"), &error);
-        }
-        crate::tick::run(self, &mut Forward(events))
-    }
-
-    /// `status` (spec §6.2): a read-only report; takes no lock and writes nothing. Exit 0
-    /// while the state is readable (latched included), else 1 with what could be read.
-    pub fn status(&self) -> crate::Summary {
-        if let Err(error) = self.require_attached() {
-            return crate::Summary::failed(Some("status"), &error);
-        }
-        crate::status::run(self)
-    }
-
-    /// `clear --block B --reason TEXT` (spec §6.3): archives the latched incident into
-    /// `incidents/`. `block` must be the incident's sequencer inclusion block.
-    pub fn clear(&self, block: u64, reason: &str) -> Result<crate::Summary> {
-        self.require_attached()?;
-        crate::clear::run(self, block, reason)
-    }
-
-    /// `replay` (spec §6.4): re-derives the canonical state from the head (or
-    /// `options.from_checkpoint`) into the new directory `options.out`, lock-free and without
-    /// writing the state directory.
-    pub fn replay(&self, options: &crate::ReplayOptions) -> Result<crate::Summary> {
-        crate::replay::run(self, options)
     }
 }

@@ -9,13 +9,13 @@ use machine::MachineWorker;
 use crate::alert::{EventSink, emit};
 use crate::core::{Watchdog, connect_l1};
 use crate::feed::{self, Anchor, Fed};
+use crate::outcome::TickEnd;
 use crate::report::{self, Counters};
 use crate::source::SequencerSource;
 use crate::state::event::{WatchdogEvent, first_difference};
 use crate::state::files::{ConfigFile, HeadFile};
 use crate::state::fsx;
 use crate::state::incident::{self, Comparison, EvidenceWriter};
-use crate::tick::TickEnd;
 use crate::{Class, Error, Finding, Outcome, Reason, Result};
 
 /// Step 13.1: re-reads (H.block, B] on the confirmation provider; any difference or failure is

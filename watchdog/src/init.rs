@@ -8,6 +8,7 @@ use l1::{BlockParam, HeadTag, RequestBudget};
 use machine::{Machine, RunControl, Status, extract_state};
 use sha2::{Digest, Sha256};
 
+use crate::checkpoint::{STATE_FILE, check_manifest, new_manifest};
 use crate::core::{Watchdog, block_on, connect_l1};
 use crate::feed::Anchor;
 use crate::options::{Backend, DEFAULT_MAX_CYCLES_PER_INPUT, address_lower, codes_to_strings};
@@ -18,7 +19,6 @@ use crate::state::fsx;
 use crate::state::layout::checkpoint_name;
 use crate::state::lock::RunLock;
 use crate::template;
-use crate::tick::{STATE_FILE, new_manifest};
 use crate::{Class, Error, Outcome, Result, Summary};
 
 const COMMAND: &str = "init";
@@ -34,6 +34,14 @@ pub struct InitOptions {
     pub cm_image_hash: Option<String>,
     /// Cycle budget per input.
     pub max_cycles_per_input: Option<u64>,
+}
+
+impl Watchdog {
+    /// `init` (spec §6.1): verifies the bootstrap and creates the state directory.
+    pub fn init(&self, options: &crate::InitOptions) -> Result<crate::Summary> {
+        self.require_attached()?;
+        run(self, options)
+    }
 }
 
 /// Runs `init`.
@@ -70,7 +78,7 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
         match wd.dir.read_head() {
             Ok(Some(head)) => {
                 let manifest = wd.dir.read_manifest(&wd.dir.head_dir(&head))?;
-                crate::tick::check_manifest(&head, &manifest)?;
+                check_manifest(&head, &manifest)?;
                 return Ok(Summary::new(
                     Some(COMMAND),
                     Outcome::AlreadyInitialized,

@@ -62,6 +62,7 @@
 
 mod alert;
 pub mod allocator;
+mod checkpoint;
 mod clear;
 mod cli;
 mod command;

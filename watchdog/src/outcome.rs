@@ -268,6 +268,17 @@ impl fmt::Display for Reason {
     }
 }
 
+/// What a tick found, before it becomes a summary (shared by `tick` and the latch in
+/// `divergence`).
+#[derive(Debug)]
+pub(crate) struct TickEnd {
+    pub outcome: Outcome,
+    pub reason: Option<Reason>,
+    pub message: String,
+    pub incident_id: Option<String>,
+    pub divergence_kind: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 
 use alloy_primitives::{Address, B256};
 use l1::{BlockParam, HeadTag, RequestBudget};
-use machine::{MachineWorker, RunControl, Status};
+use machine::RunControl;
 use sha2::{Digest, Sha256};
 
+use crate::checkpoint::{self, STATE_FILE, check_manifest, new_manifest, worker_version};
 use crate::core::{Watchdog, block_on, connect_l1, deadline_instant};
 use crate::feed::{self, Anchor};
 use crate::options::{Backend, DEFAULT_MAX_CYCLES_PER_INPUT};
@@ -23,7 +24,6 @@ use crate::progress::Reporting;
 use crate::state::event::StopRecord;
 use crate::state::files::{self, HeadFile, ManifestFile};
 use crate::state::fsx::{self, WithPath};
-use crate::tick::{STATE_FILE, new_manifest, verify_loaded};
 use crate::{Class, Error, Outcome, Result, Summary};
 
 const COMMAND: &str = "replay";
@@ -141,6 +141,15 @@ fn create_out(wd: &Watchdog, out: &Path) -> Result<()> {
         .map_err(|e| Error::Usage(format!("cannot create --out: {e} (its parent must exist)")))
 }
 
+impl Watchdog {
+    /// `replay` (spec §6.4): re-derives the canonical state from the head (or
+    /// `options.from_checkpoint`) into the new directory `options.out`, lock-free and without
+    /// writing the state directory.
+    pub fn replay(&self, options: &crate::ReplayOptions) -> Result<crate::Summary> {
+        run(self, options)
+    }
+}
+
 /// Runs `replay`; on failure the half-written `--out` is removed so the command can be rerun.
 pub(crate) fn run(wd: &Watchdog, options: &ReplayOptions) -> Result<Summary> {
     if options.to_block < options.from_block {
@@ -209,7 +218,7 @@ fn stage(wd: &Watchdog, source: &Source, staging: &Path) -> Result<ManifestFile>
     fsx::copy_tree(&source.dir.join("machine"), &staging.join("machine"))
         .map_err(|e| source.failure(wd, corrupt(e.to_string())))?;
     if let Some(head) = &source.head {
-        crate::tick::check_manifest(head, &manifest)?;
+        check_manifest(head, &manifest)?;
     }
     Ok(manifest)
 }
@@ -308,25 +317,11 @@ fn replay(
         let work = staging.join("work");
         fsx::create_dir(&work)?;
         let loader = wd.backend(backend, &work)?;
-        let (worker, status) = MachineWorker::spawn(loader, staging.join("machine"))
-            .await
-            .map_err(|e| match e {
-                machine::Error::Library(_) => feed::machine_error(e),
-                other => source.failure(
-                    wd,
-                    Error::fail(Class::Operator, "checkpoint_corrupt", other.to_string()),
-                ),
-            })?;
-        if status != Status::Ready {
-            return Err(Error::fail(
-                Class::Operator,
-                "checkpoint_corrupt",
-                "the source machine is not waiting for input",
-            ));
-        }
-        verify_loaded(&worker, &manifest)
-            .await
-            .map_err(|e| source.failure(wd, e))?;
+        let machine_dir = staging.join("machine");
+        let worker = checkpoint::load(loader, machine_dir, &manifest, "source", |e| {
+            source.failure(wd, e)
+        })
+        .await?;
 
         let ctl = RunControl {
             cycle_budget: plan.cycles,
@@ -376,7 +371,7 @@ fn replay(
             .store(out.join("machine"))
             .await
             .map_err(feed::store_error)?;
-        let version = crate::tick::worker_version(&worker).await;
+        let version = worker_version(&worker).await;
         let now = crate::state::clock::rfc3339(wd.clock.now_unix());
         let replayed = ManifestFile {
             // The lineage: where this machine's template point is recorded.

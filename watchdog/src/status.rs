@@ -67,6 +67,17 @@ fn message(head: Option<&HeadFile>, incident: Option<&IncidentView>, has_config:
     }
 }
 
+impl Watchdog {
+    /// `status` (spec §6.2): a read-only report; takes no lock and writes nothing. Exit 0
+    /// while the state is readable (latched included), else 1 with what could be read.
+    pub fn status(&self) -> crate::Summary {
+        if let Err(error) = self.require_attached() {
+            return crate::Summary::failed(Some("status"), &error);
+        }
+        run(self)
+    }
+}
+
 /// Runs `status`.
 pub(crate) fn run(wd: &Watchdog) -> Summary {
     let root = wd.dir.root();
@@ -99,7 +110,7 @@ pub(crate) fn run(wd: &Watchdog) -> Summary {
             .dir
             .read_manifest(&wd.dir.head_dir(head))
             .map_err(Error::from)
-            .and_then(|manifest| crate::tick::check_manifest(head, &manifest));
+            .and_then(|manifest| crate::checkpoint::check_manifest(head, &manifest));
         if let Err(e) = checked {
             problem.get_or_insert(e);
         }

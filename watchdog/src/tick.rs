@@ -12,14 +12,17 @@ use std::time::Instant;
 
 use alloy_primitives::B256;
 use l1::RequestBudget;
-use machine::{MachineWorker, RunControl, Status};
+use machine::RunControl;
 use sha2::{Digest, Sha256};
 
-use crate::alert::EventSink;
-use crate::core::{Watchdog, block_on_cancellable, connect_l1, deadline_instant, sequencer};
+use crate::alert::{EventSink, Forward};
+use crate::checkpoint::{self, STATE_FILE, check_manifest, new_manifest, worker_version};
+use crate::core::{
+    TickOptions, Watchdog, block_on_cancellable, connect_l1, deadline_instant, sequencer,
+};
 use crate::divergence::{Evidence, confirm, latch};
-use crate::feed::{self, Anchor};
-use crate::options::Backend;
+use crate::feed;
+use crate::outcome::TickEnd;
 use crate::progress::Reporting;
 use crate::report::{self, Counters, TickRecord};
 use crate::source::{Pinned, SequencerSource, pin, sequencer_error};
@@ -34,19 +37,6 @@ use crate::{Class, Error, Finding, Outcome, Reason, Result, Summary};
 
 const COMMAND: &str = "tick";
 
-/// The canonical state bytes kept next to each checkpoint's machine.
-pub(crate) const STATE_FILE: &str = "state.bin";
-
-/// What a tick found, before it becomes a summary.
-#[derive(Debug)]
-pub(crate) struct TickEnd {
-    pub outcome: Outcome,
-    pub reason: Option<Reason>,
-    pub message: String,
-    pub incident_id: Option<String>,
-    pub divergence_kind: Option<String>,
-}
-
 /// Facts gathered along the way, reported even when the tick fails.
 #[derive(Debug, Default)]
 pub(crate) struct Progress {
@@ -59,6 +49,48 @@ pub(crate) struct Progress {
     pub workspace: Option<PathBuf>,
     /// What the machine did, once one was loaded.
     pub machine: Option<MachineRecord>,
+}
+
+impl Watchdog {
+    /// `tick` (spec §5): one compare cycle. `events` receives the `watchdog_event` of a new
+    /// latch (any [`std::io::Write`] gets the raw line). Every path ends in a summary, failures
+    /// included.
+    pub fn tick_with(
+        &self,
+        options: TickOptions,
+        events: &mut (impl EventSink + ?Sized),
+    ) -> crate::Summary {
+        let mut settings = self.settings.clone();
+        if let Some(deadline) = options.deadline {
+            settings.deadline = deadline;
+        }
+        if let Some(url) = options.confirm_rpc_url {
+            settings.confirm_rpc_url = Some(url);
+        }
+        if let Some(budget) = options.max_rpc_requests {
+            settings.max_rpc_requests = budget;
+        }
+        let this = Watchdog {
+            dir: self.dir.clone(),
+            attached: self.attached,
+            settings,
+            clock: self.clock.clone(),
+            backend_override: self.backend_override.clone(),
+            progress: options.progress.or_else(|| self.progress.clone()),
+            cancel: options.cancel,
+            l1_override: self.l1_override.clone(),
+            sequencer_override: self.sequencer_override.clone(),
+        };
+        this.tick(events)
+    }
+
+    /// `tick` with the settings the watchdog was opened with; see [`tick_with`](Self::tick_with).
+    pub fn tick(&self, events: &mut (impl EventSink + ?Sized)) -> crate::Summary {
+        if let Err(error) = self.require_attached() {
+            return crate::Summary::failed(Some("tick"), &error);
+        }
+        run(self, &mut Forward(events))
+    }
 }
 
 /// Runs one tick; `events` receives the raw `watchdog_event` line of a new latch.
@@ -233,21 +265,6 @@ fn locked(
     )
 }
 
-/// The head's manifest must describe the head.
-pub(crate) fn check_manifest(head: &HeadFile, manifest: &ManifestFile) -> Result<()> {
-    if manifest.block != head.block
-        || manifest.input_count != head.input_count
-        || manifest.state_sha256 != head.state_sha256
-    {
-        return Err(StateError::CheckpointCorrupt(format!(
-            "manifest of {} does not match head.json",
-            head.checkpoint
-        ))
-        .into());
-    }
-    Ok(())
-}
-
 /// What step 5 / 7 decides about a sequencer block.
 enum Decision {
     Idle(Option<Reason>),
@@ -377,20 +394,8 @@ async fn compare(
     // 9: load H (its files stay untouched).
     let backend_kind = crate::identity::backend(config)?;
     let backend = wd.backend(backend_kind, &scratch)?;
-    let (worker, status) = MachineWorker::spawn(backend, wd.dir.head_dir(head).join("machine"))
-        .await
-        .map_err(|e| match e {
-            machine::Error::Library(_) => feed::machine_error(e),
-            other => Error::fail(Class::Operator, "checkpoint_corrupt", other.to_string()),
-        })?;
-    if status != Status::Ready {
-        return Err(Error::fail(
-            Class::Operator,
-            "checkpoint_corrupt",
-            "the head machine is not waiting for input",
-        ));
-    }
-    verify_loaded(&worker, manifest).await?;
+    let machine_dir = wd.dir.head_dir(head).join("machine");
+    let worker = checkpoint::load(backend, machine_dir, manifest, "head", |e| e).await?;
 
     // 10–12: feed, completeness, extraction.
     let ctl = RunControl {
@@ -563,59 +568,6 @@ async fn compare(
     let end = latch(wd, events, event, Some(head), evidence).await;
     progress.machine = report::machine_record(&worker, backend_kind).await;
     end
-}
-
-pub(crate) async fn worker_version(worker: &MachineWorker) -> Option<String> {
-    match worker.info().await.ok()? {
-        machine::BackendInfo::Cartesi(info) => Some(info.version_string()),
-        _ => None,
-    }
-}
-
-/// The manifest of a new checkpoint.
-pub(crate) fn new_manifest(
-    backend: Backend,
-    anchor: &Anchor,
-    sha: &B256,
-    root: &machine::Hash,
-    libcartesi_version: Option<String>,
-    origin: &str,
-    created_at: String,
-) -> ManifestFile {
-    let root_hex = hex::encode(root);
-    ManifestFile {
-        version: 1,
-        block: anchor.block,
-        input_count: anchor.input_count,
-        block_hash: format!("{:#x}", anchor.hash),
-        state_sha256: hex::encode(sha),
-        machine_backend: backend.as_str().to_owned(),
-        machine_root_hash: (backend == Backend::Cartesi).then(|| format!("0x{root_hex}")),
-        libcartesi_version,
-        native_sha256: (backend == Backend::Native).then_some(root_hex),
-        origin: origin.to_owned(),
-        created_at,
-        template_hash: None,
-    }
-}
-
-/// The loaded machine must be the one the manifest describes.
-pub(crate) async fn verify_loaded(worker: &MachineWorker, manifest: &ManifestFile) -> Result<()> {
-    let root = worker.root_hash().await.map_err(feed::machine_error)?;
-    let hex_root = hex::encode(root);
-    let expected = match (&manifest.native_sha256, &manifest.machine_root_hash) {
-        (Some(native), _) => native.trim_start_matches("0x").to_ascii_lowercase(),
-        (None, Some(root)) => root.trim_start_matches("0x").to_ascii_lowercase(),
-        (None, None) => return Ok(()),
-    };
-    if hex_root != expected {
-        return Err(Error::fail(
-            Class::Operator,
-            "checkpoint_corrupt",
-            format!("the stored machine hashes to {hex_root}, its manifest says {expected}"),
-        ));
-    }
-    Ok(())
 }
 
 /// The bootstrap compare of step 5: the first comparison of a never-agreed head.

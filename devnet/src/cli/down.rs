@@ -14,12 +14,12 @@ use anyhow::Result;
 use clap::Args;
 use devnet_stack::process::{self, TERM_GRACE};
 use devnet_stack::state_file::{ProcessRecord, StateFile, supervisor_alive};
-use devnet_stack::{DevnetError, wipe};
+use devnet_stack::{DevnetError, control, wipe};
 use rustix::process::Signal;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::{Exit, emit};
+use super::{Exit, detach, emit};
 
 /// How long the supervisor gets to tear down after SIGTERM.
 const SUPERVISOR_GRACE: Duration = Duration::from_secs(10);
@@ -51,8 +51,9 @@ async fn wait_lock_free(dir: &Path, deadline: Instant) -> Result<bool> {
     }
 }
 
-/// Stops the devnet in `dir`.
-pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Result<Exit> {
+/// Stops the supervisor of `dir` if one holds its lock: SIGTERM, then SIGKILL after the grace
+/// period. Returns its pid.
+async fn stop_supervisor(dir: &Path) -> Result<Option<u32>> {
     let mut stopped_supervisor = None;
     if supervisor_alive(dir)? {
         let state = StateFile::read(dir)?;
@@ -73,13 +74,12 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
         }
         stopped_supervisor = Some(supervisor.pid);
     }
-    let Some(state) = StateFile::read(dir)? else {
-        emit(
-            out,
-            &json!({"stopped": stopped_supervisor.is_some(), "state_dir": dir, "orphans": []}),
-        )?;
-        return Ok(Exit::Passed);
-    };
+    Ok(stopped_supervisor)
+}
+
+/// Stops the recorded process groups of the run in `dir` whose leaders still match, and runs
+/// the orphan audit. Returns the groups and the orphans (killed).
+pub(super) async fn stop_children(state: &StateFile) -> (Vec<u32>, Vec<u32>) {
     let mut groups = Vec::new();
     for component in [&state.components.anvil, &state.components.sequencer] {
         if let Some(record) = component.process {
@@ -90,6 +90,33 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
         }
     }
     let orphans = process::audit(&state.run_id, &[]).await;
+    (groups, orphans)
+}
+
+/// Stops whatever runs in `dir` (supervisor, then recorded children) and audits; removes
+/// nothing. Returns the orphans.
+pub(super) async fn stop_all(dir: &Path) -> Result<Vec<u32>> {
+    stop_supervisor(dir).await?;
+    let Some(state) = StateFile::read(dir)? else {
+        return Ok(Vec::new());
+    };
+    Ok(stop_children(&state).await.1)
+}
+
+/// Stops the devnet in `dir`.
+pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Result<Exit> {
+    let stopped_supervisor = stop_supervisor(dir).await?;
+    for leftover in [detach::PID_FILE, control::SOCKET_FILE] {
+        let _ = std::fs::remove_file(dir.join(leftover));
+    }
+    let Some(state) = StateFile::read(dir)? else {
+        emit(
+            out,
+            &json!({"stopped": stopped_supervisor.is_some(), "state_dir": dir, "orphans": []}),
+        )?;
+        return Ok(Exit::Passed);
+    };
+    let (groups, orphans) = stop_children(&state).await;
     if !args.keep {
         let _ = wipe(&dir.join("sequencer-data"));
         let _ = wipe(&dir.join("watchdog"));

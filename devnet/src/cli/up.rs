@@ -46,6 +46,17 @@ pub struct UpArgs {
     /// Keep the sequencer data after exit.
     #[arg(long)]
     pub keep: bool,
+    /// Run the supervisor in the background (own session, `supervisor.pid`,
+    /// `logs/supervisor.log`); print the status once ready, exit 0. Stop it with `devnet down`.
+    #[arg(long)]
+    pub detach: bool,
+    /// With `--detach`: how long to wait for the devnet to be ready before stopping it again.
+    #[arg(long, default_value_t = 180, value_name = "SECS")]
+    pub ready_timeout: u64,
+    /// Under interval mining: how long the sequencer's checkpoint may stand still while the L1
+    /// holds inputs it has not finalized before the devnet is `degraded`.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub stall_after: u64,
 }
 
 impl UpArgs {
@@ -61,6 +72,7 @@ impl UpArgs {
         options.sequencer_bin = self.sequencer_bin;
         options.poll_interval = Duration::from_millis(self.poll_ms.max(1));
         options.keep = self.keep;
+        options.stall_after = Duration::from_secs(self.stall_after.max(1));
         options.restart = RestartPolicy {
             max_restarts: self.max_restarts,
             ..RestartPolicy::default()
@@ -71,6 +83,12 @@ impl UpArgs {
 
 /// Runs the supervisor until SIGINT/SIGTERM or until a component gives up.
 pub(super) async fn up(dir: &Path, args: UpArgs, out: &mut dyn Write) -> Result<Exit> {
+    if args.detach {
+        let dir =
+            std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
+        let timeout = Duration::from_secs(args.ready_timeout.max(1));
+        return super::detach::up_detached(&dir, timeout, out).await;
+    }
     // Installed before bring-up, so a signal during it is not lost (nor fatal).
     let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;

@@ -13,13 +13,16 @@
 //!   (a task, or a `devnet-sequencer` child, [`SequencerChild`]), with restarts,
 //!   re-provisioning, a settle pump and a teardown that audits for orphans ([`process`]).
 //! - [`Supervisor`] runs a [`LocalStack`] for `devnet up`: stable [`Front`]s, restarts with
-//!   backoff ([`RestartPolicy`]), health checks, [`state_file`] (`devnet.json`, the lock).
+//!   backoff ([`RestartPolicy`]), health and chain-halt checks, [`state_file`] (`devnet.json`,
+//!   the lock), lifecycle [`events`] and the [`control`] API on a Unix socket
+//!   ([`ControlClient`] is its client).
 //! - [`DevnetError`] and [`classify`] are the errors of the supervisor and the CLI and the
 //!   exit codes they map to.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod anvil;
 mod contracts;
+mod control_client;
 mod devnet;
 mod error;
 mod front;
@@ -34,6 +37,7 @@ pub use anvil::{Anvil, AnvilOptions};
 pub use contracts::{
     AddressDrift, Deployment, PlannedContract, deploy, pinned_address, rollups_plan,
 };
+pub use control_client::ControlClient;
 pub use devnet::{AddedInput, Devnet, DevnetBuilder};
 pub use error::{Class, DevnetError, classify};
 pub use front::Front;
@@ -41,11 +45,12 @@ pub use install::{
     ANVIL_BIN_ENV, InstalledTool, Installer, TOOLS_DIR_ENV, anvil_binary, verify_integrity,
     workspace_root,
 };
-pub use local::{LocalStack, LocalStackBuilder, Mining, SequencerMode, StackDirs, wipe};
+pub use local::{ChildExit, LocalStack, LocalStackBuilder, Mining, SequencerMode, StackDirs, wipe};
 pub use sequencer_child::{
     ChildSetup, SEQUENCER_BIN_ENV, SequencerChild, ensure_sequencer_binary, sequencer_args,
     sequencer_binary, sequencer_command,
 };
 pub use supervisor::{
     Decision, Outcome, RestartPolicy, RestartTracker, Supervisor, SupervisorHandle, UpOptions,
+    control, events,
 };

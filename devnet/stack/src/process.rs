@@ -50,6 +50,24 @@ fn state(pid: u32) -> Option<char> {
     rest.split_whitespace().next()?.chars().next()
 }
 
+/// How a zombie (exited, not yet reaped) ended, as `(code, signal)`: `/proc/<pid>/stat` field
+/// 52, the wait status. `None` while it runs or once it is gone.
+pub fn zombie_exit(pid: u32) -> Option<(Option<i32>, Option<i32>)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if fields.first() != Some(&"Z") {
+        return None;
+    }
+    let raw: i32 = fields.get(49)?.parse().ok()?;
+    let signal = raw & 0x7f;
+    Some(if signal == 0 {
+        (Some((raw >> 8) & 0xff), None)
+    } else {
+        (None, Some(signal))
+    })
+}
+
 /// Whether `pid` runs (exists and is not a zombie). A dead child that was not reaped yet is a
 /// zombie, so this also tells a parent that its child exited without reaping it.
 pub fn is_running(pid: u32) -> bool {

@@ -1,4 +1,4 @@
-//! The client of a supervisor's control API ([`control`](crate::supervisor::control)): HTTP/1.1
+//! The client of a supervisor's control API ([`control`](crate::control)): HTTP/1.1
 //! over the Unix socket `control.sock` of a state directory.
 
 use std::path::{Path, PathBuf};

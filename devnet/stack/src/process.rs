@@ -181,6 +181,28 @@ mod tests {
     }
 
     #[test]
+    fn a_zombie_tells_how_it_ended() {
+        for (script, expected) in [("exit 3", (Some(3), None)), ("kill -9 $$", (None, Some(9)))] {
+            let mut child = std::process::Command::new("sh")
+                .args(["-c", script])
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let ended = loop {
+                if let Some(ended) = zombie_exit(child.id()) {
+                    break ended;
+                }
+                assert!(std::time::Instant::now() < deadline, "{script}: no zombie");
+                std::thread::sleep(Duration::from_millis(5));
+            };
+            assert_eq!(ended, expected, "{script}");
+            child.wait().unwrap();
+            assert_eq!(zombie_exit(child.id()), None, "reaped");
+        }
+        assert_eq!(zombie_exit(std::process::id()), None, "running");
+    }
+
+    #[test]
     fn run_ids_are_distinct_and_unknown_ones_match_nothing() {
         let a = new_run_id();
         assert_ne!(a, new_run_id());

@@ -21,6 +21,33 @@ pub(super) async fn genesis(h: &mut Harness, checks: &mut Checks) -> Result<()> 
     Ok(())
 }
 
+/// `image-tick`: the watchdog image's `init` and `tick` on the host network agree, at the
+/// block where the host binary agrees. Neither mines nor adds inputs.
+pub(super) async fn image_tick(h: &mut Harness, checks: &mut Checks) -> Result<()> {
+    let image = h.image_driver().await?;
+    let init = h.watchdog_with(&image, &["init"]).await?;
+    checks.run("init in the image", &init, 0, "initialized", None);
+    let tick = h.watchdog_with(&image, &["tick"]).await?;
+    checks.run("tick in the image", &tick, 0, "agreed", None);
+    let host_init = h.watchdog(&["init"]).await?;
+    checks.run("init on the host", &host_init, 0, "initialized", None);
+    let host = h.tick().await?;
+    checks.run("tick on the host", &host, 0, "agreed", None);
+    // Inputs may land between the two ticks on an attached chain: the image agrees at or
+    // before the host.
+    let (image_head, host_head) = (
+        tick.summary["head_block"].as_u64(),
+        host.summary["head_block"].as_u64(),
+    );
+    checks.that(
+        "the image agrees where the host binary does",
+        "image head ≤ host head",
+        format!("image {image_head:?}, host {host_head:?}"),
+        matches!((image_head, host_head), (Some(i), Some(h)) if i <= h),
+    );
+    Ok(())
+}
+
 /// `deposit-transfer-withdraw`: the spec's balances after a deposit, transfer and withdrawal.
 pub(super) async fn deposit_transfer_withdraw(h: &mut Harness, checks: &mut Checks) -> Result<()> {
     h.deposit(ALICE, 600_000).await?;

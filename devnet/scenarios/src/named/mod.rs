@@ -110,6 +110,16 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
             "init at block 0; the first tick agrees with genesis",
         )
     },
+    ScenarioInfo {
+        // Like genesis-agree, it runs against any stack whose endpoints the host network
+        // reaches, given the image.
+        needs: Caps::IMAGE,
+        ..info(
+            "image-tick",
+            "0 agreed in the image",
+            "the watchdog image's init and tick (docker run, host network) agree where the host binary does",
+        )
+    },
     info(
         "deposit-transfer-withdraw",
         "0 agreed; exact balances",
@@ -323,6 +333,7 @@ pub(super) fn options(name: &str) -> StackOptions {
 pub(super) async fn scenario(name: &str, h: &mut Harness, checks: &mut Checks) -> Result<()> {
     match name {
         "genesis-agree" => agree::genesis(h, checks).await,
+        "image-tick" => agree::image_tick(h, checks).await,
         "deposit-transfer-withdraw" => agree::deposit_transfer_withdraw(h, checks).await,
         "batch-close-agree" => agree::batch_close(h, checks).await,
         "idempotent-retick" => agree::idempotent_retick(h, checks).await,

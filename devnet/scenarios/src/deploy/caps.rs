@@ -35,13 +35,10 @@ impl Caps {
     /// The watchdog's container image (`sequencer-watchdog:local`, or `$DEVNET_WATCHDOG_IMAGE`)
     /// on a Docker engine that answers: the environment decides, on every backend.
     pub const IMAGE: Caps = Caps(1 << 8);
-    /// Cutting a component off the network and reconnecting it (containers on a network of
-    /// their own).
-    pub const PARTITION: Caps = Caps(1 << 9);
     /// Every capability.
-    pub const ALL: Caps = Caps(0x3ff);
+    pub const ALL: Caps = Caps(0x1ff);
 
-    const NAMES: [(Caps, &'static str); 10] = [
+    const NAMES: [(Caps, &'static str); 9] = [
         (Caps::EVM, "Evm"),
         (Caps::MINING, "Mining"),
         (Caps::REORG, "Reorg"),
@@ -51,7 +48,6 @@ impl Caps {
         (Caps::STATE_DIR_FAULTS, "StateDirFaults"),
         (Caps::L1_INPUTS, "L1Inputs"),
         (Caps::IMAGE, "Image"),
-        (Caps::PARTITION, "Partition"),
     ];
 
     /// Whether every capability of `other` is here.
@@ -196,7 +192,7 @@ mod tests {
         assert!(!in_process.contains(Caps::EVM | Caps::MINING));
         assert_eq!(in_process.missing(Caps::EVM | Caps::MINING), Caps::EVM);
         assert!(in_process.missing(Caps::REORG).is_empty());
-        assert_eq!(Caps::ALL.names().len(), 10);
+        assert_eq!(Caps::ALL.names().len(), 9);
         assert_eq!(
             (Caps::MINING | Caps::RPC_FAULTS).to_string(),
             "Mining|RpcFaults"

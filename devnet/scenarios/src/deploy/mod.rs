@@ -3,9 +3,14 @@
 //!
 //! | Deployer | L1 | Sequencer | [`Caps`] |
 //! |---|---|---|---|
-//! | [`LocalDeployer`] | anvil + the Rollups contracts ([`Devnet`]) | in-process task | all |
-//! | [`InProcessDeployer`] | [`SyntheticL1`] | in-process task | all but `Evm` |
-//! | [`AttachDeployer`] | given URL | given URL | `RpcFaults`, + `Mining`/`Reorg` if the L1 answers `anvil_nodeInfo`, + `SeqFaults` with a control URL |
+//! | [`LocalDeployer`] | anvil + the Rollups contracts ([`Devnet`]), any chain id | in-process task | all but `Image` |
+//! | [`InProcessDeployer`] | [`SyntheticL1`] | in-process task | all but `Evm`, `Image` |
+//! | [`AttachDeployer`] | given URL, any chain | given URL | `RpcFaults`, + `Mining`/`Reorg` if the L1 answers `anvil_nodeInfo`, + `SeqFaults` with a control URL |
+//!
+//! `Image` (the watchdog's container image on an engine that answers) is the environment's,
+//! added per scenario on every backend. Each deployment has an [`Identity`]: chain id,
+//! application, InputBox and wallet configuration, pinned on `local` and `in-process`, found out
+//! on `attach`; the watchdog's exports are made from it.
 //!
 //! Backends are chosen explicitly, never detected. Through the handle a scenario reaches the
 //! L1 controls ([`L1Node`]), the sequencer ([`SequencerControl`]: stop, start and restart on

@@ -148,32 +148,27 @@ async fn attach_to_a_stack_on_another_chain_with_another_wallet_configuration() 
         "read from the served state"
     );
     assert_eq!(identity.genesis(), "genesis:sepolia");
-    let named = target
-        .clone()
-        .with_wallet_config(Some("devnet".into()))
-        .deployer()
-        .identify()
-        .await
-        .expect("a named configuration");
-    assert_eq!(named.wallet_config, "devnet", "a name wins over the state");
-    let unknown = target
-        .clone()
-        .with_wallet_config(Some("mainnet".into()))
-        .deployer()
-        .identify()
-        .await
-        .expect_err("no such configuration");
+    let attach = |app, wallet: Option<&str>| {
+        target
+            .clone()
+            .with_app(app)
+            .with_wallet_config(wallet.map(str::to_owned))
+            .deployer()
+    };
+    let named = attach(None, Some("devnet")).identify().await;
+    assert_eq!(
+        named.expect("a named configuration").wallet_config,
+        "devnet",
+        "a name wins over the state"
+    );
+    let unknown = attach(None, Some("mainnet")).identify().await;
+    let unknown = unknown.expect_err("no such configuration");
     assert!(
         unknown.to_string().contains("unknown wallet configuration"),
         "{unknown}"
     );
-    let not_an_app = target
-        .clone()
-        .with_app(Some(ANVIL_ADDRESSES[5]))
-        .deployer()
-        .identify()
-        .await
-        .expect_err("an account is no application");
+    let not_an_app = attach(Some(ANVIL_ADDRESSES[5]), None).identify().await;
+    let not_an_app = not_an_app.expect_err("an account is no application");
     assert!(not_an_app.to_string().contains("InputBox"), "{not_an_app}");
 
     let options = RunOptions {

@@ -81,6 +81,15 @@ pub(crate) struct Fed {
     pub report: Option<ScanReport>,
 }
 
+/// Step 8.1: the provider's chain id, which must equal `expected` when one is known.
+pub(crate) async fn chain_id(provider: &L1Provider, expected: Option<u64>) -> Result<u64> {
+    let actual = l1::chain_id(provider).await?;
+    match expected {
+        Some(expected) if expected != actual => Err(Error::ChainIdMismatch { expected, actual }),
+        _ => Ok(actual),
+    }
+}
+
 /// Step 8: chain id, head tag ≥ B, anchor at the head block, hash and input count at B.
 pub(crate) async fn preflight(
     reader: &InputReader<L1Provider>,
@@ -91,13 +100,7 @@ pub(crate) async fn preflight(
     target: u64,
 ) -> Result<Anchor> {
     let provider = reader.provider();
-    let chain = l1::chain_id(provider).await?;
-    if chain != reader.chain_id() {
-        return Err(Error::ChainIdMismatch {
-            expected: reader.chain_id(),
-            actual: chain,
-        });
-    }
+    chain_id(provider, Some(reader.chain_id())).await?;
     let head_tag = l1::block_by_tag(provider, tag).await?;
     if head_tag.number < target {
         return Err(Error::fail(

@@ -105,15 +105,7 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
     let tag = settings.l1_head_tag.unwrap_or(HeadTag::Safe);
     let (chain_id, input_box, anchor, onchain) = block_on(settings.deadline, async {
         let provider = connect_l1(&rpc_url, &budget)?;
-        let chain_id = l1::chain_id(&provider).await?;
-        if let Some(expected) = settings.chain_id
-            && expected != chain_id
-        {
-            return Err(Error::ChainIdMismatch {
-                expected,
-                actual: chain_id,
-            });
-        }
+        let chain_id = crate::feed::chain_id(&provider, settings.chain_id).await?;
         let head = l1::block_by_tag(&provider, tag).await?;
         if head.number < block0 {
             return Err(Error::fail(

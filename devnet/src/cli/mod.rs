@@ -50,7 +50,6 @@ mod proxy;
 mod sequencer;
 mod up;
 
-pub use detach::PID_FILE;
 pub use down::DownArgs;
 pub use drill::{DemoArgs, RunArgs};
 pub use inspect::{DoctorArgs, EnvArgs, StatusArgs};
@@ -60,6 +59,9 @@ pub use proxy::{ProxyArgs, ProxyMode};
 pub use sequencer::{RestartArgs, SequencerAction, SequencerArgs};
 pub use up::UpArgs;
 
+/// The detached supervisor's pid file, in the state directory (written by `up --detach`,
+/// removed by `down`).
+pub const PID_FILE: &str = "supervisor.pid";
 /// Environment variable naming the state directory (wins over the name).
 pub const STATE_DIR_ENV: &str = "DEVNET_STATE_DIR";
 /// Environment variable naming the devnet.

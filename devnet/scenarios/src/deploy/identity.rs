@@ -1,6 +1,9 @@
 //! [`Identity`]: which chain, application and wallet configuration a deployment is, pinned for
 //! the devnet's own stacks and found out for an attached one.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use alloy::primitives::Address;
 use alloy::providers::DynProvider;
 use canonical::{WalletConfig, WalletSnapshot};
@@ -153,6 +156,49 @@ async fn served_config(url: &str) -> Result<&'static str, DeployError> {
             WALLET_CONFIGS.join(", ")
         ))
     })
+}
+
+/// The `CARTESI_WATCHDOG_*` exports for a deployment (spec `devnet.md` §5.6): its chain id,
+/// application, InputBox and the genesis machine of its wallet configuration.
+pub fn exports(
+    state_dir: &Path,
+    rpc_url: &str,
+    sequencer_url: &str,
+    identity: &Identity,
+    snapshot_block: u64,
+) -> BTreeMap<String, String> {
+    [
+        (
+            "CARTESI_WATCHDOG_STATE_DIR",
+            state_dir.display().to_string(),
+        ),
+        (
+            "CARTESI_WATCHDOG_BLOCKCHAIN_ID",
+            identity.chain_id.to_string(),
+        ),
+        ("CARTESI_WATCHDOG_SEQUENCER_URL", sequencer_url.to_owned()),
+        (
+            "CARTESI_WATCHDOG_APP_ADDRESS",
+            format!("{:#x}", identity.app),
+        ),
+        (
+            "CARTESI_WATCHDOG_BLOCKCHAIN_HTTP_ENDPOINT",
+            rpc_url.to_owned(),
+        ),
+        ("CARTESI_WATCHDOG_MACHINE_BACKEND", "native".to_owned()),
+        (
+            "CARTESI_WATCHDOG_CONTRACTS_INPUT_BOX_ADDRESS",
+            format!("{:#x}", identity.input_box),
+        ),
+        ("CARTESI_WATCHDOG_CM_SNAPSHOT_DIR", identity.genesis()),
+        (
+            "CARTESI_WATCHDOG_CM_SNAPSHOT_SAFE_BLOCK",
+            snapshot_block.to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 fn identity_error(message: String) -> DeployError {

@@ -45,12 +45,12 @@ use tempfile::TempDir;
 pub(crate) use anvil_history::anvil_rewrite;
 pub use caps::{Backend, Caps, UnknownBackend};
 pub use deployers::{AttachDeployer, InProcessDeployer, LocalDeployer};
-pub use identity::{Identity, WALLET_CONFIGS, config_of_snapshot};
+pub use identity::{Identity, WALLET_CONFIGS, config_of_snapshot, exports};
 pub use l1_error::{L1Error, SnapshotId};
 pub use node::{AttachedL1, L1Node};
 pub use sequencer::SequencerControl;
 
-use crate::driver::{WatchdogDriver, exports};
+use crate::driver::WatchdogDriver;
 use crate::topology::{Edge, Topology};
 pub use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput};
 

@@ -1,13 +1,14 @@
 //! The command line (clap derive). Environment fallbacks are resolved by the library from the
 //! [`Env`](crate::Env) it is handed, not by clap, so the help shows them as `[env: …]` text.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use alloy_primitives::Address;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sequencer_client::RedactedUrl;
 
-use crate::settings::{Deadline, parse_address, parse_deadline, parse_url};
+use crate::settings::{Deadline, parse_address, parse_deadline, parse_recovery_threads, parse_url};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -230,6 +231,12 @@ pub struct WatchArgs {
     /// Never draw a progress bar
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Threads recovering user-op signatures while the native backend replays, 1 to 1024; 1
+    /// recovers on the machine thread only [env: CARTESI_WATCHDOG_RECOVERY_THREADS]
+    /// [default: the machine's cores]
+    #[arg(long, value_name = "N", value_parser = parse_recovery_threads)]
+    pub recovery_threads: Option<NonZeroUsize>,
 
     #[command(flatten)]
     pub deadline: DeadlineArgs,

@@ -196,6 +196,13 @@ pub(crate) async fn feed(
         page = next?;
     }
     fed.report = Some(cursor.report().clone());
+    tracing::debug!(
+        target: "watchdog::feed",
+        event = "recovery_threads",
+        threads = canonical::recovery_threads(),
+        workers = canonical::recovery_workers(),
+        "native signature recovery: threads per batch, worker threads spawned"
+    );
     Ok(fed)
 }
 
@@ -290,7 +297,13 @@ pub(crate) async fn extract(
     worker
         .extract_state(source, ctl.clone())
         .await
-        .map_err(|e| Error::fail(Class::Operator, "state_extraction_failed", e.to_string()))
+        .map_err(|e| {
+            if is_panic(&e) {
+                machine_error(e)
+            } else {
+                Error::fail(Class::Operator, "state_extraction_failed", e.to_string())
+            }
+        })
 }
 
 /// A reader for `app` with the plan of this run.
@@ -323,6 +336,17 @@ pub(crate) fn store_error(error: machine::Error) -> Error {
     }
 }
 
+/// A caught panic: the machine thread only goes away by panicking, and a panic in the native
+/// engine (a signature recovery included) is a bug of ours, never a verdict on the input.
+fn is_panic(error: &machine::Error) -> bool {
+    matches!(
+        error,
+        machine::Error::WorkerGone
+            | machine::Error::WorkerPanic(_)
+            | machine::Error::EnginePanic { .. }
+    )
+}
+
 /// Maps a machine failure during a run to a class and reason.
 pub(crate) fn machine_error(error: machine::Error) -> Error {
     let reason = match &error {
@@ -330,8 +354,7 @@ pub(crate) fn machine_error(error: machine::Error) -> Error {
         machine::Error::RevertMismatch { .. } | machine::Error::ReplayMismatch(_) => {
             "revert_failed"
         }
-        // The machine thread only goes away by panicking.
-        machine::Error::WorkerGone => "panic",
+        _ if is_panic(&error) => "panic",
         _ => match error.class() {
             machine::Class::Operator => "checkpoint_corrupt",
             machine::Class::Transient => "deadline_exceeded",

@@ -3,6 +3,7 @@
 //! and the defaults are applied by the command that opens the state directory.
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use alloy_primitives::Address;
@@ -11,7 +12,9 @@ use sequencer_client::RedactedUrl;
 
 use crate::cli::{DeadlineArgs, L1Args, ScanArgs, WatchArgs};
 use crate::env::{self, Env};
-use crate::settings::{Deadline, parse_address, parse_deadline, parse_u64, parse_url, pick};
+use crate::settings::{
+    Deadline, parse_address, parse_deadline, parse_recovery_threads, parse_u64, parse_url, pick,
+};
 use crate::{Error, Result};
 
 /// Default request budget per provider.
@@ -135,6 +138,8 @@ pub struct Settings {
     pub max_rpc_requests: u64,
     /// Whether a progress bar may be drawn (TTY only).
     pub progress: bool,
+    /// Cap on the threads recovering signatures in the native engine (`None`: every core).
+    pub recovery_threads: Option<NonZeroUsize>,
 }
 
 impl fmt::Debug for Settings {
@@ -151,6 +156,7 @@ impl fmt::Debug for Settings {
             .field("machine_backend", &self.machine_backend)
             .field("state_source", &self.state_source)
             .field("l1_head_tag", &self.l1_head_tag)
+            .field("recovery_threads", &self.recovery_threads)
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +183,7 @@ impl Default for Settings {
             deadline: Deadline::DEFAULT,
             max_rpc_requests: DEFAULT_MAX_RPC_REQUESTS,
             progress: false,
+            recovery_threads: None,
         }
     }
 }
@@ -231,6 +238,12 @@ impl Settings {
             },
             max_state_bytes: args.max_state_bytes.unwrap_or(DEFAULT_MAX_STATE_BYTES),
             progress: !args.no_progress,
+            recovery_threads: pick(
+                args.recovery_threads,
+                env,
+                env::RECOVERY_THREADS,
+                parse_recovery_threads,
+            )?,
             ..common
         })
     }

@@ -271,6 +271,16 @@ pub struct InitArgs {
 pub struct TickArgs {
     #[command(flatten)]
     pub watch: WatchArgs,
+
+    /// Exit 1 (class liveness, reason sequencer_stalled) when the oldest input the sequencer
+    /// has not finalized is more than N blocks below the L1 head tag (1-100000)
+    /// [env: CARTESI_WATCHDOG_MAX_FINALITY_LAG_BLOCKS] [default: 1500]
+    #[arg(long, value_name = "N", value_parser = parse_max_finality_lag)]
+    pub max_finality_lag_blocks: Option<u64>,
+}
+
+fn parse_max_finality_lag(text: &str) -> Result<u64, String> {
+    crate::settings::parse_u64(text).and_then(crate::liveness::check_max_finality_lag)
 }
 
 /// `status`: read-only report.

@@ -136,6 +136,8 @@ pub struct Settings {
     pub deadline: Deadline,
     /// Request budget per provider.
     pub max_rpc_requests: u64,
+    /// `tick`: the finality lag (blocks) past which the sequencer counts as stalled.
+    pub max_finality_lag_blocks: u64,
     /// Whether a progress bar may be drawn (TTY only).
     pub progress: bool,
     /// Cap on the threads recovering signatures in the native engine (`None`: every core).
@@ -182,6 +184,7 @@ impl Default for Settings {
             max_state_bytes: DEFAULT_MAX_STATE_BYTES,
             deadline: Deadline::DEFAULT,
             max_rpc_requests: DEFAULT_MAX_RPC_REQUESTS,
+            max_finality_lag_blocks: crate::liveness::DEFAULT_MAX_FINALITY_LAG_BLOCKS,
             progress: false,
             recovery_threads: None,
         }

@@ -213,6 +213,17 @@ fn zero_or_absurd_thresholds_are_usage_errors() {
     assert_eq!(run.summary_json()["liveness"]["max_finality_lag_blocks"], 9);
 }
 
+/// `init` from genesis at B0, which must fail.
+fn failed_init(rig: &Rig) -> watchdog::Error {
+    rig.watchdog()
+        .init(&watchdog::InitOptions {
+            snapshot: Some("genesis:devnet".into()),
+            snapshot_block: Some(crate::rig::B0),
+            ..Default::default()
+        })
+        .unwrap_err()
+}
+
 #[test]
 fn init_before_the_application_is_safe_is_transient_then_succeeds() {
     let rig = Rig::new(wallet_inputs());
@@ -221,14 +232,7 @@ fn init_before_the_application_is_safe_is_transient_then_succeeds() {
         chain.app_deployed_at = 15;
         chain.safe = 14;
     }
-    let error = rig
-        .watchdog()
-        .init(&watchdog::InitOptions {
-            snapshot: Some("genesis:devnet".into()),
-            snapshot_block: Some(crate::rig::B0),
-            ..Default::default()
-        })
-        .unwrap_err();
+    let error = failed_init(&rig);
     assert_eq!(error.class(), watchdog::Class::Transient, "{error}");
     assert_eq!(error.reason().as_str(), "application_not_safe", "{error}");
     let message = error.to_string();
@@ -249,13 +253,6 @@ fn init_before_the_application_is_safe_is_transient_then_succeeds() {
     // An address with no code even at `latest` is still a configuration error.
     let rig = Rig::new(wallet_inputs());
     rig.chain.lock().unwrap().app_deployed_at = HEAD + 1;
-    let error = rig
-        .watchdog()
-        .init(&watchdog::InitOptions {
-            snapshot: Some("genesis:devnet".into()),
-            snapshot_block: Some(crate::rig::B0),
-            ..Default::default()
-        })
-        .unwrap_err();
+    let error = failed_init(&rig);
     assert_eq!(error.class(), watchdog::Class::Operator, "{error}");
 }

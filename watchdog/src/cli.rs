@@ -69,6 +69,12 @@ pub enum Command {
     /// WalletSnapshot tools.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Write a verified archive of the state directory (takes the run lock).
+    Backup(BackupArgs),
+    /// Restore a backup archive into an empty state directory.
+    Restore(RestoreArgs),
+    /// Check everything a tick needs, writing nothing: exit 0 all pass, 1 otherwise.
+    Doctor(DoctorArgs),
 }
 
 /// `l1 …`
@@ -174,6 +180,9 @@ impl Command {
             Command::L1(L1Command::Scan(_)) => "l1 scan",
             Command::Snapshot(SnapshotCommand::Decode { .. }) => "snapshot decode",
             Command::Snapshot(SnapshotCommand::Diff { .. }) => "snapshot diff",
+            Command::Backup(_) => "backup",
+            Command::Restore(_) => "restore",
+            Command::Doctor(_) => "doctor",
         }
     }
 }
@@ -329,4 +338,45 @@ pub struct ReplayArgs {
     /// the head
     #[arg(long, value_name = "DIR")]
     pub from_checkpoint: Option<PathBuf>,
+}
+
+/// `backup`: one verified archive of the state directory.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The state directory (absolute) [env: CARTESI_WATCHDOG_STATE_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// The archive to write (replaced atomically once verified; outside the state directory)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `restore`: a backup archive into an empty state directory.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The state directory to restore into: missing, or empty but for run.lock and a
+    /// config.json of the same identity [env: CARTESI_WATCHDOG_STATE_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// The archive written by `backup`
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+
+    /// Refuse a backup of another chain [env: CARTESI_WATCHDOG_BLOCKCHAIN_ID]
+    #[arg(long, value_name = "ID")]
+    pub chain_id: Option<u64>,
+
+    /// Refuse a backup of another application [env: CARTESI_WATCHDOG_APP_ADDRESS]
+    #[arg(long, value_name = "ADDRESS", value_parser = parse_address)]
+    pub app_address: Option<Address>,
+}
+
+/// `doctor`: read-only checks of everything a tick needs.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// The settings a tick would use.
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }

@@ -208,6 +208,30 @@ impl Watchdog {
     }
 }
 
+impl Watchdog {
+    /// The sequencer a command reads: the injected source, else a client of the sequencer URL
+    /// (the setting, else `config.json`'s), which must parse either way.
+    pub(crate) fn sequencer_source(
+        &self,
+        config: &crate::state::files::ConfigFile,
+    ) -> Result<Arc<dyn SequencerSource>> {
+        let url = match &self.settings.sequencer_url {
+            Some(url) => url.clone(),
+            None => crate::settings::parse_url(&config.sequencer_url).map_err(|e| {
+                Error::fail(
+                    Class::Operator,
+                    "config_invalid",
+                    format!("sequencer_url: {e}"),
+                )
+            })?,
+        };
+        Ok(match &self.sequencer_override {
+            Some(source) => source.clone(),
+            None => Arc::new(sequencer(&url, self.settings.max_state_bytes)?),
+        })
+    }
+}
+
 /// Connects to an L1 endpoint with the standard timeouts, counting requests on `budget`.
 pub(crate) fn connect_l1(url: &RedactedUrl, budget: &RequestBudget) -> Result<L1Provider> {
     Ok(l1::connect(

@@ -28,6 +28,9 @@
 //! | `replay --from-block A --to-block B --out DIR` | none | [`Watchdog::replay`] | `replayed`, `stopped` (0) |
 //! | `l1 scan --from A --to B` | none | - | `scanned` (0) |
 //! | `snapshot decode FILE\|-`, `snapshot diff A B` | none | [`snapshot`] | `decoded`, `compared` (0) |
+//! | `backup --out FILE` | exclusive | [`Watchdog::backup`] | `backed_up` (0) |
+//! | `restore --from FILE` | exclusive (of the new directory) | [`Watchdog::restore`] | `restored` (0) |
+//! | `doctor` | none (checks it is free) | [`Watchdog::doctor`] | `checked` (0) |
 //!
 //! Any command can end `failed` (exit 1) with a [`Class`] and a [`Reason`].
 //!
@@ -52,6 +55,15 @@
 //!   new `--out` directory, verifies it there and re-runs the tick's L1 and machine steps up to
 //!   B, leaving `machine/` (usable as a bootstrap), `manifest.json`, `state.bin` and
 //!   `inputs.jsonl`. It never writes the state directory.
+//! * **backup** writes one tar archive of `config.json`, `head.json`, the head checkpoint,
+//!   `incident/` and `incidents/` closed by a manifest of SHA-256s, under the run lock; it is
+//!   fsynced, read back and verified before it replaces `--out`.
+//! * **restore** verifies every digest and the manifest before writing anything, refuses a
+//!   corrupt, unsafe or foreign archive and one of another application or chain, then restores
+//!   into the empty state directory with `head.json` last.
+//! * **doctor** checks, writing nothing, everything a tick needs (state directory, lock, files,
+//!   L1, the confirm provider, the sequencer, the head checkpoint and its machine): one line per
+//!   check before the summary, whose `checks` extra lists them; exit 1 names the failing ones.
 //! * **l1 scan** prints the inputs a tick would see; with `--state-dir` it takes the identity
 //!   and the learned span (read-only) from an initialized state directory.
 //!
@@ -62,12 +74,14 @@
 
 mod alert;
 pub mod allocator;
+pub mod backup;
 mod checkpoint;
 mod clear;
 mod cli;
 mod command;
 mod core;
 mod divergence;
+mod doctor;
 pub mod env;
 mod error;
 mod feed;
@@ -98,7 +112,8 @@ mod tick;
 
 pub use alert::EventSink;
 pub use cli::{
-    Cli, Command, DeadlineArgs, L1Args, L1Command, LogFormat, ScanArgs, SnapshotCommand,
+    BackupArgs, Cli, Command, DeadlineArgs, DoctorArgs, L1Args, L1Command, LogFormat, RestoreArgs,
+    ScanArgs, SnapshotCommand,
 };
 pub use command::{Io, run};
 pub use core::{Clock, FixedClock, SystemClock, TickOptions, Watchdog};

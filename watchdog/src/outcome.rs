@@ -68,7 +68,8 @@ impl Finding {
 
 /// How a command ended. Per command: tick `agreed`, `idle`, `diverged`, `latched`; init
 /// `initialized`, `already_initialized`; clear `cleared`; replay `replayed`, `stopped`;
-/// snapshot `decoded`, `compared`; l1 scan `scanned`; status `ok`; any command `failed`.
+/// snapshot `decoded`, `compared`; l1 scan `scanned`; status `ok`; backup `backed_up`; restore
+/// `restored`; doctor `checked`; any command `failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -98,6 +99,12 @@ pub enum Outcome {
     Scanned,
     /// The status was read (exit 0).
     Ok,
+    /// A backup archive was written and verified (exit 0).
+    BackedUp,
+    /// A state directory was restored from a backup (exit 0).
+    Restored,
+    /// Every `doctor` check passed (exit 0).
+    Checked,
     /// The command could not decide (exit 1).
     Failed(Class),
 }
@@ -119,6 +126,9 @@ impl Outcome {
             Outcome::Compared => "compared",
             Outcome::Scanned => "scanned",
             Outcome::Ok => "ok",
+            Outcome::BackedUp => "backed_up",
+            Outcome::Restored => "restored",
+            Outcome::Checked => "checked",
             Outcome::Failed(_) => "failed",
         }
     }
@@ -156,7 +166,7 @@ macro_rules! reasons {
     ($($(#[$doc:meta])* $name:ident = $text:literal;)*) => {
         impl Reason {
             $($(#[$doc])* pub const $name: Reason = Reason($text);)*
-            /// Every reason named by the spec, in table order.
+            /// Every reason the binary can print: the spec's, in table order, then the later ones.
             pub const ALL: &'static [Reason] = &[$(Reason::$name),*];
         }
     };
@@ -256,6 +266,28 @@ reasons! {
     OUTPUT_FAILED = "output_failed";
     /// The async runtime could not be started.
     RUNTIME_FAILED = "runtime_failed";
+    /// A backup archive is truncated, altered or disagrees with its manifest.
+    ARCHIVE_CORRUPT = "archive_corrupt";
+    /// A backup archive holds an entry that would escape or subvert the state directory.
+    ARCHIVE_UNSAFE_ENTRY = "archive_unsafe_entry";
+    /// A file that is not a watchdog backup (or of an unknown version).
+    ARCHIVE_FOREIGN = "archive_foreign";
+    /// `restore` into a state directory that is not empty.
+    TARGET_NOT_EMPTY = "target_not_empty";
+    /// Writing or verifying a backup archive failed.
+    BACKUP_FAILED = "backup_failed";
+    /// Writing a restored state directory failed.
+    RESTORE_FAILED = "restore_failed";
+    /// `doctor`: the state directory's file system has no room for the next tick.
+    INSUFFICIENT_SPACE = "insufficient_space";
+    /// A Cartesi bootstrap does not descend from the application's on-chain template.
+    TEMPLATE_HASH_MISMATCH = "template_hash_mismatch";
+    /// The template a Cartesi bootstrap descends from cannot be established.
+    TEMPLATE_HASH_UNKNOWN = "template_hash_unknown";
+    /// The L1 reader was used after an earlier failure left it unusable (a bug).
+    SCAN_POISONED = "scan_poisoned";
+    /// An invariant of the program failed (a bug).
+    INTERNAL_ERROR = "internal_error";
 }
 
 impl Reason {

@@ -7,7 +7,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use alloy_primitives::B256;
@@ -17,16 +16,14 @@ use sha2::{Digest, Sha256};
 
 use crate::alert::{EventSink, Forward};
 use crate::checkpoint::{self, STATE_FILE, check_manifest, new_manifest, worker_version};
-use crate::core::{
-    TickOptions, Watchdog, block_on_cancellable, connect_l1, deadline_instant, sequencer,
-};
+use crate::core::{TickOptions, Watchdog, block_on_cancellable, connect_l1, deadline_instant};
 use crate::divergence::{Evidence, confirm, latch};
 use crate::feed;
 use crate::liveness::{self, L1Head, Liveness};
 use crate::outcome::TickEnd;
 use crate::progress::Reporting;
 use crate::report::{self, Counters, TickRecord};
-use crate::source::{Pinned, SequencerSource, pin, sequencer_error};
+use crate::source::{Pinned, pin, sequencer_error};
 use crate::state::StateError;
 use crate::state::event::{WatchdogEvent, first_difference};
 use crate::state::files::{ConfigFile, HeadFile, MachineRecord, ManifestFile};
@@ -446,20 +443,7 @@ async fn replay_and_compare(
     manifest: &ManifestFile,
     link: Option<&L1Link>,
 ) -> Result<TickEnd> {
-    let sequencer_url = match &wd.settings.sequencer_url {
-        Some(url) => url.clone(),
-        None => crate::settings::parse_url(&config.sequencer_url).map_err(|e| {
-            Error::fail(
-                Class::Operator,
-                "config_invalid",
-                format!("sequencer_url: {e}"),
-            )
-        })?,
-    };
-    let client: Arc<dyn SequencerSource> = match &wd.sequencer_override {
-        Some(source) => source.clone(),
-        None => Arc::new(sequencer(&sequencer_url, wd.settings.max_state_bytes)?),
-    };
+    let client = wd.sequencer_source(config)?;
     counters.watch_sequencer(&client);
 
     // 4–5: cheap poll and decision on P; the L1 head-tag block and its input count are read

@@ -66,6 +66,9 @@ fn dispatch(command: &Command, env: &Env, io: &mut Io<'_>) -> Result<Summary> {
         Command::Status(args) => state::status(args, env),
         Command::Clear(args) => state::clear(args, env),
         Command::Replay(args) => state::replay(args, env),
+        Command::Backup(args) => state::backup(args, env),
+        Command::Restore(args) => state::restore(args, env),
+        Command::Doctor(args) => state::doctor(args, env, io),
     }
 }
 

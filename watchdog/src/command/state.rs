@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{ClearArgs, InitArgs, ReplayArgs, StatusArgs, TickArgs};
+use crate::cli::{
+    BackupArgs, ClearArgs, DoctorArgs, InitArgs, ReplayArgs, RestoreArgs, StatusArgs, TickArgs,
+};
 use crate::env::{self, Env};
 use crate::options::Settings;
-use crate::settings::{parse_u64, pick};
+use crate::settings::{parse_address, parse_u64, pick};
 use crate::{InitOptions, ReplayOptions, Result, Summary, Watchdog};
 
 use super::{Io, progress};
@@ -92,4 +94,21 @@ pub(super) fn replay(args: &ReplayArgs, env: &Env) -> Result<Summary> {
         }
     };
     wd.replay(&options)
+}
+
+pub(super) fn backup(args: &BackupArgs, env: &Env) -> Result<Summary> {
+    let settings = state_dir_only(args.state_dir.clone(), env)?;
+    open(settings)?.backup(&args.out)
+}
+
+pub(super) fn restore(args: &RestoreArgs, env: &Env) -> Result<Summary> {
+    let mut settings = state_dir_only(args.state_dir.clone(), env)?;
+    settings.chain_id = pick(args.chain_id, env, env::BLOCKCHAIN_ID, parse_u64)?;
+    settings.app_address = pick(args.app_address, env, env::APP_ADDRESS, parse_address)?;
+    open(settings)?.restore(&args.from)
+}
+
+pub(super) fn doctor(args: &DoctorArgs, env: &Env, io: &mut Io<'_>) -> Result<Summary> {
+    let settings = Settings::resolve(&args.watch, env)?;
+    Ok(open(settings)?.doctor(io.stdout))
 }

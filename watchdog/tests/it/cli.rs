@@ -57,6 +57,9 @@ fn help_texts_are_pinned() {
         (&["status", "--help"][..], "help-status.txt"),
         (&["clear", "--help"][..], "help-clear.txt"),
         (&["replay", "--help"][..], "help-replay.txt"),
+        (&["backup", "--help"][..], "help-backup.txt"),
+        (&["restore", "--help"][..], "help-restore.txt"),
+        (&["doctor", "--help"][..], "help-doctor.txt"),
     ] {
         let r = run(args);
         assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);

@@ -222,3 +222,50 @@ See CARTESI_WATCHDOG_… and CARTESI_WATCHDOG_RETRY_COUNT (ignored).
         ]
     );
 }
+
+/// The reason codes of the troubleshooting table of `docs/operations.md`, in table order.
+fn troubleshooting_reasons(text: &str) -> Vec<String> {
+    let section = text
+        .split("\n## ")
+        .find(|s| s.starts_with("Troubleshooting"))
+        .expect("docs/operations.md has a Troubleshooting section");
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`'))
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// Every reason the binary can print has exactly one row in the troubleshooting table, and
+/// the table names no reason that does not exist.
+#[test]
+fn the_troubleshooting_table_covers_every_reason() {
+    let text = std::fs::read_to_string(repository().join("docs/operations.md")).unwrap();
+    let rows = troubleshooting_reasons(&text);
+    let known: Vec<&str> = watchdog::Reason::ALL.iter().map(|r| r.as_str()).collect();
+    let missing: Vec<&&str> = known
+        .iter()
+        .filter(|r| !rows.iter().any(|row| row == **r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "reasons without a troubleshooting row: {missing:?}"
+    );
+    let unknown: Vec<&String> = rows
+        .iter()
+        .filter(|r| !known.contains(&r.as_str()))
+        .collect();
+    assert!(unknown.is_empty(), "rows naming no reason: {unknown:?}");
+    let mut sorted = rows.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), rows.len(), "a reason has two rows");
+    // The check itself notices a missing row.
+    let without = text.replacen("| `lock_busy` |", "| lock_busy |", 1);
+    assert!(
+        !troubleshooting_reasons(&without)
+            .iter()
+            .any(|r| r == "lock_busy")
+    );
+}

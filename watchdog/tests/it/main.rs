@@ -3,10 +3,12 @@
 //! Golden files live in `tests/golden/`; run with `WATCHDOG_BLESS=1` to rewrite them after an
 //! intended change, then review the diff.
 
+mod backup;
 mod cartesi;
 mod cartesi_rig;
 mod cli;
 mod docs;
+mod doctor;
 mod golden;
 mod liveness;
 mod metrics;

@@ -4,7 +4,12 @@
 //! recorded start time), up to 10 s for the lock to be released, else SIGKILL (its children
 //! die with it: parent-death signal). Then, with the lock free: recorded process groups whose
 //! leader still matches its start time get SIGTERM, 3 s, SIGKILL; the orphan audit runs; the
-//! run's files are removed (unless `--keep`). Running it again does nothing.
+//! run's files are removed. Running it again does nothing.
+//!
+//! `--keep` asks the supervisor (before signalling it) to keep the chain: it stops the
+//! sequencer, dumps anvil into `anvil/state.json` and writes `kept.json`; `devnet.json`, the
+//! sequencer data and the watchdog state dir stay too, and the next `up` resumes. anvil's cache
+//! path goes either way; snapshots are never removed by `down`.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,7 +19,7 @@ use anyhow::Result;
 use clap::Args;
 use devnet_stack::process::{self, TERM_GRACE};
 use devnet_stack::state_file::{ProcessRecord, StateFile, supervisor_alive};
-use devnet_stack::{DevnetError, wipe};
+use devnet_stack::{DevnetError, persist, wipe};
 use rustix::process::Signal;
 use serde_json::json;
 use tokio::time::Instant;
@@ -27,7 +32,8 @@ const SUPERVISOR_GRACE: Duration = Duration::from_secs(10);
 /// `devnet down` options.
 #[derive(Debug, Args)]
 pub struct DownArgs {
-    /// Keep `devnet.json`, the sequencer data and the watchdog state dir.
+    /// Keep the chain for the next `up` to resume: anvil's state, the sequencer data, the
+    /// watchdog state dir and `devnet.json`. Without it, everything but snapshots is removed.
     #[arg(long)]
     pub keep: bool,
 }
@@ -51,6 +57,28 @@ async fn wait_lock_free(dir: &Path, deadline: Instant) -> Result<bool> {
     }
 }
 
+/// With everything stopped: removes anvil's cache path, and either the run's data (without
+/// `keep`) or nothing else. Returns the kept chain (`null` when none is kept).
+fn finish_files(dir: &Path, keep: bool) -> Result<serde_json::Value> {
+    persist::take_keep_request(dir);
+    persist::remove_anvil_cache(dir)?;
+    if keep {
+        return Ok(match persist::Kept::read(dir)? {
+            Some(kept) => json!({
+                "block_number": kept.block_number,
+                "block_hash": kept.block_hash,
+                "chain_bytes": kept.chain_bytes,
+                "path": persist::chain_state_path(dir),
+            }),
+            None => serde_json::Value::Null,
+        });
+    }
+    persist::remove_anvil_files(dir)?;
+    wipe(&dir.join("sequencer-data"))?;
+    wipe(&dir.join("watchdog"))?;
+    Ok(serde_json::Value::Null)
+}
+
 /// Stops the devnet in `dir`.
 pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Result<Exit> {
     let mut stopped_supervisor = None;
@@ -63,6 +91,9 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
                 dir.display()
             );
         };
+        if args.keep {
+            persist::request_keep(dir)?;
+        }
         process::signal_process(supervisor.pid, Signal::TERM);
         if !wait_lock_free(dir, Instant::now() + SUPERVISOR_GRACE).await? {
             tracing::warn!(target: "devnet::down", pid = supervisor.pid, "the supervisor did not stop in time; killing it");
@@ -74,9 +105,10 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
         stopped_supervisor = Some(supervisor.pid);
     }
     let Some(state) = StateFile::read(dir)? else {
+        let kept = finish_files(dir, args.keep)?;
         emit(
             out,
-            &json!({"stopped": stopped_supervisor.is_some(), "state_dir": dir, "orphans": []}),
+            &json!({"stopped": stopped_supervisor.is_some(), "state_dir": dir, "orphans": [], "kept": kept}),
         )?;
         return Ok(Exit::Passed);
     };
@@ -90,9 +122,8 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
         }
     }
     let orphans = process::audit(&state.run_id, &[]).await;
+    let kept = finish_files(dir, args.keep)?;
     if !args.keep {
-        let _ = wipe(&dir.join("sequencer-data"));
-        let _ = wipe(&dir.join("watchdog"));
         match std::fs::remove_file(StateFile::path(dir)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -107,6 +138,7 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
             "state_dir": dir,
             "run_id": state.run_id,
             "orphans": orphans,
+            "kept": kept,
         }),
     )?;
     if !orphans.is_empty() {

@@ -7,8 +7,9 @@ use std::process::{Command as Process, Stdio};
 use anyhow::{Context as _, Result};
 use clap::Args;
 use devnet_pins as pins;
+use devnet_stack::disk::DiskUsage;
 use devnet_stack::state_file::{Component, RunState, StateFile, supervisor_alive};
-use devnet_stack::{DevnetError, process};
+use devnet_stack::{DevnetError, persist, process};
 use serde_json::{Value, json};
 
 use super::{Exit, emit};
@@ -51,14 +52,20 @@ fn component_json(component: &Component) -> Value {
 }
 
 /// The status of the devnet in `dir`: `devnet.json` plus `running` (the supervisor lock is
-/// held) and per-component `alive`. A record claiming to run without a live supervisor is
+/// held), per-component `alive`, `disk` (bytes below the state directory, by part) and `kept`
+/// (the chain `down --keep` kept, if any). A record claiming to run without a live supervisor is
 /// reported as `dead`.
 pub(super) fn status(dir: &Path, _args: &StatusArgs, out: &mut dyn Write) -> Result<Exit> {
     let running = supervisor_alive(dir)?;
+    let disk = DiskUsage::of(dir);
+    let kept = persist::Kept::read(dir).unwrap_or_else(|e| {
+        tracing::warn!(target: "devnet::status", error = %format!("{e:#}"), "unreadable kept.json");
+        None
+    });
     let Some(state) = StateFile::read(dir)? else {
         emit(
             out,
-            &json!({"state": "absent", "running": running, "state_dir": dir}),
+            &json!({"state": "absent", "running": running, "state_dir": dir, "disk": disk, "kept": kept}),
         )?;
         return Ok(Exit::Failed);
     };
@@ -72,6 +79,8 @@ pub(super) fn status(dir: &Path, _args: &StatusArgs, out: &mut dyn Write) -> Res
         if claimed && !running {
             object.insert("state".to_owned(), Value::String("dead".to_owned()));
         }
+        object.insert("disk".to_owned(), json!(disk));
+        object.insert("kept".to_owned(), json!(kept));
         object.insert(
             "components".to_owned(),
             json!({

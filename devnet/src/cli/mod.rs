@@ -1,4 +1,4 @@
-//! The `devnet` command line: `doctor`, `up`, `status`, `env`, `down`, `sequencer`.
+//! The `devnet` command line: `doctor`, `up`, `status`, `env`, `down`, `tx`, `snapshot`, `sequencer`.
 //!
 //! Each subcommand is a variant of [`Command`] with its own argument struct and one arm in
 //! [`run`]; new subcommands slot in the same way and can build on [`LocalStack`] (a scenario's
@@ -6,10 +6,12 @@
 //!
 //! | Command | Behaviour |
 //! |---|---|
-//! | `up` | foreground supervisor; prints one JSON line when ready and one when stopped; SIGINT/SIGTERM tear down |
-//! | `status` | JSON from `devnet.json` plus liveness; exit 0 only when up and ready |
+//! | `up` | foreground supervisor; prints one JSON line when ready and one when stopped; SIGINT/SIGTERM tear down; resumes a kept chain |
+//! | `status` | JSON from `devnet.json` plus liveness, disk use and the kept chain; exit 0 only when up and ready |
 //! | `env [--format sh\|fish\|json]` | `CARTESI_WATCHDOG_*` and `DEVNET_*` exports of a running devnet |
-//! | `down [--keep]` | stop a running `up` (or clean a dead one); idempotent |
+//! | `down [--keep]` | stop a running `up` (or clean a dead one); idempotent; `--keep` keeps the chain, which the next `up` resumes |
+//! | `tx deposit\|transfer\|withdraw\|input … [--wait none\|soft\|finalized]` | a transaction against the running devnet; one JSON line |
+//! | `snapshot save NAME [--force]\|restore NAME\|list\|remove NAME` | named snapshots of L1 and sequencer; `restore` on a stopped devnet, resumed by the next `up` |
 //! | `doctor [--strict]` | anvil version, binaries, pins |
 //! | `demo [--keep]` | the README demonstration; exit 0 only if the watchdog behaved as expected |
 //! | `run NAME…\|--all\|--list [--backend local\|in-process\|attach] [--l1 URL --sequencer URL [--control URL]] [--seed S] [--keep] [--strict] [--json] [--report PATH]` | named scenarios with a verdict table and `report.json`; exit 0 only if all passed |
@@ -35,12 +37,16 @@ mod drill;
 mod inspect;
 mod proxy;
 mod sequencer;
+mod snapshot;
+mod tx;
 mod up;
 
 pub use down::DownArgs;
 pub use drill::{DemoArgs, RunArgs};
 pub use inspect::{DoctorArgs, EnvArgs, StatusArgs};
 pub use proxy::{ProxyArgs, ProxyMode};
+pub use snapshot::{SnapshotAction, SnapshotArgs};
+pub use tx::{Account, Op, Target, TxArgs, TxOp, Wait};
 pub use up::UpArgs;
 
 /// Environment variable overriding the default state directory.
@@ -69,8 +75,14 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the watchdog settings and client endpoints of the running devnet.
     Env(EnvArgs),
-    /// Stop the devnet started by `up` and clean up.
+    /// Stop the devnet started by `up` and clean up (`--keep`: keep the chain for the next
+    /// `up` to resume).
     Down(DownArgs),
+    /// Send a deposit, transfer, withdrawal or direct input to the running devnet; one JSON
+    /// line (L1 tx hash or sequencer acknowledgement, inclusion and finalized blocks).
+    Tx(TxArgs),
+    /// Save, restore, list or remove named snapshots of the whole stack (L1 and sequencer).
+    Snapshot(SnapshotArgs),
     /// The README demonstration: a stack, a workload, agreement, a divergence drill.
     Demo(DemoArgs),
     /// Run named scenarios (drills) and print a verdict table.
@@ -121,6 +133,8 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Status(args) => inspect::status(&dir, &args, out),
         Command::Env(args) => inspect::env(&dir, &args, out),
         Command::Down(args) => down::down(&dir, &args, out).await,
+        Command::Tx(args) => tx::tx(&dir, &args, out).await,
+        Command::Snapshot(args) => snapshot::snapshot(&dir, &args, out).await,
         Command::Demo(args) => drill::demo(&args, out).await,
         Command::Run(args) => drill::run(&args, &dir, out).await,
         Command::Sequencer(args) => sequencer::sequencer(*args, out).await,

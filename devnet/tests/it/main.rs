@@ -6,6 +6,7 @@ mod cli;
 #[allow(dead_code)] // Shared with the fault-proxy tests; `proxy` needs only a JSON-RPC post.
 #[path = "../shared/client.rs"]
 mod client;
+mod devstate;
 #[allow(dead_code)] // Shared with the fault-proxy tests; `proxy` needs only the fake node.
 #[path = "../shared/fake_upstream.rs"]
 mod fake_upstream;

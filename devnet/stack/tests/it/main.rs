@@ -7,9 +7,11 @@ mod anvil;
 mod bring_up;
 mod deploy;
 mod deposit;
+mod disk;
 #[path = "../../../tests/shared/http.rs"]
 mod http;
 mod install;
+mod keep;
 mod sequencer;
 mod supervision;
 mod support;

@@ -1,7 +1,7 @@
 //! `devnet snapshot save|restore|list|remove`: named snapshots of the whole stack for
 //! repeatable drills (L1 and sequencer together, see [`devnet_stack::snapshot`]).
 //!
-//! - `save NAME [--force]`: from the running devnet (its open batch sealed and landed first),
+//! - `save NAME [--force]`: from the running devnet (what is on L1 at that moment),
 //!   else from the chain `down --keep` kept.
 //! - `restore NAME`: on a stopped devnet; the snapshot becomes the kept chain, the sequencer's
 //!   data is cleared, and the next `devnet up` resumes there (L1 and sequencer rewound).

@@ -3,8 +3,9 @@
 //! sequencer's state is derived from L1 (its boot is a recovery from the chain), so restoring
 //! the chain and clearing the sequencer's data restores both, consistent with each other.
 //!
-//! - [`save_running`]: asks the sequencer to seal its open batch and waits until every batch
-//!   it sealed is on chain (so ops it acknowledged are in the snapshot), then dumps anvil.
+//! - [`save_running`]: dumps the running anvil. The snapshot holds what is on L1 then: ops the
+//!   sequencer acknowledged but had not yet landed in a batch are not in it (as after a
+//!   sequencer restart).
 //! - [`save_kept`]: copies the chain `devnet down --keep` kept.
 //! - [`restore`]: on a stopped devnet, installs the snapshot as the kept chain and clears the
 //!   sequencer's data; the next `devnet up` resumes it.
@@ -13,13 +14,10 @@
 //! is refused on restore like a kept chain.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use serde::Serialize;
-use tokio::time::Instant;
 
 use crate::local::wipe;
 use crate::persist::{
@@ -31,8 +29,6 @@ use crate::state_file::{Addresses, StateFile, Versions, create_private_dir, now_
 pub const SNAPSHOT_CHAIN: &str = "chain.json";
 /// What a snapshot holds.
 pub const SNAPSHOT_MANIFEST: &str = "snapshot.json";
-/// How long [`save_running`] waits for the sequencer's batches to land.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The snapshots directory of a state directory.
 pub fn snapshots_dir(dir: &Path) -> PathBuf {
@@ -166,8 +162,7 @@ async fn install(
     }
 }
 
-/// Saves the running devnet of `dir` (its `devnet.json`) as `name`: seals the sequencer's open
-/// batch, waits until its batches are on chain, dumps anvil.
+/// Saves the running devnet of `dir` (its `devnet.json`) as `name`: dumps anvil.
 pub async fn save_running(
     dir: &Path,
     state: &StateFile,
@@ -186,9 +181,6 @@ pub async fn save_running(
     let addresses = state
         .addresses
         .ok_or_else(|| anyhow!("the devnet has no deployment yet"))?;
-    if let Some(control) = &state.components.sequencer.control_url {
-        flush_sequencer(control, &provider, state.mining == "manual").await?;
-    }
     let run_id = state.run_id.clone();
     install(dir, name, replace, async move |aside: &Path| {
         dump_manifest(&provider, &aside.join(SNAPSHOT_CHAIN), addresses, run_id).await
@@ -244,45 +236,6 @@ fn dumped_head(path: &Path) -> Result<Option<u64>> {
         serde_json::Value::String(s) => u64::from_str_radix(s.trim_start_matches("0x"), 16).ok(),
         _ => None,
     }))
-}
-
-/// Seals the sequencer's open batch and waits until nothing it sealed is still in flight (so
-/// the snapshot holds every op it acknowledged). Mines when the L1 only mines on request.
-async fn flush_sequencer(control: &str, provider: &DynProvider, mine: bool) -> Result<()> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .context("building an HTTP client")?;
-    http.post(format!("{control}/batches/close"))
-        .send()
-        .await
-        .context("POST /batches/close")?;
-    let deadline = Instant::now() + FLUSH_TIMEOUT;
-    loop {
-        let status: serde_json::Value = http
-            .get(format!("{control}/status"))
-            .send()
-            .await
-            .context("GET /status")?
-            .json()
-            .await
-            .context("parsing /status")?;
-        let in_flight = status["batches"]["in_flight"].as_u64().unwrap_or(u64::MAX);
-        let open_ops = status["open_batch"]["ops"].as_u64().unwrap_or(u64::MAX);
-        if in_flight == 0 && open_ops == 0 {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            bail!("the sequencer still has batches in flight after {FLUSH_TIMEOUT:?} ({status})");
-        }
-        if mine {
-            provider
-                .anvil_mine(Some(1), None)
-                .await
-                .context("anvil_mine")?;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Saves the chain kept in `dir` (by `devnet down --keep`) as `name`.

@@ -61,19 +61,18 @@ impl Target {
         };
         line["input_index"] = json!(landed.index);
         line["inclusion_block"] = json!(landed.block_number);
-        if wait != Wait::Finalized {
-            return Ok(());
-        }
-        loop {
-            if let Ok(point) = self.sequencer.inclusion_block().await
-                && point.cursor.value() > landed.index
-            {
-                line["finalized_block"] = json!(point.inclusion_block);
-                return Ok(());
-            }
-            self.next_poll(deadline, "the input to be finalized")
+        if wait == Wait::Finalized {
+            // The fold executes direct inputs in L1 order, and an executed input's block (or a
+            // frame's safe block past it) becomes the state's `last_executed_safe_block`.
+            let block = landed.block_number;
+            let finalized = self
+                .wait_finalized(deadline, "the input to be finalized", |state| {
+                    state.last_executed_safe_block >= block
+                })
                 .await?;
+            line["finalized_block"] = json!(finalized);
         }
+        Ok(())
     }
 
     /// Waits until the finalized state holds the op `nonce` of `from`; returns the
@@ -84,6 +83,19 @@ impl Target {
         nonce: u32,
         deadline: Instant,
     ) -> Result<u64> {
+        self.wait_finalized(deadline, "the op to be finalized", |state| {
+            state.nonce_of(from.address).unwrap_or(0) > nonce
+        })
+        .await
+    }
+
+    /// Polls the finalized checkpoint until its state satisfies `done`; returns its block.
+    async fn wait_finalized(
+        &self,
+        deadline: Instant,
+        what: &str,
+        done: impl Fn(&WalletSnapshot) -> bool,
+    ) -> Result<u64> {
         let mut seen = None;
         loop {
             if let Ok(point) = self.sequencer.inclusion_block().await
@@ -93,13 +105,13 @@ impl Target {
                 if let Ok(Some(state)) = state.map(|s| s.modified()) {
                     let snapshot = WalletSnapshot::decode(&state.bytes)
                         .map_err(|e| anyhow!("decoding the finalized state: {e}"))?;
-                    if snapshot.nonce_of(from.address).unwrap_or(0) > nonce {
+                    if done(&snapshot) {
                         return Ok(point.inclusion_block);
                     }
                     seen = Some(point.inclusion_block);
                 }
             }
-            self.next_poll(deadline, "the op to be finalized").await?;
+            self.next_poll(deadline, what).await?;
         }
     }
 

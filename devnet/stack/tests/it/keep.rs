@@ -8,6 +8,7 @@ use std::time::Duration;
 use alloy::primitives::{Bytes, U256};
 use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
+use canonical::WalletSnapshot;
 use devnet_pins::{ANVIL_ADDRESSES, roles};
 use devnet_stack::persist::{self, Kept};
 use devnet_stack::state_file::StateFile;
@@ -36,22 +37,17 @@ fn l1(state: &StateFile) -> (DynProvider, L1Client) {
     )
 }
 
-/// Mines until the finalized checkpoint has executed `inputs` inputs; returns the served
-/// finalized state.
-async fn settle(state: &StateFile, l1: &DynProvider, inputs: u64) -> Vec<u8> {
+/// Mines until the finalized state has executed the direct inputs of blocks up to `block`;
+/// returns it.
+async fn settle(state: &StateFile, l1: &DynProvider, block: u64) -> Vec<u8> {
     let seq = state.endpoints.sequencer.clone();
     poll(
-        "the finalized checkpoint to execute every input",
+        "the finalized state to execute the inputs",
         Duration::from_secs(60),
         || async {
-            let (status, body) = get(&seq, "/finalized_state/inclusion_block").await?;
-            let point: serde_json::Value = serde_json::from_slice(&body).ok()?;
-            let executed = point["executed_input_count"].as_u64()?;
-            if status != 200 || executed < inputs {
-                return None;
-            }
             let (status, body) = get(&seq, "/finalized_state").await?;
-            (status == 200).then_some(body)
+            let snapshot = WalletSnapshot::decode(&body).ok()?;
+            (status == 200 && snapshot.last_executed_safe_block >= block).then_some(body)
         },
         || async { l1.anvil_mine(Some(1), None).await.unwrap() },
     )
@@ -70,7 +66,7 @@ async fn a_kept_chain_is_resumed_and_a_snapshot_rewinds_it() {
         .deposit_erc20(alice, U256::from(600_000u64), Bytes::new())
         .await
         .unwrap();
-    let state_one = settle(&first, &provider, deposit.index + 1).await;
+    let state_one = settle(&first, &provider, deposit.block_number).await;
     // Snapshot "one": one deposit.
     let one = snapshot::save_running(dir.path(), &first, "one", false)
         .await
@@ -86,7 +82,7 @@ async fn a_kept_chain_is_resumed_and_a_snapshot_rewinds_it() {
         .deposit_erc20(alice, U256::from(5u64), Bytes::new())
         .await
         .unwrap();
-    let state_two = settle(&first, &provider, second_deposit.index + 1).await;
+    let state_two = settle(&first, &provider, second_deposit.block_number).await;
     assert_ne!(state_two, state_one);
     let inputs = client.input_count().await.unwrap();
 
@@ -118,7 +114,10 @@ async fn a_kept_chain_is_resumed_and_a_snapshot_rewinds_it() {
         .hash;
     assert_eq!(hash, kept.block_hash);
     assert_eq!(client.input_count().await.unwrap(), inputs);
-    assert_eq!(settle(&resumed, &provider, inputs).await, state_two);
+    assert_eq!(
+        settle(&resumed, &provider, second_deposit.block_number).await,
+        state_two
+    );
     let third = client.add_input(alice, vec![1, 2, 3]).await.unwrap();
     assert_eq!(third.index, inputs, "input indices continue");
     assert!(third.block_number > kept.block_number);
@@ -137,9 +136,13 @@ async fn a_kept_chain_is_resumed_and_a_snapshot_rewinds_it() {
     );
     let rewound = supervisor.state();
     let (provider, client) = l1(&rewound);
-    assert_eq!(client.input_count().await.unwrap(), deposit.index + 1);
+    let rewound_inputs = client.input_count().await.unwrap();
+    assert!(
+        rewound_inputs > deposit.index && rewound_inputs < inputs,
+        "{rewound_inputs} inputs after the restore, {inputs} before"
+    );
     assert_eq!(
-        settle(&rewound, &provider, deposit.index + 1).await,
+        settle(&rewound, &provider, deposit.block_number).await,
         state_one
     );
     assert_eq!(

@@ -241,6 +241,24 @@ pub async fn verify_resumed(provider: &DynProvider, kept: &Kept) -> Result<()> {
     Ok(())
 }
 
+/// A front on the port of `previous` (an endpoint of the run that kept the chain), so clients
+/// configured with it reach the resumed devnet; an ephemeral port when that one is taken.
+pub async fn reopen_front(previous: Option<&str>) -> Result<crate::Front> {
+    let addr = previous
+        .and_then(|url| url.strip_prefix("http://"))
+        .and_then(|addr| {
+            addr.trim_end_matches('/')
+                .parse::<std::net::SocketAddr>()
+                .ok()
+        });
+    if let Some(addr) = addr
+        && let Ok(front) = crate::Front::bind(addr).await
+    {
+        return Ok(front);
+    }
+    crate::Front::start().await
+}
+
 /// Asks the supervisor of `dir` to keep the chain when it stops.
 pub fn request_keep(dir: &Path) -> Result<()> {
     write_atomic(&dir.join(KEEP_REQUEST), b"keep\n")

@@ -354,9 +354,9 @@ async fn transactions_keep_resume_and_snapshots_end_to_end() {
         "tx",
         "transfer",
         "--from",
-        "alice",
-        "--to",
         "bob",
+        "--to",
+        "alice",
         "--amount",
         "5000",
         "--wait",
@@ -377,6 +377,10 @@ async fn transactions_keep_resume_and_snapshots_end_to_end() {
     let ready = devnet.up(&[]).await;
     assert_eq!(ready["resumed"]["block_number"], kept_block);
     assert_eq!(ready["addresses"], status["addresses"]);
+    assert_eq!(
+        ready["endpoints"], status["endpoints"],
+        "the same endpoints"
+    );
     let sequencer = ready["endpoints"]["sequencer"].as_str().unwrap().to_owned();
     let run = driver.run(&["tick"]).await.unwrap();
     assert_eq!(

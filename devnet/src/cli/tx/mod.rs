@@ -65,7 +65,7 @@ pub enum TxOp {
         #[arg(long, value_name = "ACCOUNT")]
         from: String,
         /// Token units.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_hyphen_values = true)]
         amount: String,
     },
     /// Transfer wallet funds to another account (a signed op through the sequencer).
@@ -77,7 +77,7 @@ pub enum TxOp {
         #[arg(long, value_name = "ACCOUNT")]
         to: String,
         /// Token units.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_hyphen_values = true)]
         amount: String,
     },
     /// Withdraw wallet funds (a signed op through the sequencer).
@@ -86,7 +86,7 @@ pub enum TxOp {
         #[arg(long, value_name = "ACCOUNT")]
         from: String,
         /// Token units.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_hyphen_values = true)]
         amount: String,
     },
     /// Add a direct input to the application (`InputBox.addInput`, L1).

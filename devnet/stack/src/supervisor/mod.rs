@@ -1,5 +1,5 @@
 //! The `devnet up` supervisor: brings a [`LocalStack`] up in a state directory (anvil, the
-//! contracts, the `devnet-sequencer` child), exposes it through stable [`Front`]s, restarts
+//! contracts, the `devnet-sequencer` child), exposes it through stable [`Front`](crate::Front)s, restarts
 //! crashed children with exponential backoff and a limit, checks health, persists everything in
 //! `devnet.json` and tears down in reverse order with an orphan audit.
 //!
@@ -21,7 +21,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::DevnetError;
-use crate::front::Front;
 use crate::local::{LocalStack, Mining, SequencerMode, StackDirs, wipe};
 use crate::state_file::{
     Addresses, Component, Components, Endpoints, ProcessRecord, RunState, STATE_FORMAT, StateFile,
@@ -144,8 +143,14 @@ impl Supervisor {
         }
         create_private_dir(&dirs.logs)?;
 
-        let l1_front = Front::start().await?;
-        let seq_front = Front::start().await?;
+        // A resumed chain is served on the endpoints of the run that kept it, when free.
+        let previous = resume
+            .as_ref()
+            .and_then(|_| StateFile::read(&dir).ok().flatten())
+            .map(|s| s.endpoints);
+        let l1_front = persist::reopen_front(previous.as_ref().map(|e| e.l1_rpc.as_str())).await?;
+        let seq_front =
+            persist::reopen_front(previous.as_ref().map(|e| e.sequencer.as_str())).await?;
         let run_id = process::new_run_id();
         let me = std::process::id();
         let mut state = StateFile {

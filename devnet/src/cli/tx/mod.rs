@@ -37,6 +37,12 @@ use args::{parse_amount, parse_payload};
 
 /// `devnet tx` options.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Accounts: alice, bob, deployer, direct-inputs, submitter (ops only), \
+load3..load7, an index 0..9, or one of those accounts' addresses. Amounts: positive whole \
+token units (6 decimals). Transfers and withdrawals are refused unless the finalized state \
+shows the sender can pay amount plus fee. Exit 1 on any refusal, with nothing sent."
+)]
 pub struct TxArgs {
     /// The operation.
     #[command(subcommand)]

@@ -211,13 +211,9 @@ impl L1Client {
         input: Vec<u8>,
         what: &str,
     ) -> Result<TxHash> {
-        let tx = TransactionRequest::default()
-            .with_from(from)
-            .with_to(to)
-            .with_input(input);
         let pending = self
             .provider
-            .send_transaction(tx)
+            .send_transaction(call(from, to, input))
             .await
             .with_context(|| format!("sending {what}"))?;
         Ok(*pending.tx_hash())
@@ -230,11 +226,7 @@ impl L1Client {
         input: Vec<u8>,
         what: &str,
     ) -> Result<TransactionReceipt> {
-        let tx = TransactionRequest::default()
-            .with_from(from)
-            .with_to(to)
-            .with_input(input);
-        send(&self.provider, tx, what).await
+        send(&self.provider, call(from, to, input), what).await
     }
 
     /// The application's `InputAdded` in a receipt.
@@ -260,6 +252,14 @@ impl L1Client {
             input: event.input.clone(),
         })
     }
+}
+
+/// A contract call from `from`.
+fn call(from: Address, to: Address, input: Vec<u8>) -> TransactionRequest {
+    TransactionRequest::default()
+        .with_from(from)
+        .with_to(to)
+        .with_input(input)
 }
 
 /// A wallet holding the ten anvil default keys and the token deployer key.

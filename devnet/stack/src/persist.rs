@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DevnetError;
 use crate::local::{LocalStack, wipe};
-use crate::state_file::{Addresses, Versions, create_private_dir, now_ms, write_atomic};
+use crate::state_file::{Addresses, Versions, create_private_dir, now_ms, read_json, write_atomic};
 
 /// anvil's directory in a state directory.
 pub const ANVIL_DIR: &str = "anvil";
@@ -82,14 +82,14 @@ pub struct Kept {
 impl Kept {
     /// Reads `dir/kept.json`; `None` when no chain is kept there.
     pub fn read(dir: &Path) -> Result<Option<Self>> {
-        let path = dir.join(KEPT_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        Self::read_file(&dir.join(KEPT_FILE))
+    }
+
+    /// Reads a file of this layout (`kept.json`, a snapshot's manifest); `None` when absent.
+    pub fn read_file(path: &Path) -> Result<Option<Self>> {
+        let Some(kept) = read_json::<Self>(path)? else {
+            return Ok(None);
         };
-        let kept: Self =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         if kept.format != KEPT_FORMAT {
             return Err(anyhow!(
                 "{} has format {}, this devnet reads {KEPT_FORMAT}",

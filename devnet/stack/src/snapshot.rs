@@ -103,22 +103,7 @@ pub fn list(dir: &Path) -> Result<Vec<SnapshotInfo>> {
 }
 
 fn read_manifest(snapshot: &Path) -> Result<Option<Kept>> {
-    // A snapshot's manifest has the layout of `kept.json`; read it through the same checks.
-    let manifest = snapshot.join(SNAPSHOT_MANIFEST);
-    if !manifest.is_file() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&manifest)
-        .with_context(|| format!("reading {}", manifest.display()))?;
-    let kept: Kept =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", manifest.display()))?;
-    ensure!(
-        kept.format == KEPT_FORMAT,
-        "{} has format {}, this devnet reads {KEPT_FORMAT}",
-        manifest.display(),
-        kept.format
-    );
-    Ok(Some(kept))
+    Kept::read_file(&snapshot.join(SNAPSHOT_MANIFEST))
 }
 
 /// Writes a snapshot aside and renames it into place; refuses an existing name unless

@@ -54,6 +54,15 @@ impl Devnet {
         command
     }
 
+    /// Starts a command with its output captured.
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
@@ -177,18 +186,19 @@ async fn watchdog(devnet: &Devnet) -> WatchdogDriver {
     WatchdogDriver::new(ensure_watchdog_binary(false).await.unwrap(), exports)
 }
 
+/// One tick, which must exit 0.
+async fn tick(driver: &WatchdogDriver) -> devnet_scenarios::driver::Run {
+    let run = driver.run(&["tick"]).await.unwrap();
+    let detail = format!("{}\n{}", run.summary_line, run.stderr);
+    assert_eq!(run.exit_code, Some(0), "{detail}");
+    run
+}
+
 /// Ticks until the watchdog agrees at `block` or later (exit 0 every time).
 async fn agree_at(driver: &WatchdogDriver, block: u64) -> Value {
     let mut last = Value::Null;
     for _ in 0..30 {
-        let run = driver.run(&["tick"]).await.unwrap();
-        assert_eq!(
-            run.exit_code,
-            Some(0),
-            "{}\n{}",
-            run.summary_line,
-            run.stderr
-        );
+        let run = tick(driver).await;
         if run.outcome() == "agreed" && run.summary["target_block"].as_u64().unwrap_or(0) >= block {
             return run.summary;
         }
@@ -294,22 +304,17 @@ async fn transactions_keep_resume_and_snapshots_end_to_end() {
     let before = nonce(&sequencer, roles::ALICE).await;
     let racers: Vec<Child> = (0..3)
         .map(|_| {
-            devnet
-                .command(&[
-                    "tx",
-                    "transfer",
-                    "--from",
-                    "alice",
-                    "--to",
-                    "bob",
-                    "--amount",
-                    "1",
-                    "--skip-balance-check",
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            devnet.spawn(&[
+                "tx",
+                "transfer",
+                "--from",
+                "alice",
+                "--to",
+                "bob",
+                "--amount",
+                "1",
+                "--skip-balance-check",
+            ])
         })
         .collect();
     let mut applied = 0;
@@ -382,14 +387,7 @@ async fn transactions_keep_resume_and_snapshots_end_to_end() {
         "the same endpoints"
     );
     let sequencer = ready["endpoints"]["sequencer"].as_str().unwrap().to_owned();
-    let run = driver.run(&["tick"]).await.unwrap();
-    assert_eq!(
-        run.exit_code,
-        Some(0),
-        "{}\n{}",
-        run.summary_line,
-        run.stderr
-    );
+    let run = tick(&driver).await;
     assert!(
         ["agreed", "idle"].contains(&run.outcome()),
         "{}",
@@ -449,21 +447,16 @@ async fn down_while_a_tx_waits_for_finality_ends_it_cleanly() {
     let ready = devnet.up(&["--mining", "manual"]).await;
     let run_id = ready["run_id"].as_str().unwrap().to_owned();
     let l1 = ready["endpoints"]["l1_rpc"].as_str().unwrap().to_owned();
-    let waiting = devnet
-        .command(&[
-            "tx",
-            "input",
-            "--from",
-            "direct-inputs",
-            "--payload",
-            "0x01",
-            "--wait",
-            "finalized",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiting = devnet.spawn(&[
+        "tx",
+        "input",
+        "--from",
+        "direct-inputs",
+        "--payload",
+        "0x01",
+        "--wait",
+        "finalized",
+    ]);
     let pid = waiting.id();
     // The input is in anvil's pool: the tx is waiting for its block.
     poll(

@@ -19,12 +19,12 @@ use anyhow::Result;
 use clap::Args;
 use devnet_stack::process::{self, TERM_GRACE};
 use devnet_stack::state_file::{ProcessRecord, StateFile, supervisor_alive};
-use devnet_stack::{DevnetError, persist, wipe};
+use devnet_stack::{DevnetError, control, persist, wipe};
 use rustix::process::Signal;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::{Exit, emit};
+use super::{Exit, detach, emit};
 
 /// How long the supervisor gets to tear down after SIGTERM.
 const SUPERVISOR_GRACE: Duration = Duration::from_secs(10);
@@ -79,8 +79,9 @@ fn finish_files(dir: &Path, keep: bool) -> Result<serde_json::Value> {
     Ok(serde_json::Value::Null)
 }
 
-/// Stops the devnet in `dir`.
-pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Result<Exit> {
+/// Stops the supervisor of `dir` if one holds its lock: SIGTERM, then SIGKILL after the grace
+/// period. With `keep`, it is first asked to keep the chain. Returns its pid.
+async fn stop_supervisor(dir: &Path, keep: bool) -> Result<Option<u32>> {
     let mut stopped_supervisor = None;
     if supervisor_alive(dir)? {
         let state = StateFile::read(dir)?;
@@ -91,7 +92,7 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
                 dir.display()
             );
         };
-        if args.keep {
+        if keep {
             persist::request_keep(dir)?;
         }
         process::signal_process(supervisor.pid, Signal::TERM);
@@ -104,14 +105,12 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
         }
         stopped_supervisor = Some(supervisor.pid);
     }
-    let Some(state) = StateFile::read(dir)? else {
-        let kept = finish_files(dir, args.keep)?;
-        emit(
-            out,
-            &json!({"stopped": stopped_supervisor.is_some(), "state_dir": dir, "orphans": [], "kept": kept}),
-        )?;
-        return Ok(Exit::Passed);
-    };
+    Ok(stopped_supervisor)
+}
+
+/// Stops the recorded process groups of the run in `dir` whose leaders still match, and runs
+/// the orphan audit. Returns the groups and the orphans (killed).
+pub(super) async fn stop_children(state: &StateFile) -> (Vec<u32>, Vec<u32>) {
     let mut groups = Vec::new();
     for component in [&state.components.anvil, &state.components.sequencer] {
         if let Some(record) = component.process {
@@ -122,6 +121,34 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
         }
     }
     let orphans = process::audit(&state.run_id, &[]).await;
+    (groups, orphans)
+}
+
+/// Stops whatever runs in `dir` (supervisor, then recorded children) and audits; removes
+/// nothing. Returns the orphans.
+pub(super) async fn stop_all(dir: &Path) -> Result<Vec<u32>> {
+    stop_supervisor(dir, false).await?;
+    let Some(state) = StateFile::read(dir)? else {
+        return Ok(Vec::new());
+    };
+    Ok(stop_children(&state).await.1)
+}
+
+/// Stops the devnet in `dir`.
+pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Result<Exit> {
+    let stopped_supervisor = stop_supervisor(dir, args.keep).await?;
+    for leftover in [detach::PID_FILE, control::SOCKET_FILE] {
+        let _ = std::fs::remove_file(dir.join(leftover));
+    }
+    let Some(state) = StateFile::read(dir)? else {
+        let kept = finish_files(dir, args.keep)?;
+        emit(
+            out,
+            &json!({"stopped": stopped_supervisor.is_some(), "state_dir": dir, "orphans": [], "kept": kept}),
+        )?;
+        return Ok(Exit::Passed);
+    };
+    let (groups, orphans) = stop_children(&state).await;
     let kept = finish_files(dir, args.keep)?;
     if !args.keep {
         match std::fs::remove_file(StateFile::path(dir)) {

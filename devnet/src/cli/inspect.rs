@@ -9,10 +9,10 @@ use clap::Args;
 use devnet_pins as pins;
 use devnet_stack::disk::DiskUsage;
 use devnet_stack::state_file::{Component, RunState, StateFile, supervisor_alive};
-use devnet_stack::{DevnetError, persist, process};
+use devnet_stack::{ControlClient, DevnetError, persist, process};
 use serde_json::{Value, json};
 
-use super::{Exit, emit};
+use super::{API_TIMEOUT, Exit, emit};
 use crate::exports::{EnvFormat, exports, render};
 
 /// `devnet status` options.
@@ -51,18 +51,37 @@ fn component_json(component: &Component) -> Value {
     value
 }
 
-/// The status of the devnet in `dir`: `devnet.json` plus `running` (the supervisor lock is
-/// held), per-component `alive`, `disk` (bytes below the state directory, by part) and `kept`
-/// (the chain `down --keep` kept, if any). A record claiming to run without a live supervisor is
-/// reported as `dead`.
-pub(super) fn status(dir: &Path, _args: &StatusArgs, out: &mut dyn Write) -> Result<Exit> {
+/// The state of the devnet in `dir` and where it came from: the running supervisor's control
+/// API (`control_api`), else `devnet.json`.
+pub(super) async fn current_state(dir: &Path) -> Result<(Option<StateFile>, &'static str)> {
+    if let Some(client) = ControlClient::connect(dir)? {
+        match client.get_json("/v1/status", API_TIMEOUT).await {
+            Ok(value) => {
+                let state = serde_json::from_value(value).context("parsing the API's status")?;
+                return Ok((Some(state), "control_api"));
+            }
+            Err(e) => {
+                tracing::debug!(target: "devnet::status", error = %format!("{e:#}"), "the control API did not answer; reading devnet.json");
+            }
+        }
+    }
+    Ok((StateFile::read(dir)?, "devnet.json"))
+}
+
+/// The status of the devnet in `dir` (from the control API when the supervisor runs, else
+/// `devnet.json`) plus `running` (the supervisor lock is held), `source`, per-component
+/// `alive`, `disk` (bytes below the state directory, by part) and `kept` (the chain
+/// `down --keep` kept, if any). A record claiming to run without a live supervisor is reported
+/// as `dead`.
+pub(super) async fn status(dir: &Path, _args: &StatusArgs, out: &mut dyn Write) -> Result<Exit> {
+    let (state, source) = current_state(dir).await?;
     let running = supervisor_alive(dir)?;
     let disk = DiskUsage::of(dir);
     let kept = persist::Kept::read(dir).unwrap_or_else(|e| {
         tracing::warn!(target: "devnet::status", error = %format!("{e:#}"), "unreadable kept.json");
         None
     });
-    let Some(state) = StateFile::read(dir)? else {
+    let Some(state) = state else {
         emit(
             out,
             &json!({"state": "absent", "running": running, "state_dir": dir, "disk": disk, "kept": kept}),
@@ -76,6 +95,7 @@ pub(super) fn status(dir: &Path, _args: &StatusArgs, out: &mut dyn Write) -> Res
     );
     if let Some(object) = value.as_object_mut() {
         object.insert("running".to_owned(), Value::Bool(running));
+        object.insert("source".to_owned(), Value::from(source));
         if claimed && !running {
             object.insert("state".to_owned(), Value::String("dead".to_owned()));
         }
@@ -98,13 +118,14 @@ pub(super) fn status(dir: &Path, _args: &StatusArgs, out: &mut dyn Write) -> Res
 }
 
 /// The exports of the running devnet in `dir`.
-pub(super) fn env(dir: &Path, args: &EnvArgs, out: &mut dyn Write) -> Result<Exit> {
+pub(super) async fn env(dir: &Path, args: &EnvArgs, out: &mut dyn Write) -> Result<Exit> {
     let not_running = || DevnetError::NotRunning(dir.to_owned());
     if !supervisor_alive(dir)? {
         return Err(not_running().into());
     }
-    let state = StateFile::read(dir)?.ok_or_else(not_running)?;
-    if state.state != RunState::Ready {
+    let state = current_state(dir).await?.0.ok_or_else(not_running)?;
+    // Degraded (a chain halt) still has its endpoints.
+    if !matches!(state.state, RunState::Ready | RunState::Degraded) {
         return Err(anyhow::Error::new(not_running())
             .context(format!("the devnet is {:?}, not ready", state.state)));
     }

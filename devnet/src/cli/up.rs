@@ -53,6 +53,17 @@ pub struct UpArgs {
     /// `anvil/cache/`, each as large as the whole state).
     #[arg(long, default_value_t = devnet_stack::DEFAULT_STATE_HISTORY, value_name = "N")]
     pub l1_history: usize,
+    /// Run the supervisor in the background (own session, `supervisor.pid`,
+    /// `logs/supervisor.log`); print the status once ready, exit 0. Stop it with `devnet down`.
+    #[arg(long)]
+    pub detach: bool,
+    /// With `--detach`: how long to wait for the devnet to be ready before stopping it again.
+    #[arg(long, default_value_t = 180, value_name = "SECS")]
+    pub ready_timeout: u64,
+    /// Under interval mining: how long the sequencer's checkpoint may stand still while the L1
+    /// holds inputs it has not finalized before the devnet is `degraded`.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub stall_after: u64,
 }
 
 impl UpArgs {
@@ -69,6 +80,7 @@ impl UpArgs {
         options.poll_interval = Duration::from_millis(self.poll_ms.max(1));
         options.keep = self.keep;
         options.state_history = (self.l1_history > 0).then_some(self.l1_history);
+        options.stall_after = Duration::from_secs(self.stall_after.max(1));
         options.restart = RestartPolicy {
             max_restarts: self.max_restarts,
             ..RestartPolicy::default()
@@ -79,6 +91,12 @@ impl UpArgs {
 
 /// Runs the supervisor until SIGINT/SIGTERM or until a component gives up.
 pub(super) async fn up(dir: &Path, args: UpArgs, out: &mut dyn Write) -> Result<Exit> {
+    if args.detach {
+        let dir =
+            std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
+        let timeout = Duration::from_secs(args.ready_timeout.max(1));
+        return super::detach::up_detached(&dir, timeout, out).await;
+    }
     // Installed before bring-up, so a signal during it is not lost (nor fatal).
     let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;

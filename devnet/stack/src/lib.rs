@@ -13,7 +13,9 @@
 //!   (a task, or a `devnet-sequencer` child, [`SequencerChild`]), with restarts,
 //!   re-provisioning, a settle pump and a teardown that audits for orphans ([`process`]).
 //! - [`Supervisor`] runs a [`LocalStack`] for `devnet up`: stable [`Front`]s, restarts with
-//!   backoff ([`RestartPolicy`]), health checks, [`state_file`] (`devnet.json`, the lock).
+//!   backoff ([`RestartPolicy`]), health and chain-halt checks, [`state_file`] (`devnet.json`,
+//!   the lock), lifecycle [`events`] and the [`control`] API on a Unix socket
+//!   ([`ControlClient`] is its client).
 //! - [`persist`] keeps a devnet's chain across `down --keep` and `up`, and [`disk`] measures
 //!   what a state directory holds.
 //! - [`DevnetError`] and [`classify`] are the errors of the supervisor and the CLI and the
@@ -22,6 +24,7 @@
 
 mod anvil;
 mod contracts;
+mod control_client;
 mod devnet;
 pub mod disk;
 mod error;
@@ -41,6 +44,7 @@ pub use anvil::{Anvil, AnvilOptions, DEFAULT_STATE_HISTORY};
 pub use contracts::{
     AddressDrift, Deployment, PlannedContract, deploy, pinned_address, rollups_plan,
 };
+pub use control_client::ControlClient;
 pub use devnet::{Devnet, DevnetBuilder};
 pub use error::{Class, DevnetError, classify};
 pub use front::Front;
@@ -49,11 +53,12 @@ pub use install::{
     workspace_root,
 };
 pub use l1_client::{AddedInput, L1Client};
-pub use local::{LocalStack, LocalStackBuilder, Mining, SequencerMode, StackDirs, wipe};
+pub use local::{ChildExit, LocalStack, LocalStackBuilder, Mining, SequencerMode, StackDirs, wipe};
 pub use sequencer_child::{
     ChildSetup, SEQUENCER_BIN_ENV, SequencerChild, ensure_sequencer_binary, sequencer_args,
     sequencer_binary, sequencer_command,
 };
 pub use supervisor::{
     Decision, Outcome, RestartPolicy, RestartTracker, Supervisor, SupervisorHandle, UpOptions,
+    control, events,
 };

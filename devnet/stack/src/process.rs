@@ -50,6 +50,24 @@ fn state(pid: u32) -> Option<char> {
     rest.split_whitespace().next()?.chars().next()
 }
 
+/// How a zombie (exited, not yet reaped) ended, as `(code, signal)`: `/proc/<pid>/stat` field
+/// 52, the wait status. `None` while it runs or once it is gone.
+pub fn zombie_exit(pid: u32) -> Option<(Option<i32>, Option<i32>)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if fields.first() != Some(&"Z") {
+        return None;
+    }
+    let raw: i32 = fields.get(49)?.parse().ok()?;
+    let signal = raw & 0x7f;
+    Some(if signal == 0 {
+        (Some((raw >> 8) & 0xff), None)
+    } else {
+        (None, Some(signal))
+    })
+}
+
 /// Whether `pid` runs (exists and is not a zombie). A dead child that was not reaped yet is a
 /// zombie, so this also tells a parent that its child exited without reaping it.
 pub fn is_running(pid: u32) -> bool {
@@ -160,6 +178,28 @@ mod tests {
         assert!(!is_same_process(me, start + 1));
         assert!(start_time(u32::MAX).is_none());
         assert!(!is_running(u32::MAX));
+    }
+
+    #[test]
+    fn a_zombie_tells_how_it_ended() {
+        for (script, expected) in [("exit 3", (Some(3), None)), ("kill -9 $$", (None, Some(9)))] {
+            let mut child = std::process::Command::new("sh")
+                .args(["-c", script])
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let ended = loop {
+                if let Some(ended) = zombie_exit(child.id()) {
+                    break ended;
+                }
+                assert!(std::time::Instant::now() < deadline, "{script}: no zombie");
+                std::thread::sleep(Duration::from_millis(5));
+            };
+            assert_eq!(ended, expected, "{script}");
+            child.wait().unwrap();
+            assert_eq!(zombie_exit(child.id()), None, "reaped");
+        }
+        assert_eq!(zombie_exit(std::process::id()), None, "running");
     }
 
     #[test]

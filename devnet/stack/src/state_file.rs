@@ -2,8 +2,12 @@
 //! rename, directory fsync) and `supervisor.lock`, an advisory lock the supervisor holds for its
 //! whole life — the only truth about whether it is alive.
 //!
-//! Layout: `devnet.json`, `supervisor.lock`, `logs/` (`anvil.log`, `sequencer.log`),
-//! `sequencer-data/` (the sequencer's replica), `watchdog/` (`CARTESI_WATCHDOG_STATE_DIR`).
+//! Layout: `devnet.json`, `supervisor.lock`, `events.jsonl` (lifecycle events), `logs/`
+//! (`anvil.log`, `sequencer.log`, `supervisor.log` when detached), `sequencer-data/` (the
+//! sequencer's replica), `watchdog/` (`CARTESI_WATCHDOG_STATE_DIR`), `anvil/` (anvil's cache
+//! path and, after `down --keep`, `state.json`), `kept.json` (the kept chain), `snapshots/`;
+//! while a supervisor runs, `control.sock` (its control API) and, when detached,
+//! `supervisor.pid`.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write as _;
@@ -33,7 +37,8 @@ pub enum RunState {
     Starting,
     /// Everything runs; the endpoints answer.
     Ready,
-    /// A component exhausted its restarts; the supervisor is stopping.
+    /// The chain halted (the L1 head or the sequencer's checkpoint stands still; `ready` again
+    /// once they move), or a component exhausted its restarts and the supervisor is stopping.
     Degraded,
     /// Bring-up failed.
     Failed,

@@ -16,7 +16,7 @@ use crate::http::{get_json, poll};
 const DEVNET_BIN: &str = env!("CARGO_BIN_EXE_devnet");
 
 /// `devnet` alone in `dir` (no `devnet-sequencer` next to it).
-fn lone_devnet(dir: &Path) -> PathBuf {
+pub(crate) fn lone_devnet(dir: &Path) -> PathBuf {
     let bin = dir.join("devnet");
     if std::fs::hard_link(DEVNET_BIN, &bin).is_err() {
         std::fs::copy(DEVNET_BIN, &bin).unwrap();
@@ -35,7 +35,7 @@ fn devnet(bin: &Path, dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn json_line(output: &Output) -> Value {
+pub(crate) fn json_line(output: &Output) -> Value {
     let text = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(text.lines().next().unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}: {text:?}"))

@@ -1,4 +1,5 @@
-//! The `devnet` binary against real processes: `up`/`status`/`env`/`down`, and `proxy`.
+//! The `devnet` binary against real processes: `up`/`status`/`env`/`down`, the daemon
+//! (`up --detach`, named devnets, `list`, `events`, `logs`, `sequencer restart`), and `proxy`.
 
 #[path = "../shared/child.rs"]
 mod child;
@@ -6,6 +7,7 @@ mod cli;
 #[allow(dead_code)] // Shared with the fault-proxy tests; `proxy` needs only a JSON-RPC post.
 #[path = "../shared/client.rs"]
 mod client;
+mod daemon;
 mod devstate;
 #[allow(dead_code)] // Shared with the fault-proxy tests; `proxy` needs only the fake node.
 #[path = "../shared/fake_upstream.rs"]

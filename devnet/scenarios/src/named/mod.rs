@@ -1,7 +1,7 @@
 //! The registry of named scenarios (spec `devnet.md` §9) and their dispatch. The scenarios
 //! themselves live in one module per theme: [`agree`], [`divergence`], [`provider`] (the
 //! watchdog's L1 edge), [`range_cap`], [`sequencer_edge`], [`sequencer_l1`] (the sequencer's
-//! L1 edge), [`state_dir`], [`reorg`] and [`chaos`].
+//! L1 edge), [`upgrade`] (a rolling sequencer restart), [`state_dir`], [`reorg`] and [`chaos`].
 
 mod agree;
 mod chaos;
@@ -13,6 +13,7 @@ mod reorg;
 mod sequencer_edge;
 mod sequencer_l1;
 mod state_dir;
+mod upgrade;
 
 use anyhow::Result;
 use devnet_sequencer::ResponseShape;
@@ -208,6 +209,12 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     )
     .needing(Caps::NODE_CONTROL),
     info(
+        "sequencer-upgrade",
+        "0 before, between, after; never 2",
+        "a rolling sequencer restart mid-workload (soft-confirmed transfers in flight), the L1 running on → the watchdog agrees before and after, no event",
+    )
+    .needing(Caps::NODE_CONTROL),
+    info(
         "concurrent-ticks",
         "1 lock_busy; first 0",
         "a tick while another holds the lock → exit 1 lock_busy, nothing written",
@@ -337,6 +344,7 @@ pub(super) async fn scenario(name: &str, h: &mut Harness, checks: &mut Checks) -
         "sequencer-outage" => sequencer_edge::outage(h, checks).await,
         "sequencer-transient-matrix" => sequencer_edge::transient_matrix(h, checks).await,
         "kill-sequencer" => sequencer_edge::kill(h, checks).await,
+        "sequencer-upgrade" => upgrade::sequencer_upgrade(h, checks).await,
         "concurrent-ticks" => state_dir::concurrent_ticks(h, checks).await,
         "corrupt-checkpoint" => state_dir::corrupt_checkpoint(h, checks).await,
         "torn-publish" => state_dir::torn_publish(h, checks).await,

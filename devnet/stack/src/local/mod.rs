@@ -19,7 +19,7 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
@@ -38,6 +38,7 @@ mod running;
 use builder::L1Setup;
 pub use builder::LocalStackBuilder;
 pub use modes::{Mining, SequencerMode, StackDirs};
+pub use running::ChildExit;
 use running::RunningSequencer;
 
 /// Removes a directory tree if it exists.
@@ -157,7 +158,7 @@ impl LocalStack {
 
     /// If the sequencer child has exited: reaps it and returns how it ended. A task never
     /// exits on its own.
-    pub fn sequencer_exit(&mut self) -> Option<String> {
+    pub fn sequencer_exit(&mut self) -> Option<ChildExit> {
         let exited = match self.sequencer.as_mut() {
             Some(running) => running.try_exit(),
             None => return None,
@@ -168,7 +169,7 @@ impl LocalStack {
                 Some(status)
             }
             Ok(None) => None,
-            Err(e) => Some(format!("{e:#}")),
+            Err(e) => Some(ChildExit::described(format!("{e:#}"))),
         }
     }
 
@@ -201,6 +202,33 @@ impl LocalStack {
             running.shutdown().await?;
         }
         self.start_sequencer(true).await
+    }
+
+    /// Rolling replacement of the sequencer child, the L1 untouched: stops it gracefully and
+    /// starts `bin` (a `devnet-sequencer` build taking the same flags) in its place, or the
+    /// same binary again when `bin` is `None`; later restarts keep the new binary. Returns the
+    /// binary that runs now. Only a child can be replaced. When the new binary does not start,
+    /// the previous one is kept for later starts (none runs until the next
+    /// [`ensure_sequencer`](Self::ensure_sequencer)).
+    pub async fn replace_sequencer(&mut self, bin: Option<PathBuf>) -> Result<PathBuf> {
+        let Some(setup) = self.child_setup.as_mut() else {
+            bail!("the sequencer runs as a task of this process; only a child can be replaced");
+        };
+        let previous = (setup.bin.clone(), setup.bin_args.clone());
+        if let Some(bin) = bin {
+            ensure!(bin.is_file(), "no sequencer binary at {}", bin.display());
+            setup.bin = bin;
+            setup.bin_args.clear();
+        }
+        let running = setup.bin.clone();
+        if let Err(e) = self.restart_sequencer().await {
+            // Later restarts go back to the binary that worked.
+            if let Some(setup) = self.child_setup.as_mut() {
+                (setup.bin, setup.bin_args) = previous;
+            }
+            return Err(e);
+        }
+        Ok(running)
     }
 
     /// Starts the sequencer if none runs (after [`kill_sequencer`](Self::kill_sequencer) or an

@@ -1,5 +1,8 @@
 //! The sequencer of a local stack: a task of this process or a `devnet-sequencer` child.
 
+use std::os::unix::process::ExitStatusExt as _;
+use std::process::ExitStatus;
+
 use anyhow::Result;
 use devnet_sequencer::{Sequencer, SequencerConfig, SequencerHandle};
 
@@ -52,11 +55,11 @@ impl RunningSequencer {
         }
     }
 
-    /// `Some(description)` once a child has exited (reaped); a task never exits on its own.
-    pub(super) fn try_exit(&mut self) -> Result<Option<String>> {
+    /// How a child ended once it has exited (reaped); a task never exits on its own.
+    pub(super) fn try_exit(&mut self) -> Result<Option<ChildExit>> {
         match self {
             Self::Task(_) => Ok(None),
-            Self::Child(child) => Ok(child.try_exit()?.map(|status| status.to_string())),
+            Self::Child(child) => Ok(child.try_exit()?.map(|status| ChildExit::from(&status))),
         }
     }
 
@@ -73,6 +76,38 @@ impl RunningSequencer {
         match self {
             Self::Task(handle) => handle.shutdown().await,
             Self::Child(child) => child.shutdown().await.map(drop),
+        }
+    }
+}
+
+/// How a child process ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildExit {
+    /// `exit status: 3`, `signal: 9 (SIGKILL)`, or why it could not be told.
+    pub status: String,
+    /// The exit code, if it exited.
+    pub code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+}
+
+impl ChildExit {
+    /// An exit known only as text (a polling error, a process not reaped by us).
+    pub fn described(status: impl Into<String>) -> Self {
+        Self {
+            status: status.into(),
+            code: None,
+            signal: None,
+        }
+    }
+}
+
+impl From<&ExitStatus> for ChildExit {
+    fn from(status: &ExitStatus) -> Self {
+        Self {
+            status: status.to_string(),
+            code: status.code(),
+            signal: status.signal(),
         }
     }
 }

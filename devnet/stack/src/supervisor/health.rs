@@ -1,5 +1,7 @@
 //! Health checks: anvil answers (and, with interval mining, makes progress); the sequencer's
-//! `/healthz` answers 200.
+//! `/healthz` answers 200; and, with interval mining, the chain-halt checks: the L1 head must
+//! advance, and the sequencer's finalized checkpoint must move while the L1 holds inputs it has
+//! not finalized. A failing chain-halt check makes the stack `degraded` until it passes again.
 
 use std::time::Duration;
 
@@ -11,17 +13,22 @@ use crate::local::{LocalStack, Mining};
 /// How long one probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The last observed L1 head and when it last moved.
+/// The last observed L1 head and finalized checkpoint, and when each last moved.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Progress {
     head: Option<(u64, Instant)>,
+    /// The checkpoint's block, since when it waits with inputs pending, and the L1's input
+    /// count when it last moved.
+    checkpoint: Option<(u64, Instant, u64)>,
 }
 
-/// One round of checks: `Ok(detail)` or `Err(reason)` per component.
+/// One round of checks: `Ok(detail)` or `Err(reason)` per component, and the failing
+/// chain-halt checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Health {
     pub(super) anvil: Result<String, String>,
     pub(super) sequencer: Result<String, String>,
+    pub(super) halted: Vec<String>,
 }
 
 impl Health {
@@ -34,15 +41,69 @@ impl Health {
     }
 }
 
-/// Probes both components.
+/// Probes both components; `stall_after` is how long the checkpoint may stand still while the
+/// L1 holds inputs it has not finalized.
 pub(super) async fn check(
     stack: &LocalStack,
     http: &reqwest::Client,
     progress: &mut Progress,
+    stall_after: Duration,
 ) -> Health {
     let anvil = check_anvil(stack, progress).await;
     let sequencer = check_sequencer(http, stack.sequencer_url()).await;
-    Health { anvil, sequencer }
+    let mut halted = Vec::new();
+    if let Err(reason) = &anvil
+        && reason.starts_with("stuck")
+    {
+        halted.push(format!("the L1 head is {reason}"));
+    }
+    if matches!(stack.mining(), Mining::Interval(_))
+        && let Some(reason) = check_finality(stack, progress, stall_after).await
+    {
+        halted.push(reason);
+    }
+    Health {
+        anvil,
+        sequencer,
+        halted,
+    }
+}
+
+/// `Some(reason)` when the checkpoint has not moved for `stall_after` while the L1 received
+/// inputs for the application after it last moved. (The count when it moved includes its own
+/// batch, so an idle stack has none pending.) Unreadable values pass (the component checks
+/// report those).
+async fn check_finality(
+    stack: &LocalStack,
+    progress: &mut Progress,
+    stall_after: Duration,
+) -> Option<String> {
+    let status = tokio::time::timeout(PROBE_TIMEOUT, stack.control_status())
+        .await
+        .ok()?
+        .ok()??;
+    let block = status.get("checkpoint")?.get("inclusion_block")?.as_u64()?;
+    let on_l1 = tokio::time::timeout(PROBE_TIMEOUT, stack.devnet().input_count())
+        .await
+        .ok()?
+        .ok()?;
+    let now = Instant::now();
+    let (since, base) = match progress.checkpoint {
+        Some((seen, at, base)) if seen == block => (at, base),
+        _ => (now, on_l1),
+    };
+    let pending = on_l1.saturating_sub(base);
+    // The clock runs only while something is pending.
+    let since = if pending == 0 { now } else { since };
+    progress.checkpoint = Some((block, since, base));
+    let still = now.saturating_duration_since(since);
+    (pending > 0 && still > stall_after).then(|| {
+        format!(
+            "the sequencer is not finalizing: checkpoint at block {block} for {}s while {pending} \
+             L1 inputs arrived after it",
+            still.as_secs()
+        )
+    })
 }
 
 async fn check_anvil(stack: &LocalStack, progress: &mut Progress) -> Result<String, String> {

@@ -10,6 +10,11 @@
 //!   init`).
 //! - **Too many exits** ([`RestartPolicy`]): the component is `failed`, the supervisor
 //!   `degraded`; it tears down and [`Outcome::Degraded`] is returned (`up` exits 1).
+//! - **Chain halt** (interval mining): the L1 head stops advancing, or the sequencer's
+//!   checkpoint stops moving while the L1 holds inputs it has not finalized → `degraded` (an
+//!   event), and `ready` again (`recovered`) once both move.
+//! - **Control**: the [`control`] API on `control.sock` serves the state, logs and [`events`],
+//!   and replaces the sequencer on request (a rolling restart; the L1 keeps running).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -17,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use devnet_pins::CHAIN_ID;
 use devnet_sequencer::{Fault, ResponseShape};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::error::DevnetError;
@@ -28,11 +33,16 @@ use crate::state_file::{
 };
 use crate::{persist, process};
 
+pub mod control;
+pub mod events;
 mod health;
 mod restart;
 mod runner;
 
 pub use restart::{Decision, RestartPolicy, RestartTracker};
+
+use control::{ControlServer, ControlState};
+use events::{EventKind, EventLog};
 
 /// Options of `devnet up`.
 #[derive(Clone, Debug)]
@@ -65,6 +75,9 @@ pub struct UpOptions {
     pub restart: RestartPolicy,
     /// How often health is checked.
     pub health_interval: Duration,
+    /// Under interval mining: how long the sequencer's checkpoint may stand still while the L1
+    /// holds inputs it has not finalized before the stack is `degraded`.
+    pub stall_after: Duration,
 }
 
 impl UpOptions {
@@ -85,6 +98,7 @@ impl UpOptions {
             state_history: Some(crate::DEFAULT_STATE_HISTORY),
             restart: RestartPolicy::default(),
             health_interval: Duration::from_secs(2),
+            stall_after: Duration::from_secs(30),
         }
     }
 }
@@ -143,6 +157,7 @@ impl Supervisor {
         }
         create_private_dir(&dirs.logs)?;
 
+        let events = EventLog::create(&dir);
         // A resumed chain is served on the endpoints of the run that kept it, when free.
         let previous = resume
             .as_ref()
@@ -182,6 +197,18 @@ impl Supervisor {
             updated_at_ms: 0,
         };
         state.write(&dir)?;
+        let (publish, subscription) = watch::channel(state.clone());
+        let (requests, requests_rx) = mpsc::channel(16);
+        let control = ControlServer::start(ControlState {
+            dir: dir.clone(),
+            state: subscription.clone(),
+            events: events.clone(),
+            requests,
+        })?;
+        events.emit(EventKind::Started {
+            run_id: run_id.clone(),
+            pid: me,
+        });
 
         let resumed = resume.as_ref().map(|(kept, _)| kept.clone());
         let stack = match bring_up(&options, &dir, &run_id, resume).await {
@@ -190,6 +217,12 @@ impl Supervisor {
                 state.state = RunState::Failed;
                 state.reason = Some(format!("{e:#}"));
                 let _ = state.write(&dir);
+                publish.send_replace(state.clone());
+                events.emit(EventKind::Failed {
+                    reason: format!("{e:#}"),
+                });
+                events.emit(EventKind::Stopped);
+                control.close();
                 return Err(DevnetError::BringUp(e).into());
             }
         };
@@ -199,7 +232,8 @@ impl Supervisor {
         runner::record_anvil(&mut state.components.anvil, &stack);
         runner::record_sequencer(&mut state.components.sequencer, &stack);
         state.state = RunState::Ready;
-        state.ready_after_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(0));
+        let ready_after_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(0);
+        state.ready_after_ms = Some(ready_after_ms);
         state.write(&dir)?;
         let resumed_kept = resumed.clone();
         if let Some(kept) = resumed {
@@ -207,6 +241,8 @@ impl Supervisor {
             persist::discard_kept(&dir)?;
             tracing::info!(target: "devnet::supervisor", block = kept.block_number, kept_by = %kept.run_id, "resumed the kept chain");
         }
+        publish.send_replace(state.clone());
+        events.emit(EventKind::Ready { ready_after_ms });
         tracing::info!(
             target: "devnet::supervisor",
             l1 = %state.endpoints.l1_rpc,
@@ -215,7 +251,6 @@ impl Supervisor {
             "devnet ready"
         );
 
-        let (publish, subscription) = watch::channel(state.clone());
         let (stop, stopped) = watch::channel(false);
         let runner = runner::Runner::new(runner::Parts {
             dir,
@@ -227,7 +262,11 @@ impl Supervisor {
             lock,
             policy: options.restart,
             health_interval: options.health_interval,
+            stall_after: options.stall_after,
             keep: options.keep,
+            events,
+            control,
+            requests: requests_rx,
         });
         let task = tokio::spawn(runner.run(stopped));
         Ok(SupervisorHandle {

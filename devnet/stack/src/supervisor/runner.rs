@@ -3,9 +3,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use axum::http::StatusCode;
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
 
 use super::Outcome;
+use super::control::{ControlRequest, ControlServer};
+use super::events::{EventKind, EventLog};
 use super::health::{self, Health};
 use super::restart::{Decision, RestartPolicy, RestartTracker};
 use crate::front::Front;
@@ -31,7 +35,11 @@ pub(super) struct Parts {
     pub(super) lock: SupervisorLock,
     pub(super) policy: RestartPolicy,
     pub(super) health_interval: Duration,
+    pub(super) stall_after: Duration,
     pub(super) keep: bool,
+    pub(super) events: EventLog,
+    pub(super) control: ControlServer,
+    pub(super) requests: mpsc::Receiver<ControlRequest>,
 }
 
 pub(super) struct Runner {
@@ -44,6 +52,8 @@ pub(super) struct Runner {
     next_heartbeat: Instant,
     progress: health::Progress,
     http: reqwest::Client,
+    /// Set when a control request made a component give up.
+    given_up: Option<Outcome>,
 }
 
 /// Records the running anvil in `component`.
@@ -82,6 +92,7 @@ impl Runner {
             next_heartbeat: now + HEARTBEAT,
             progress: health::Progress::default(),
             http: reqwest::Client::new(),
+            given_up: None,
             parts,
         }
     }
@@ -90,9 +101,13 @@ impl Runner {
     /// down.
     pub(super) async fn run(mut self, mut stop: watch::Receiver<bool>) -> anyhow::Result<Outcome> {
         let outcome = loop {
-            tokio::select! {
+            let request = tokio::select! {
                 _ = stop.wait_for(|stop| *stop) => break Outcome::Stopped,
-                () = tokio::time::sleep(TICK) => {}
+                Some(request) = self.parts.requests.recv() => Some(request),
+                () = tokio::time::sleep(TICK) => None,
+            };
+            if let Some(request) = request {
+                self.handle(request).await;
             }
             if let Some(outcome) = self.step().await {
                 break outcome;
@@ -102,14 +117,26 @@ impl Runner {
     }
 
     async fn step(&mut self) -> Option<Outcome> {
+        if let Some(outcome) = self.given_up.take() {
+            return Some(outcome);
+        }
         let now = Instant::now();
         if self.anvil_restart_at.is_none() && self.parts.stack.anvil_exited() {
             tracing::warn!(target: "devnet::supervisor", "anvil exited");
             self.parts.l1_front.set_target(None);
             self.parts.seq_front.set_target(None);
             let component = &mut self.parts.state.components.anvil;
-            component.process = None;
+            let pid = component.process.take().map(|p| p.pid);
+            let (code, signal) = pid
+                .and_then(crate::process::zombie_exit)
+                .unwrap_or((None, None));
             component.last_exit = Some("exited".to_owned());
+            self.parts.events.emit(EventKind::ChildExited {
+                component: "anvil".to_owned(),
+                code,
+                signal,
+                status: "exited".to_owned(),
+            });
             if let Some(outcome) = self.schedule(Which::Anvil, now, "exited".to_owned()) {
                 return Some(outcome);
             }
@@ -123,12 +150,18 @@ impl Runner {
         if self.sequencer_restart_at.is_none()
             && let Some(exit) = self.parts.stack.sequencer_exit()
         {
-            tracing::warn!(target: "devnet::supervisor", status = %exit, "the sequencer exited");
+            tracing::warn!(target: "devnet::supervisor", status = %exit.status, "the sequencer exited");
             self.parts.seq_front.set_target(None);
             let component = &mut self.parts.state.components.sequencer;
             component.process = None;
-            component.last_exit = Some(exit.clone());
-            if let Some(outcome) = self.schedule(Which::Sequencer, now, exit) {
+            component.last_exit = Some(exit.status.clone());
+            self.parts.events.emit(EventKind::ChildExited {
+                component: "sequencer".to_owned(),
+                code: exit.code,
+                signal: exit.signal,
+                status: exit.status.clone(),
+            });
+            if let Some(outcome) = self.schedule(Which::Sequencer, now, exit.status) {
                 return Some(outcome);
             }
         }
@@ -156,7 +189,14 @@ impl Runner {
                     Which::Sequencer => &mut self.sequencer_restart_at,
                 };
                 *slot = Some(now + delay);
-                self.component(which).state = ComponentState::Backoff;
+                let component = self.component(which);
+                component.state = ComponentState::Backoff;
+                let attempt = component.restarts + 1;
+                self.parts.events.emit(EventKind::RestartScheduled {
+                    component: which.name().to_owned(),
+                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    attempt,
+                });
                 self.persist();
                 None
             }
@@ -165,6 +205,10 @@ impl Runner {
                 self.component(which).state = ComponentState::Failed;
                 self.parts.state.state = RunState::Degraded;
                 self.parts.state.reason = Some(format!("{} failed: {reason}", which.name()));
+                self.parts.events.emit(EventKind::GaveUp {
+                    component: which.name().to_owned(),
+                    reason: reason.clone(),
+                });
                 self.persist();
                 Some(Outcome::Degraded {
                     component: which.name().to_owned(),
@@ -187,6 +231,12 @@ impl Runner {
                 record_sequencer(component, &self.parts.stack);
                 component.restarts += 1;
                 tracing::info!(target: "devnet::supervisor", url = %self.parts.stack.sequencer_url(), restarts = component.restarts, "the sequencer restarted");
+                let pid = component.process.map(|p| p.pid);
+                self.parts.events.emit(EventKind::Restarted {
+                    component: "sequencer".to_owned(),
+                    pid,
+                });
+                self.progress = health::Progress::default();
                 self.next_health = now;
                 self.persist();
                 None
@@ -214,6 +264,10 @@ impl Runner {
                 record_anvil(&mut state.components.anvil, stack);
                 record_sequencer(&mut state.components.sequencer, stack);
                 state.components.anvil.restarts += 1;
+                self.parts.events.emit(EventKind::Restarted {
+                    component: "anvil".to_owned(),
+                    pid: state.components.anvil.process.map(|p| p.pid),
+                });
                 tracing::warn!(target: "devnet::supervisor", generation = state.generation, "the L1 was re-provisioned: its history is new, re-run `sequencer-watchdog init`");
                 self.progress = health::Progress::default();
                 self.next_health = now;
@@ -229,8 +283,18 @@ impl Runner {
     }
 
     async fn check_health(&mut self, now: Instant) {
-        let health = health::check(&self.parts.stack, &self.http, &mut self.progress).await;
-        let Health { anvil, sequencer } = &health;
+        let health = health::check(
+            &self.parts.stack,
+            &self.http,
+            &mut self.progress,
+            self.parts.stall_after,
+        )
+        .await;
+        let Health {
+            anvil,
+            sequencer,
+            halted,
+        } = &health;
         let mut changed = false;
         for (which, result) in [(Which::Anvil, anvil), (Which::Sequencer, sequencer)] {
             let label = Health::label(result);
@@ -248,6 +312,7 @@ impl Runner {
                 changed = true;
             }
         }
+        changed |= self.judge_progress(halted);
         if changed {
             self.persist();
         }
@@ -259,6 +324,102 @@ impl Runner {
                 sequencer = %Health::label(sequencer),
                 "health"
             );
+        }
+    }
+
+    /// `ready` ↔ `degraded` on the chain-halt checks; whether the state changed.
+    fn judge_progress(&mut self, halted: &[String]) -> bool {
+        let state = &mut self.parts.state;
+        let reason = (!halted.is_empty()).then(|| halted.join("; "));
+        match (state.state, &reason) {
+            (RunState::Ready, Some(reason)) => {
+                tracing::warn!(target: "devnet::supervisor", %reason, "degraded");
+                state.state = RunState::Degraded;
+            }
+            (RunState::Degraded, Some(reason)) if state.reason.as_ref() != Some(reason) => {}
+            (RunState::Degraded, None) => {
+                tracing::info!(target: "devnet::supervisor", "recovered");
+                state.state = RunState::Ready;
+                state.reason = None;
+                self.parts.events.emit(EventKind::Recovered);
+                return true;
+            }
+            _ => return false,
+        }
+        state.reason = reason;
+        self.parts.events.emit(EventKind::Degraded {
+            reasons: halted.to_vec(),
+        });
+        true
+    }
+
+    /// Answers a control API request.
+    async fn handle(&mut self, request: ControlRequest) {
+        match request {
+            ControlRequest::RestartSequencer { binary, reply } => {
+                let answer = self.replace_sequencer(binary).await;
+                let _ = reply.send(answer);
+            }
+        }
+    }
+
+    async fn replace_sequencer(&mut self, binary: Option<PathBuf>) -> super::control::Answer {
+        if self.anvil_restart_at.is_some() || self.sequencer_restart_at.is_some() {
+            return Err((
+                StatusCode::CONFLICT,
+                "a restart is already scheduled; try again".to_owned(),
+            ));
+        }
+        tracing::info!(target: "devnet::supervisor", binary = ?binary, "replacing the sequencer");
+        let result = self.parts.stack.replace_sequencer(binary).await;
+        let now = Instant::now();
+        self.sequencer.started(now);
+        self.progress = health::Progress::default();
+        self.next_health = now;
+        match result {
+            Ok(binary) => {
+                self.parts
+                    .seq_front
+                    .set_target(self.parts.stack.sequencer_addr());
+                let component = &mut self.parts.state.components.sequencer;
+                record_sequencer(component, &self.parts.stack);
+                let pid = component.process.map(|p| p.pid);
+                self.parts.events.emit(EventKind::SequencerReplaced {
+                    binary: binary.clone(),
+                    pid,
+                });
+                self.persist();
+                Ok(json!({
+                    "replaced": true,
+                    "binary": binary,
+                    "pid": pid,
+                    "url": self.parts.state.endpoints.sequencer,
+                }))
+            }
+            Err(e) => {
+                let reason = format!("{e:#}");
+                tracing::warn!(target: "devnet::supervisor", error = %reason, "the sequencer was not replaced");
+                // The previous binary runs again if it can; otherwise the restart policy
+                // takes over.
+                if let Err(again) = self.parts.stack.ensure_sequencer().await {
+                    let again = format!("{again:#}");
+                    self.parts.seq_front.set_target(None);
+                    self.parts.state.components.sequencer.process = None;
+                    if let Some(outcome) = self.schedule(Which::Sequencer, Instant::now(), again) {
+                        self.given_up = Some(outcome);
+                    }
+                } else {
+                    self.parts
+                        .seq_front
+                        .set_target(self.parts.stack.sequencer_addr());
+                    record_sequencer(
+                        &mut self.parts.state.components.sequencer,
+                        &self.parts.stack,
+                    );
+                    self.persist();
+                }
+                Err((StatusCode::BAD_REQUEST, reason))
+            }
         }
     }
 
@@ -280,6 +441,8 @@ impl Runner {
     async fn teardown(self, outcome: Outcome) -> anyhow::Result<Outcome> {
         let Runner { mut parts, .. } = self;
         tracing::info!(target: "devnet::supervisor", "tearing down");
+        parts.events.emit(EventKind::Stopping);
+        parts.control.close();
         if parts.state.state != RunState::Degraded {
             parts.state.state = RunState::Stopping;
         }
@@ -318,6 +481,8 @@ impl Runner {
         }
         let _ = parts.state.write(&parts.dir);
         parts.publish.send_replace(parts.state.clone());
+        parts.events.emit(EventKind::Stopped);
+        parts.events.drain_followers(Duration::from_secs(2)).await;
         drop(parts.lock);
         tracing::info!(target: "devnet::supervisor", "stopped");
         result.map(|()| outcome)

@@ -5,6 +5,7 @@
 
 mod anvil;
 mod bring_up;
+mod chain_halt;
 mod deploy;
 mod deposit;
 mod disk;

@@ -14,6 +14,7 @@ use alloy::sol_types::SolCall as _;
 use canonical::WalletSnapshot;
 use cartesi_rollups_contracts::input_box::InputBox;
 use devnet_pins::{ANVIL_ADDRESSES, addresses, roles};
+use devnet_stack::events::EventKind;
 use devnet_stack::state_file::{ComponentState, RunState, StateFile, supervisor_alive};
 use devnet_stack::{Mining, Outcome, RestartPolicy, Supervisor, UpOptions};
 use rustix::process::Signal;
@@ -226,6 +227,21 @@ async fn a_killed_anvil_is_reprovisioned_behind_the_same_front() {
     .await;
     assert_eq!(point["inclusion_block"], 0);
     assert!(dir.path().join("logs/anvil.generation-0.log").is_file());
+    let events = devnet_stack::events::read_events(dir.path()).unwrap();
+    let exited = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ChildExited {
+                component, signal, ..
+            } if component == "anvil" => Some(*signal),
+            _ => None,
+        })
+        .expect("a child_exited event for anvil");
+    assert_eq!(exited, Some(9), "SIGKILL, read from the zombie");
+    assert!(events.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::Restarted { component, .. } if component == "anvil"
+    )));
     assert_eq!(supervisor.shutdown().await.unwrap(), Outcome::Stopped);
     assert!(!alive(second));
 }

@@ -256,6 +256,7 @@ impl Engine {
                 }
             }
         }
+        senders.finish();
         Ok(InputOutcome::BatchExecuted { included, skipped })
     }
 

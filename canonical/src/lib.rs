@@ -70,7 +70,9 @@ pub use output::{
     DEPOSIT_NOTICE_SELECTOR, ERC20_TRANSFER_SELECTOR, NOTICE_ENVELOPE_SELECTOR, Output,
     TRANSFER_NOTICE_SELECTOR, VOUCHER_ENVELOPE_SELECTOR,
 };
-pub use senders::{PARALLEL_MIN_OPS, WorkerPanic, recovery_threads, set_recovery_threads};
+pub use senders::{
+    PARALLEL_MIN_OPS, WorkerPanic, recovery_threads, recovery_workers, set_recovery_threads,
+};
 pub use signature::{SIGNATURE_LEN, address_of, recover_sender, sign_hash};
 pub use snapshot::{SnapshotBalance, SnapshotLayout, SnapshotNonce, WalletSnapshot};
 pub use state::EngineState;

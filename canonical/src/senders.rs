@@ -11,6 +11,9 @@
 //! last one), spawned on the first batch large enough to gain from them and kept for the life
 //! of the process. Batches with fewer than [`PARALLEL_MIN_OPS`] signatures to recover, and
 //! every batch when the setting is 1, never touch the pool.
+//!
+//! A recovery that panics, wherever it runs, re-raises on the fold's thread with a
+//! [`WorkerPanic`] payload, so the caller can tell a bug of ours from a guest outcome.
 
 use std::any::Any;
 use std::fmt;
@@ -50,9 +53,18 @@ pub fn recovery_threads() -> usize {
     }
 }
 
-/// The payload a fold panics with when a recovery worker panicked: an internal error of the
-/// caller, never an outcome of the canonical guest (a guest panic is a [`Fatal`](crate::Fatal)
-/// or the fold's own panic). The engine must not be advanced again.
+/// The recovery worker threads this process has spawned so far (they live as long as it does):
+/// at most [`recovery_threads`]` - 1`, and 0 while the setting is 1.
+pub fn recovery_workers() -> usize {
+    POOL.workers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .len()
+}
+
+/// The payload a fold panics with when the recovery of a signature panicked, on a worker or on
+/// the fold's own thread: an internal error of the caller, never an outcome of the canonical
+/// guest (a guest panic is a [`Fatal`](crate::Fatal)). The engine must not be advanced again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerPanic {
     /// The worker's panic message.
@@ -61,7 +73,7 @@ pub struct WorkerPanic {
 
 impl fmt::Display for WorkerPanic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a signature recovery worker panicked: {}", self.message)
+        write!(f, "a signature recovery panicked: {}", self.message)
     }
 }
 
@@ -80,6 +92,30 @@ fn recover_op(domain: &B256, op: &WireUserOp) -> Option<Address> {
 /// A recovered sender (`None`: the op is skipped), or the message of a recovery that panicked.
 type Recovered = Result<Option<Address>, String>;
 
+/// [`recover_op`], turning a panic into its message.
+///
+/// Builds with the `failpoints` feature evaluate the fail point `canonical.recover` before each
+/// recovery, so a test can make the k-th recovery of the process panic
+/// (`FAILPOINTS=canonical.recover=3*off->panic`: every recovery after the third panics).
+fn recover_caught(domain: &B256, op: &WireUserOp) -> Recovered {
+    catch_unwind(AssertUnwindSafe(|| {
+        #[cfg(test)]
+        tests::maybe_panic(op.nonce);
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!("canonical.recover");
+        recover_op(domain, op)
+    }))
+    .map_err(|payload| panic_message(payload.as_ref()))
+}
+
+/// The sender of a recovery, or a [`WorkerPanic`] raised on the calling (the fold's) thread.
+fn sender_or_raise(recovered: Recovered) -> Option<Address> {
+    match recovered {
+        Ok(sender) => sender,
+        Err(message) => resume_unwind(Box::new(WorkerPanic { message })),
+    }
+}
+
 /// One batch's recoveries, shared by the fold's thread and the workers.
 pub(crate) struct Job {
     batch: Arc<Batch>,
@@ -90,19 +126,16 @@ pub(crate) struct Job {
     next: AtomicUsize,
     /// One slot per op, filled once by whoever claimed it.
     slots: Box<[OnceLock<Recovered>]>,
+    /// The message of the first recovery that panicked, even one whose op the fold's thread
+    /// recovered aside: raised at the fold's next op or at the end of the batch.
+    panicked: OnceLock<String>,
 }
 
 impl Job {
     /// Recovers op `i`, turning a panic into its message.
     fn recover(&self, i: usize) -> Recovered {
         let (frame, op) = self.positions[i];
-        let op = &self.batch.frames[frame].user_ops[op];
-        catch_unwind(AssertUnwindSafe(|| {
-            #[cfg(test)]
-            tests::maybe_panic(op.nonce);
-            recover_op(&self.domain, op)
-        }))
-        .map_err(|payload| panic_message(payload.as_ref()))
+        recover_caught(&self.domain, &self.batch.frames[frame].user_ops[op])
     }
 
     /// Claims and recovers the next unclaimed op; `false` once every op is claimed.
@@ -113,8 +146,21 @@ impl Job {
         }
         // Only the claimant fills a slot (the fold's thread may compute the same value
         // aside, see `next_sender`), so this never finds it taken.
-        let _ = self.slots[i].set(self.recover(i));
+        let recovered = self.recover(i);
+        if let Err(message) = &recovered {
+            let _ = self.panicked.set(message.clone());
+        }
+        let _ = self.slots[i].set(recovered);
         true
+    }
+
+    /// Raises a [`WorkerPanic`] if a recovery of this batch panicked so far.
+    fn raise_if_panicked(&self) {
+        if let Some(message) = self.panicked.get() {
+            resume_unwind(Box::new(WorkerPanic {
+                message: message.clone(),
+            }));
+        }
     }
 }
 
@@ -207,6 +253,7 @@ impl Senders {
             positions,
             next: AtomicUsize::new(0),
             slots,
+            panicked: OnceLock::new(),
         });
         // A worker for every spare thread, but not more than there is work to share.
         POOL.share(&job, (threads - 1).min(signed / PARALLEL_MIN_OPS));
@@ -217,7 +264,8 @@ impl Senders {
     ///
     /// # Panics
     ///
-    /// With a [`WorkerPanic`] payload if the recovery of that op panicked on a worker.
+    /// With a [`WorkerPanic`] payload if the recovery of that op panicked (on a worker or on
+    /// this thread).
     pub(crate) fn next_sender(&mut self) -> Option<Address> {
         match self {
             Self::Inline {
@@ -230,11 +278,12 @@ impl Senders {
                     *frame += 1;
                     *op = 0;
                 }
-                let sender = recover_op(domain, &batch.frames[*frame].user_ops[*op]);
+                let recovered = recover_caught(domain, &batch.frames[*frame].user_ops[*op]);
                 *op += 1;
-                sender
+                sender_or_raise(recovered)
             }
             Self::Pooled { job, next } => {
+                job.raise_if_panicked();
                 let i = *next;
                 let slot = job.slots.get(i)?;
                 *next += 1;
@@ -249,11 +298,18 @@ impl Senders {
                         break job.recover(i);
                     }
                 };
-                match outcome {
-                    Ok(sender) => sender,
-                    Err(message) => resume_unwind(Box::new(WorkerPanic { message })),
-                }
+                sender_or_raise(outcome)
             }
+        }
+    }
+}
+
+impl Senders {
+    /// Ends the batch: raises a [`WorkerPanic`] if a recovery panicked, even one whose result
+    /// the fold did not wait for. Never waits for a worker.
+    pub(crate) fn finish(&self) {
+        if let Self::Pooled { job, .. } = self {
+            job.raise_if_panicked();
         }
     }
 }
@@ -287,8 +343,8 @@ mod tests {
         );
     }
 
-    /// Names of this process's recovery workers (Linux: `/proc/self/task/*/comm`).
-    fn recovery_workers() -> usize {
+    /// This process's threads named as recovery workers (Linux: `/proc/self/task/*/comm`).
+    fn named_recovery_workers() -> usize {
         std::fs::read_dir("/proc/self/task")
             .map(|tasks| {
                 tasks
@@ -352,7 +408,8 @@ mod tests {
         let senders = Senders::start(small, domain);
         assert!(matches!(senders, Senders::Inline { .. }));
         assert_eq!(drain(senders, 10), expected);
-        assert_eq!(recovery_workers(), 0, "no thread for a small batch");
+        assert_eq!(named_recovery_workers(), 0, "no thread for a small batch");
+        assert_eq!(recovery_workers(), 0);
 
         let (large, expected) = batch(60, &domain);
         let senders = Senders::start(large, domain);
@@ -361,16 +418,60 @@ mod tests {
             recovery_threads() > 1
         );
         assert_eq!(drain(senders, 60), expected);
+        assert_eq!(named_recovery_workers(), recovery_threads() - 1);
         assert_eq!(recovery_workers(), recovery_threads() - 1);
 
         set_recovery_threads(1);
         let (large, expected) = batch(60, &domain);
         let senders = Senders::start(large, domain);
-        set_recovery_threads(0);
         assert!(matches!(senders, Senders::Inline { .. }));
         assert_eq!(drain(senders, 60), expected);
 
-        // A panic while recovering surfaces on the fold's thread as a `WorkerPanic`.
+        // On the fold's thread too, a panic while recovering is a `WorkerPanic`.
+        let (large, _) = batch(40, &domain);
+        PANIC_AT.store(30, Ordering::Relaxed);
+        let senders = Senders::start(large, domain);
+        let caught = catch_unwind(AssertUnwindSafe(|| drain(senders, 40)));
+        PANIC_AT.store(u32::MAX, Ordering::Relaxed);
+        set_recovery_threads(0);
+        let payload = caught.unwrap_err();
+        let panic = payload.downcast_ref::<WorkerPanic>().unwrap();
+        assert!(panic.message.contains("injected recovery panic"), "{panic}");
+
+        // Through the engine, on whichever thread recovers op 30: the fold unwinds with it.
+        let builder = crate::InputBuilder::new(crate::WalletConfig::devnet(), Address::ZERO);
+        let method = crate::Method::Transfer {
+            amount: alloy_primitives::U256::from(1u64),
+            to: Address::repeat_byte(0xb0),
+        };
+        let user_ops = (0..40)
+            .map(|nonce| {
+                builder
+                    .sign(&B256::repeat_byte(0x42), nonce, 1, &method)
+                    .unwrap()
+            })
+            .collect();
+        let frame = Frame {
+            user_ops,
+            safe_block: 1,
+            fee_price: 0,
+        };
+        let input = builder.batch(
+            &Batch {
+                nonce: 0,
+                frames: vec![frame],
+            },
+            1,
+            0,
+        );
+        PANIC_AT.store(30, Ordering::Relaxed);
+        let mut engine = crate::Engine::new(crate::WalletConfig::devnet());
+        let caught = catch_unwind(AssertUnwindSafe(|| engine.advance(&input)));
+        PANIC_AT.store(u32::MAX, Ordering::Relaxed);
+        let payload = caught.unwrap_err();
+        assert!(payload.downcast_ref::<WorkerPanic>().is_some());
+
+        // A panic while recovering on a worker surfaces on the fold's thread as a `WorkerPanic`.
         if recovery_threads() < 2 {
             return; // No pool on a one-core machine.
         }

@@ -1,7 +1,7 @@
-//! Reads from the application contract itself: its template hash.
+//! Reads from the application contract itself: its template hash and deployment block.
 
 use alloy::providers::Provider;
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, U256};
 
 use crate::block::call;
 use crate::{BlockParam, Error, Result};
@@ -28,9 +28,44 @@ pub async fn template_hash<P: Provider>(
     }
 }
 
+/// Application `getDeploymentBlockNumber()`.
+pub const GET_DEPLOYMENT_BLOCK_NUMBER: [u8; 4] = [0xb3, 0xa1, 0xac, 0xd8];
+
+/// The application's `getDeploymentBlockNumber()` at `block`; `Ok(None)` when the call
+/// reverts or returns nothing (no code at `block`, or an application without the getter).
+pub async fn deployment_block<P: Provider>(
+    provider: &P,
+    app: Address,
+    block: BlockParam,
+) -> Result<Option<u64>> {
+    const METHOD: &str = "eth_call getDeploymentBlockNumber";
+    match call(provider, app, GET_DEPLOYMENT_BLOCK_NUMBER.to_vec(), block).await? {
+        None => Ok(None),
+        Some(ret) if ret.is_empty() => Ok(None),
+        Some(ret) if ret.len() == 32 => {
+            u64::try_from(U256::from_be_slice(&ret))
+                .map(Some)
+                .map_err(|_| Error::BadResponse {
+                    method: METHOD,
+                    detail: "block number above 2^64".into(),
+                })
+        }
+        Some(ret) => Err(Error::BadResponse {
+            method: METHOD,
+            detail: format!("{} bytes, expected 32", ret.len()),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deployment_getter_selector_is_the_signature_hash() {
+        let hash = alloy_primitives::keccak256("getDeploymentBlockNumber()");
+        assert_eq!(hash[..4], GET_DEPLOYMENT_BLOCK_NUMBER);
+    }
 
     #[test]
     fn the_selector_is_the_signature_hash() {

@@ -61,6 +61,7 @@ mod error;
 mod hint;
 mod inputbox;
 mod log;
+mod lookup;
 mod plan;
 mod range;
 mod reader;
@@ -70,7 +71,9 @@ mod retry;
 mod scan;
 mod transport;
 
-pub use application::{GET_TEMPLATE_HASH, template_hash};
+pub use application::{
+    GET_DEPLOYMENT_BLOCK_NUMBER, GET_TEMPLATE_HASH, deployment_block, template_hash,
+};
 pub use block::{
     BlockParam, BlockRef, HeadTag, block_by_number, block_by_tag, chain_id, code_at,
     ensure_chain_id,

@@ -50,12 +50,14 @@ pub(crate) fn quantity(n: u64) -> String {
     format!("{n:#x}")
 }
 
-/// The `eth_getLogs` filter: the InputBox, `InputAdded`, the application as topic1.
+/// The `eth_getLogs` filter: the InputBox, `InputAdded`, the application as topic1 and, for a
+/// lookup of one input, its index as topic2.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LogFilter {
     pub(crate) input_box: Address,
     pub(crate) app: Address,
     pub(crate) range: BlockRange,
+    pub(crate) index: Option<u64>,
 }
 
 impl Serialize for LogFilter {
@@ -64,10 +66,13 @@ impl Serialize for LogFilter {
         s.serialize_field("address", &format!("{:#x}", self.input_box))?;
         s.serialize_field("fromBlock", &quantity(self.range.from))?;
         s.serialize_field("toBlock", &quantity(self.range.to))?;
-        let topics = [
+        let mut topics = vec![
             format!("{INPUT_ADDED_TOPIC:#x}"),
             format!("{:#x}", self.app.into_word()),
         ];
+        if let Some(index) = self.index {
+            topics.push(format!("{:#x}", B256::from(U256::from(index))));
+        }
         s.serialize_field("topics", &topics)?;
         s.end()
     }

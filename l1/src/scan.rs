@@ -166,6 +166,7 @@ impl<'r, P: Provider> InputCursor<'r, P> {
             input_box: self.reader.input_box(),
             app: self.reader.app(),
             range,
+            index: None,
         };
         self.reader
             .provider()

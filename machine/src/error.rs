@@ -202,6 +202,17 @@ pub enum Error {
     /// The machine thread is gone (it panicked or failed to load).
     #[error("the machine worker thread is gone")]
     WorkerGone,
+    /// Native: the recovery of a user op's signature panicked (on a recovery worker or the
+    /// fold's thread). A bug of ours, not a guest outcome; the instance is poisoned.
+    #[error("internal error: {0}")]
+    WorkerPanic(canonical::WorkerPanic),
+    /// Native: the engine panicked outside the guest's modelled panics ([`canonical::Fatal`],
+    /// which are halts). A bug of ours, not a guest outcome; the instance is poisoned.
+    #[error("internal error: the native engine panicked: {message}")]
+    EnginePanic {
+        /// The panic message.
+        message: String,
+    },
 }
 
 /// `Result` with [`Error`].
@@ -232,7 +243,9 @@ impl Error {
             | Error::ReplayMismatch(_)
             | Error::Poisoned
             | Error::StateQuery(_)
-            | Error::WorkerGone => Class::Internal,
+            | Error::WorkerGone
+            | Error::WorkerPanic(_)
+            | Error::EnginePanic { .. } => Class::Internal,
         }
     }
 

@@ -1,5 +1,6 @@
-//! Crash injection at every durability step of `store`, and process-global failure injection
-//! into the stub (both are process-wide, so this binary runs its tests one at a time).
+//! Crash injection at every durability step of `store`, process-global failure injection into
+//! the stub, and a panic injected into the native engine's signature recovery (all
+//! process-wide, so this binary runs its tests one at a time).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -334,4 +335,69 @@ fn a_replay_that_arrives_elsewhere_is_a_revert_mismatch() {
         assert_eq!(err.class(), Class::Internal);
         assert!(m.is_poisoned());
     }
+}
+
+/// A deposit for Alice at block 1, then at block 2 a batch of `ops` signed transfers from her.
+fn signed_batch_inputs(ops: u32) -> [Vec<u8>; 2] {
+    use alloy_primitives::{B256, U256};
+    use canonical::{Batch, Frame, InputBuilder, Method};
+    let app = alloy_primitives::Address::repeat_byte(0xaa);
+    let builder = InputBuilder::new(WalletConfig::devnet(), app);
+    let alice = B256::repeat_byte(0x11);
+    let deposit = builder.deposit(
+        canonical::address_of(&alice).unwrap(),
+        U256::from(1_000_000u64),
+        1,
+        0,
+    );
+    let method = Method::Transfer {
+        amount: U256::from(1u64),
+        to: alloy_primitives::Address::repeat_byte(0xb0),
+    };
+    let user_ops = (0..ops)
+        .map(|nonce| builder.sign(&alice, nonce, 1, &method).unwrap())
+        .collect();
+    let batch = Batch {
+        nonce: 0,
+        frames: vec![Frame {
+            user_ops,
+            safe_block: 1,
+            fee_price: 1,
+        }],
+    };
+    [deposit, builder.batch(&batch, 2, 1)]
+}
+
+#[test]
+fn a_recovery_panic_is_an_internal_error_that_poisons_and_decides_nothing() {
+    let _one = serial();
+    let dir = scratch();
+    let [deposit, batch] = signed_batch_inputs(24);
+    let mut m = NativeBackend::genesis("devnet").unwrap();
+    m.advance(&deposit, &RunControl::default()).unwrap();
+    let base = dir.path().join("base");
+    let root = m.store(&base).unwrap();
+
+    // Every recovery after the third panics, so the fold meets one whichever thread runs it.
+    fail::cfg("canonical.recover", "3*off->panic").unwrap();
+    let err = m.advance(&batch, &RunControl::default()).unwrap_err();
+    fail::remove("canonical.recover");
+    assert!(matches!(&err, Error::WorkerPanic(_)), "{err:?}");
+    assert_eq!(err.class(), Class::Internal);
+    assert!(err.to_string().contains("canonical.recover"), "{err}");
+    // Neither a halt nor a verdict: the instance refuses further use, the checkpoint is intact.
+    assert_eq!(m.status(), &machine::Status::Ready);
+    assert!(matches!(m.root_hash(), Err(Error::Poisoned)));
+    assert!(matches!(
+        m.advance(&batch, &RunControl::default()),
+        Err(Error::Poisoned)
+    ));
+    let mut reloaded = NativeBackend.load(&base).unwrap();
+    assert_eq!(reloaded.root_hash().unwrap(), root);
+    // Without the injection the same batch is simply accepted.
+    let report = reloaded.advance(&batch, &RunControl::default()).unwrap();
+    assert!(
+        matches!(report.outcome, machine::Outcome::Accepted { .. }),
+        "{report:?}"
+    );
 }

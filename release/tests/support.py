@@ -110,3 +110,13 @@ def spec_metric_families(test: unittest.TestCase) -> dict[str, tuple[str, str, s
         families[row[0]] = (cells[0], cells[1], cells[2])
     test.assertTrue(families, f"no metric families found in {path}")
     return families
+
+
+def exported_metric_families(test: unittest.TestCase) -> set[str]:
+    """The status.prom families the binary writes, read from its renderer
+    (watchdog/src/state/prom.rs): the spec's, plus the finality series and the reference
+    watchdog's names."""
+    text = (REPO / "watchdog" / "src" / "state" / "prom.rs").read_text(encoding="utf-8")
+    names = set(re.findall(r'"(cartesi_watchdog_[a-z_]+)"', text))
+    test.assertIn("cartesi_watchdog_status", names, "no metric families found in prom.rs")
+    return names

@@ -1,13 +1,14 @@
 //! The command line (clap derive). Environment fallbacks are resolved by the library from the
 //! [`Env`](crate::Env) it is handed, not by clap, so the help shows them as `[env: …]` text.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use alloy_primitives::Address;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sequencer_client::RedactedUrl;
 
-use crate::settings::{Deadline, parse_address, parse_deadline, parse_url};
+use crate::settings::{Deadline, parse_address, parse_deadline, parse_recovery_threads, parse_url};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -231,6 +232,12 @@ pub struct WatchArgs {
     #[arg(long)]
     pub no_progress: bool,
 
+    /// Threads recovering user-op signatures while the native backend replays, 1 to 1024; 1
+    /// recovers on the machine thread only [env: CARTESI_WATCHDOG_RECOVERY_THREADS]
+    /// [default: the machine's cores]
+    #[arg(long, value_name = "N", value_parser = parse_recovery_threads)]
+    pub recovery_threads: Option<NonZeroUsize>,
+
     #[command(flatten)]
     pub deadline: DeadlineArgs,
 }
@@ -264,6 +271,16 @@ pub struct InitArgs {
 pub struct TickArgs {
     #[command(flatten)]
     pub watch: WatchArgs,
+
+    /// Exit 1 (class liveness, reason sequencer_stalled) when the oldest input the sequencer
+    /// has not finalized is more than N blocks below the L1 head tag (1-100000)
+    /// [env: CARTESI_WATCHDOG_MAX_FINALITY_LAG_BLOCKS] [default: 1500]
+    #[arg(long, value_name = "N", value_parser = parse_max_finality_lag)]
+    pub max_finality_lag_blocks: Option<u64>,
+}
+
+fn parse_max_finality_lag(text: &str) -> Result<u64, String> {
+    crate::settings::parse_u64(text).and_then(crate::liveness::check_max_finality_lag)
 }
 
 /// `status`: read-only report.

@@ -186,7 +186,9 @@ impl Watchdog {
     }
 
     /// The backend that loads checkpoints of `kind`; libcartesi scratch space goes to `work`.
+    /// Applies the recovery thread cap to the native engine (process-wide) on the way.
     pub(crate) fn backend(&self, kind: Backend, work: &Path) -> Result<Arc<dyn MachineBackend>> {
+        canonical::set_recovery_threads(self.settings.recovery_threads.map_or(0, usize::from));
         if let Some(backend) = &self.backend_override {
             return Ok(backend.clone());
         }

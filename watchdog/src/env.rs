@@ -47,6 +47,12 @@ pub const METRICS_FILE: &str = "CARTESI_WATCHDOG_METRICS_FILE";
 pub const DEADLINE: &str = "CARTESI_WATCHDOG_DEADLINE";
 /// `--max-rpc-requests`: request budget per provider (default 5000).
 pub const MAX_RPC_REQUESTS: &str = "CARTESI_WATCHDOG_MAX_RPC_REQUESTS";
+/// `--recovery-threads`: threads recovering user-op signatures while the native engine replays
+/// (1..=1024; default: the machine's cores).
+pub const RECOVERY_THREADS: &str = "CARTESI_WATCHDOG_RECOVERY_THREADS";
+/// `--max-finality-lag-blocks` (tick): finality lag past which the sequencer is stalled
+/// (default 1500 = the 1200-block backstop window + 300).
+pub const MAX_FINALITY_LAG_BLOCKS: &str = "CARTESI_WATCHDOG_MAX_FINALITY_LAG_BLOCKS";
 /// `--log-format`: `text` or `json`.
 pub const LOG_FORMAT: &str = "CARTESI_WATCHDOG_LOG_FORMAT";
 /// Set to `1` to print the release-info line and exit 0, like `--version`.
@@ -80,6 +86,8 @@ pub const ALL: &[&str] = &[
     METRICS_FILE,
     DEADLINE,
     MAX_RPC_REQUESTS,
+    RECOVERY_THREADS,
+    MAX_FINALITY_LAG_BLOCKS,
     LOG_FORMAT,
     PRINT_RELEASE_INFO,
     INPUT_ADDED_TOPIC,

@@ -81,6 +81,15 @@ pub(crate) struct Fed {
     pub report: Option<ScanReport>,
 }
 
+/// Step 8.1: the provider's chain id, which must equal `expected` when one is known.
+pub(crate) async fn chain_id(provider: &L1Provider, expected: Option<u64>) -> Result<u64> {
+    let actual = l1::chain_id(provider).await?;
+    match expected {
+        Some(expected) if expected != actual => Err(Error::ChainIdMismatch { expected, actual }),
+        _ => Ok(actual),
+    }
+}
+
 /// Step 8: chain id, head tag ≥ B, anchor at the head block, hash and input count at B.
 pub(crate) async fn preflight(
     reader: &InputReader<L1Provider>,
@@ -91,13 +100,7 @@ pub(crate) async fn preflight(
     target: u64,
 ) -> Result<Anchor> {
     let provider = reader.provider();
-    let chain = l1::chain_id(provider).await?;
-    if chain != reader.chain_id() {
-        return Err(Error::ChainIdMismatch {
-            expected: reader.chain_id(),
-            actual: chain,
-        });
-    }
+    chain_id(provider, Some(reader.chain_id())).await?;
     let head_tag = l1::block_by_tag(provider, tag).await?;
     if head_tag.number < target {
         return Err(Error::fail(
@@ -193,6 +196,13 @@ pub(crate) async fn feed(
         page = next?;
     }
     fed.report = Some(cursor.report().clone());
+    tracing::debug!(
+        target: "watchdog::feed",
+        event = "recovery_threads",
+        threads = canonical::recovery_threads(),
+        workers = canonical::recovery_workers(),
+        "native signature recovery: threads per batch, worker threads spawned"
+    );
     Ok(fed)
 }
 
@@ -287,7 +297,13 @@ pub(crate) async fn extract(
     worker
         .extract_state(source, ctl.clone())
         .await
-        .map_err(|e| Error::fail(Class::Operator, "state_extraction_failed", e.to_string()))
+        .map_err(|e| {
+            if is_panic(&e) {
+                machine_error(e)
+            } else {
+                Error::fail(Class::Operator, "state_extraction_failed", e.to_string())
+            }
+        })
 }
 
 /// A reader for `app` with the plan of this run.
@@ -320,6 +336,17 @@ pub(crate) fn store_error(error: machine::Error) -> Error {
     }
 }
 
+/// A caught panic: the machine thread only goes away by panicking, and a panic in the native
+/// engine (a signature recovery included) is a bug of ours, never a verdict on the input.
+fn is_panic(error: &machine::Error) -> bool {
+    matches!(
+        error,
+        machine::Error::WorkerGone
+            | machine::Error::WorkerPanic(_)
+            | machine::Error::EnginePanic { .. }
+    )
+}
+
 /// Maps a machine failure during a run to a class and reason.
 pub(crate) fn machine_error(error: machine::Error) -> Error {
     let reason = match &error {
@@ -327,8 +354,7 @@ pub(crate) fn machine_error(error: machine::Error) -> Error {
         machine::Error::RevertMismatch { .. } | machine::Error::ReplayMismatch(_) => {
             "revert_failed"
         }
-        // The machine thread only goes away by panicking.
-        machine::Error::WorkerGone => "panic",
+        _ if is_panic(&error) => "panic",
         _ => match error.class() {
             machine::Class::Operator => "checkpoint_corrupt",
             machine::Class::Transient => "deadline_exceeded",

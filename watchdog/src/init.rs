@@ -105,15 +105,7 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
     let tag = settings.l1_head_tag.unwrap_or(HeadTag::Safe);
     let (chain_id, input_box, anchor, onchain) = block_on(settings.deadline, async {
         let provider = connect_l1(&rpc_url, &budget)?;
-        let chain_id = l1::chain_id(&provider).await?;
-        if let Some(expected) = settings.chain_id
-            && expected != chain_id
-        {
-            return Err(Error::ChainIdMismatch {
-                expected,
-                actual: chain_id,
-            });
-        }
+        let chain_id = crate::feed::chain_id(&provider, settings.chain_id).await?;
         let head = l1::block_by_tag(&provider, tag).await?;
         if head.number < block0 {
             return Err(Error::fail(
@@ -128,12 +120,20 @@ pub(crate) fn run(wd: &Watchdog, options: &InitOptions) -> Result<Summary> {
         let at_b0 = l1::block_by_number(&provider, block0).await?;
         // The application may postdate B0 (e.g. block 0 of a devnet): ask it at the head tag.
         let now = BlockParam::Hash(head.hash);
-        let input_box = match settings.input_box_address {
-            Some(configured) => {
-                l1::ensure_input_box(&provider, app, configured, now).await?;
-                configured
+        let found = match settings.input_box_address {
+            Some(configured) => l1::ensure_input_box(&provider, app, configured, now)
+                .await
+                .map(|()| configured),
+            None => l1::discover_input_box(&provider, app, now).await,
+        };
+        let input_box = match found {
+            Ok(input_box) => input_box,
+            Err(e @ l1::Error::Discovery { .. }) => {
+                return Err(not_yet_safe(&provider, app, tag, head.number)
+                    .await?
+                    .unwrap_or(e.into()));
             }
-            None => l1::discover_input_box(&provider, app, now).await?,
+            Err(e) => return Err(e.into()),
         };
         let count =
             l1::input_count(&provider, input_box, app, BlockParam::Hash(at_b0.hash)).await?;
@@ -328,4 +328,36 @@ fn read_state(machine: &mut dyn Machine, state_source: &str) -> Result<Vec<u8>> 
     };
     extract_state(machine, &source, &RunControl::default())
         .map_err(|e| Error::fail(Class::Operator, "state_extraction_failed", e.to_string()))
+}
+
+/// Why the application cannot be read at the head tag, when the reason is that it is younger
+/// than that block (right after a deployment): `transient/application_not_safe` naming the
+/// deployment block (from `getDeploymentBlockNumber()` at `latest`, when the application has
+/// it) and the head-tag block. `None` when the application has code at the head tag, or none
+/// even at `latest` (then the discovery error stands).
+async fn not_yet_safe(
+    provider: &l1::L1Provider,
+    app: alloy_primitives::Address,
+    tag: HeadTag,
+    head_block: u64,
+) -> Result<Option<Error>> {
+    let latest = BlockParam::Tag(HeadTag::Latest);
+    if !l1::code_at(provider, app, BlockParam::Number(head_block))
+        .await?
+        .is_empty()
+        || l1::code_at(provider, app, latest).await?.is_empty()
+    {
+        return Ok(None);
+    }
+    let deployed = match l1::deployment_block(provider, app, latest).await? {
+        Some(block) => format!("block {block}"),
+        None => format!("a block after {head_block}"),
+    };
+    Ok(Some(Error::fail(
+        Class::Transient,
+        "application_not_safe",
+        format!(
+            "the application {app:#x} was deployed at {deployed}, above the L1 {tag} block {head_block}: retry once the {tag} head reaches its deployment block"
+        ),
+    )))
 }

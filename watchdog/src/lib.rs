@@ -76,6 +76,7 @@ mod init;
 mod inputs;
 mod invocation;
 mod json;
+pub mod liveness;
 pub mod logging;
 pub mod options;
 mod outcome;

@@ -3,6 +3,7 @@
 //! and the defaults are applied by the command that opens the state directory.
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use alloy_primitives::Address;
@@ -11,7 +12,9 @@ use sequencer_client::RedactedUrl;
 
 use crate::cli::{DeadlineArgs, L1Args, ScanArgs, WatchArgs};
 use crate::env::{self, Env};
-use crate::settings::{Deadline, parse_address, parse_deadline, parse_u64, parse_url, pick};
+use crate::settings::{
+    Deadline, parse_address, parse_deadline, parse_recovery_threads, parse_u64, parse_url, pick,
+};
 use crate::{Error, Result};
 
 /// Default request budget per provider.
@@ -133,8 +136,12 @@ pub struct Settings {
     pub deadline: Deadline,
     /// Request budget per provider.
     pub max_rpc_requests: u64,
+    /// `tick`: the finality lag (blocks) past which the sequencer counts as stalled.
+    pub max_finality_lag_blocks: u64,
     /// Whether a progress bar may be drawn (TTY only).
     pub progress: bool,
+    /// Cap on the threads recovering signatures in the native engine (`None`: every core).
+    pub recovery_threads: Option<NonZeroUsize>,
 }
 
 impl fmt::Debug for Settings {
@@ -151,6 +158,7 @@ impl fmt::Debug for Settings {
             .field("machine_backend", &self.machine_backend)
             .field("state_source", &self.state_source)
             .field("l1_head_tag", &self.l1_head_tag)
+            .field("recovery_threads", &self.recovery_threads)
             .finish_non_exhaustive()
     }
 }
@@ -176,7 +184,9 @@ impl Default for Settings {
             max_state_bytes: DEFAULT_MAX_STATE_BYTES,
             deadline: Deadline::DEFAULT,
             max_rpc_requests: DEFAULT_MAX_RPC_REQUESTS,
+            max_finality_lag_blocks: crate::liveness::DEFAULT_MAX_FINALITY_LAG_BLOCKS,
             progress: false,
+            recovery_threads: None,
         }
     }
 }
@@ -231,6 +241,12 @@ impl Settings {
             },
             max_state_bytes: args.max_state_bytes.unwrap_or(DEFAULT_MAX_STATE_BYTES),
             progress: !args.no_progress,
+            recovery_threads: pick(
+                args.recovery_threads,
+                env,
+                env::RECOVERY_THREADS,
+                parse_recovery_threads,
+            )?,
             ..common
         })
     }

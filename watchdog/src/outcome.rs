@@ -12,15 +12,18 @@ pub enum Class {
     Operator,
     /// A bug or a local I/O failure.
     Internal,
+    /// The sequencer answers but stopped finalizing what lands on L1 (not a divergence).
+    Liveness,
 }
 
 impl Class {
-    /// The name in summaries: `transient`, `operator`, `internal`.
+    /// The name in summaries: `transient`, `operator`, `internal`, `liveness`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Class::Transient => "transient",
             Class::Operator => "operator",
             Class::Internal => "internal",
+            Class::Liveness => "liveness",
         }
     }
 }
@@ -214,6 +217,11 @@ reasons! {
     RPC_BUDGET_EXHAUSTED = "rpc_budget_exhausted";
     /// The L1 head tag is below the target block.
     L1_HEAD_LAGS = "l1_head_lags";
+    /// `init` ran before the application's deployment block is at or below the L1 head tag.
+    APPLICATION_NOT_SAFE = "application_not_safe";
+    /// The oldest input the sequencer has not finalized is older than
+    /// `--max-finality-lag-blocks` (class `liveness`).
+    SEQUENCER_STALLED = "sequencer_stalled";
     /// The head block is unknown to the provider.
     L1_ANCHOR_UNAVAILABLE = "l1_anchor_unavailable";
     /// The inputs read are not provably complete.
@@ -296,6 +304,9 @@ mod tests {
             Some(Class::Operator)
         );
         assert_eq!(Outcome::Latched.class(), None);
+        // A stalled sequencer is a failure to decide, never a divergence.
+        assert_eq!(Outcome::Failed(Class::Liveness).exit_code(), 1);
+        assert_eq!(Class::Liveness.as_str(), "liveness");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Summary;
 use crate::core::Watchdog;
+use crate::liveness::Liveness;
 use crate::options::Backend;
 use crate::source::SequencerSource;
 use crate::state::files::{
@@ -72,6 +73,13 @@ pub(crate) struct TickRecord<'a> {
     pub divergence_kind: Option<String>,
     pub counters: RpcRequests,
     pub machine: Option<MachineRecord>,
+    pub liveness: Option<Liveness>,
+}
+
+/// The finality the last tick measured, if `last_tick.json` holds one.
+pub(crate) fn previous_liveness(dir: &StateDir) -> Option<Liveness> {
+    let bytes = fsx::read_capped(&dir.last_tick_path(), 1 << 20).ok()?;
+    files::parse::<LastTickFile>(&bytes, 1).ok()?.liveness
 }
 
 /// What the machine of `worker` did so far; `None` if its thread is gone.
@@ -156,6 +164,7 @@ pub(crate) fn write_tick_files(
         totals,
         incident_id: record.incident_id.clone(),
         machine: record.machine.clone(),
+        liveness: record.liveness,
     };
     if let Err(e) = fsx::write_atomic(&wd.dir.last_tick_path(), &files::render(&last)) {
         tracing::warn!(target: "watchdog::report", error = %e, "cannot write last_tick.json");
@@ -166,6 +175,8 @@ pub(crate) fn write_tick_files(
         exit_code: summary.exit_code(),
         divergence_kind: record.divergence_kind.clone(),
         head_block: record.head_block,
+        target_block: record.target_block,
+        liveness: record.liveness,
         last_tick_unix: now,
         duration_ms: record.duration_ms,
         inputs_replayed_total: totals.inputs_replayed,
@@ -173,6 +184,12 @@ pub(crate) fn write_tick_files(
             totals.rpc_requests.l1,
             totals.rpc_requests.l1_confirm,
             totals.rpc_requests.sequencer,
+        ],
+        tick_inputs_replayed: record.inputs,
+        tick_rpc_requests: [
+            record.counters.l1,
+            record.counters.l1_confirm,
+            record.counters.sequencer,
         ],
     };
     let path = wd

@@ -3,6 +3,7 @@
 //! Flags are validated by the argument parser with the same functions (a bad flag is a usage
 //! error); values from the environment are validated here (a bad one is `config_invalid`).
 
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use alloy_primitives::Address;
@@ -34,6 +35,21 @@ pub fn parse_u64(text: &str) -> Result<u64, String> {
     }
     text.parse()
         .map_err(|_| "integer does not fit in 64 bits".to_owned())
+}
+
+/// The largest `--recovery-threads` accepted: far above any machine this runs on, so a larger
+/// value is a typo.
+pub const MAX_RECOVERY_THREADS: usize = 1024;
+
+/// Parses a recovery thread cap: a decimal integer in `1..=`[`MAX_RECOVERY_THREADS`].
+pub fn parse_recovery_threads(text: &str) -> Result<NonZeroUsize, String> {
+    let n = parse_u64(text)?;
+    if n == 0 || n > MAX_RECOVERY_THREADS as u64 {
+        return Err(format!(
+            "expected 1 to {MAX_RECOVERY_THREADS} threads, got {n}"
+        ));
+    }
+    NonZeroUsize::new(n as usize).ok_or_else(|| "expected at least 1 thread".to_owned())
 }
 
 /// A command deadline; `Deadline(None)` means none.
@@ -143,6 +159,15 @@ mod tests {
             pick(None, &env, crate::env::BLOCKCHAIN_ID, parse_u64).unwrap(),
             Some(7)
         );
+    }
+
+    #[test]
+    fn recovery_threads() {
+        assert_eq!(parse_recovery_threads("1").unwrap().get(), 1);
+        assert_eq!(parse_recovery_threads("1024").unwrap().get(), 1024);
+        for bad in ["0", "1025", "-1", "", "two", "99999999999999999999"] {
+            assert!(parse_recovery_threads(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

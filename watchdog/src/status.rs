@@ -146,6 +146,10 @@ pub(crate) fn run(wd: &Watchdog) -> Summary {
         .extra("head", &head)
         .extra("latched", &incident.is_some())
         .extra("incident", &incident)
+        .extra(
+            "liveness",
+            &last_tick.as_ref().and_then(|tick| tick.liveness),
+        )
         .extra("last_tick", &last_tick)
         .extra("span", &span)
         .extra("checkpoints", &checkpoint_names(wd))

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use alloy_primitives::B256;
-use l1::RequestBudget;
+use l1::{HeadTag, InputReader, L1Provider, RequestBudget};
 use machine::RunControl;
 use sha2::{Digest, Sha256};
 
@@ -22,6 +22,7 @@ use crate::core::{
 };
 use crate::divergence::{Evidence, confirm, latch};
 use crate::feed;
+use crate::liveness::{self, L1Head, Liveness};
 use crate::outcome::TickEnd;
 use crate::progress::Reporting;
 use crate::report::{self, Counters, TickRecord};
@@ -49,6 +50,12 @@ pub(crate) struct Progress {
     pub workspace: Option<PathBuf>,
     /// What the machine did, once one was loaded.
     pub machine: Option<MachineRecord>,
+    /// The L1 head-tag block and input count, read while the sequencer was polled.
+    pub l1_head: Option<Result<L1Head>>,
+    /// The sequencer's finalized block and the input count there, once known.
+    pub finalized: Option<(u64, u64)>,
+    /// The finality the tick measured.
+    pub liveness: Option<Liveness>,
 }
 
 impl Watchdog {
@@ -148,6 +155,7 @@ pub(crate) fn run(wd: &Watchdog, events: &mut dyn EventSink) -> Summary {
     if let Some(id) = &end.incident_id {
         summary = summary.incident_id(id.clone());
     }
+    summary = summary.extra("liveness", &progress.liveness);
     let record = TickRecord {
         summary: &summary,
         head_block: progress.head_block,
@@ -158,6 +166,7 @@ pub(crate) fn run(wd: &Watchdog, events: &mut dyn EventSink) -> Summary {
         divergence_kind: end.divergence_kind.clone(),
         counters: counters.snapshot(),
         machine: progress.machine.clone(),
+        liveness: progress.liveness,
     };
     report::write_tick_files(wd, progress.config.as_ref(), &record);
     if let Some((provider, span)) = &progress.span {
@@ -219,6 +228,7 @@ fn latched(wd: &Watchdog, started: Instant) -> Summary {
             divergence_kind: Some(event.kind.clone()),
             counters: Default::default(),
             machine: None,
+            liveness: None,
         };
         report::write_tick_files(wd, config.as_ref(), &record);
     }
@@ -299,7 +309,52 @@ fn idle(block: u64, reason: Option<Reason>) -> TickEnd {
     }
 }
 
-/// Steps 4–13 on the runtime.
+/// The tick's L1 provider, built once (no request yet): the liveness probe and the replay
+/// share it and its request budget.
+struct L1Link {
+    reader: InputReader<L1Provider>,
+    provider_id: String,
+    tag: HeadTag,
+    codes: Vec<i64>,
+}
+
+impl L1Link {
+    fn connect(wd: &Watchdog, config: &ConfigFile, counters: &Counters) -> Result<Self> {
+        let budget = RequestBudget::new(wd.settings.max_rpc_requests);
+        counters.watch_l1(&budget);
+        let (provider, provider_id) = match &wd.l1_override {
+            // An injected provider carries its own transport; its span is kept under its own id.
+            Some(provider) => (provider.clone(), "injected".to_owned()),
+            None => {
+                let rpc_url = wd.settings.require_rpc_url()?;
+                (
+                    connect_l1(&rpc_url, &budget)?,
+                    report::provider_id(&rpc_url),
+                )
+            }
+        };
+        let span = report::read_span(&wd.dir, &provider_id);
+        let codes = crate::identity::codes(&wd.settings, config)?;
+        let identity = crate::identity::parsed(config)?;
+        let reader = feed::reader(
+            provider,
+            identity.app,
+            identity.input_box,
+            identity.chain_id,
+            codes.clone(),
+            span,
+        );
+        let tag = crate::identity::head_tag(&wd.settings, config)?;
+        Ok(Self {
+            reader,
+            provider_id,
+            tag,
+            codes,
+        })
+    }
+}
+
+/// Steps 4–13, then the finality check of an `agreed` or `idle` end.
 async fn compare(
     wd: &Watchdog,
     events: &mut dyn EventSink,
@@ -308,6 +363,88 @@ async fn compare(
     config: &ConfigFile,
     head: &HeadFile,
     manifest: &ManifestFile,
+) -> Result<TickEnd> {
+    // A missing or invalid L1 setting stops the tick only where L1 is needed: a divergence
+    // the sequencer shows without L1 work (a regression, a disagreeing bootstrap) still latches.
+    let link = L1Link::connect(wd, config, counters);
+    let end = replay_and_compare(
+        wd,
+        events,
+        counters,
+        progress,
+        config,
+        head,
+        manifest,
+        link.as_ref().ok(),
+    )
+    .await?;
+    match link {
+        Ok(link) => check_liveness(wd, progress, &link, end).await,
+        Err(e) if matches!(end.outcome, Outcome::Agreed | Outcome::Idle) => Err(e),
+        Err(_) => Ok(end),
+    }
+}
+
+/// Measures the finality lag once the tick agreed or idled, and turns a stall into exit 1
+/// `liveness/sequencer_stalled`. A tick that could not learn the sequencer's finalized input
+/// count (idle behind a never-agreed bootstrap) reports no liveness.
+async fn check_liveness(
+    wd: &Watchdog,
+    progress: &mut Progress,
+    link: &L1Link,
+    end: TickEnd,
+) -> Result<TickEnd> {
+    if !matches!(end.outcome, Outcome::Agreed | Outcome::Idle) {
+        return Ok(end);
+    }
+    let (Some(l1_head), Some(finalized)) = (progress.l1_head.take(), progress.finalized) else {
+        return Ok(end);
+    };
+    // After an agreement the checkpoint is published: say so beside the failure.
+    let after = |error: Error| match end.outcome {
+        Outcome::Agreed => Error::Failed {
+            class: error.class(),
+            reason: error.reason(),
+            message: format!("{}; but {}", end.message, error.message()),
+        },
+        _ => error,
+    };
+    let previous = report::previous_liveness(&wd.dir);
+    let measured = liveness::measure(
+        &link.reader,
+        l1_head.map_err(after)?,
+        finalized,
+        wd.settings.max_finality_lag_blocks,
+        previous.as_ref(),
+    )
+    .await
+    .map_err(after)?;
+    progress.liveness = Some(measured);
+    tracing::info!(
+        target: "watchdog::liveness",
+        l1_head_block = measured.l1_head_block,
+        sequencer_inclusion_block = measured.sequencer_inclusion_block,
+        pending_inputs = measured.pending_inputs,
+        finality_lag_blocks = measured.finality_lag_blocks,
+        "finality measured"
+    );
+    if measured.stalled() {
+        return Err(after(measured.stall_error()));
+    }
+    Ok(end)
+}
+
+/// Steps 4–13 on the runtime.
+#[allow(clippy::too_many_arguments)] // the tick's context, passed down unchanged
+async fn replay_and_compare(
+    wd: &Watchdog,
+    events: &mut dyn EventSink,
+    counters: &Counters,
+    progress: &mut Progress,
+    config: &ConfigFile,
+    head: &HeadFile,
+    manifest: &ManifestFile,
+    link: Option<&L1Link>,
 ) -> Result<TickEnd> {
     let sequencer_url = match &wd.settings.sequencer_url {
         Some(url) => url.clone(),
@@ -325,14 +462,28 @@ async fn compare(
     };
     counters.watch_sequencer(&client);
 
-    // 4–5: cheap poll and decision on P.
-    let point = client
-        .inclusion_block()
-        .await
-        .map_err(|e| sequencer_error(e, true))?;
+    // 4–5: cheap poll and decision on P; the L1 head-tag block and its input count are read
+    // meanwhile, for the finality check.
+    let point = match link {
+        Some(link) => {
+            let (point, l1_head) = tokio::join!(
+                client.inclusion_block(),
+                liveness::l1_head(&link.reader, link.tag)
+            );
+            progress.l1_head = Some(l1_head);
+            point
+        }
+        None => client.inclusion_block().await,
+    };
+    let point = point.map_err(|e| sequencer_error(e, true))?;
     progress.target_block = Some(point.inclusion_block);
     match decide(point.inclusion_block, head) {
-        Decision::Idle(reason) => return Ok(idle(point.inclusion_block, reason)),
+        Decision::Idle(reason) => {
+            if reason.is_none() {
+                progress.finalized = Some((head.block, head.input_count));
+            }
+            return Ok(idle(point.inclusion_block, reason));
+        }
         Decision::Regressed => {
             return regressed(wd, events, config, head, point.inclusion_block).await;
         }
@@ -347,43 +498,35 @@ async fn compare(
     let pinned = pin(client.as_ref(), wd.settings.state_pin, &scratch).await?;
     progress.target_block = Some(pinned.block);
     match decide(pinned.block, head) {
-        Decision::Idle(reason) => return Ok(idle(pinned.block, reason)),
+        Decision::Idle(reason) => {
+            if reason.is_none() {
+                progress.finalized = Some((head.block, head.input_count));
+            }
+            return Ok(idle(pinned.block, reason));
+        }
         Decision::Regressed => return regressed(wd, events, config, head, pinned.block).await,
         Decision::BootstrapCompare => {
+            progress.finalized = Some((head.block, head.input_count));
             return bootstrap_compare(wd, events, config, head, &pinned).await;
         }
         Decision::Replay => {}
     }
 
-    // 8: L1 preflight.
-    let budget = RequestBudget::new(wd.settings.max_rpc_requests);
-    counters.watch_l1(&budget);
-    let (provider, provider_id) = match &wd.l1_override {
-        // An injected provider carries its own transport; its span is kept under its own id.
-        Some(provider) => (provider.clone(), "injected".to_owned()),
+    // 8: L1 preflight (without a link, connecting again reports why there is none).
+    let connected;
+    let link = match link {
+        Some(link) => link,
         None => {
-            let rpc_url = wd.settings.require_rpc_url()?;
-            (
-                connect_l1(&rpc_url, &budget)?,
-                report::provider_id(&rpc_url),
-            )
+            connected = L1Link::connect(wd, config, counters)?;
+            &connected
         }
     };
-    let span = report::read_span(&wd.dir, &provider_id);
-    let codes = crate::identity::codes(&wd.settings, config)?;
+    let reader = &link.reader;
+    let (provider_id, codes) = (&link.provider_id, &link.codes);
     let identity = crate::identity::parsed(config)?;
-    let reader = feed::reader(
-        provider,
-        identity.app,
-        identity.input_box,
-        identity.chain_id,
-        codes.clone(),
-        span,
-    );
-    let tag = crate::identity::head_tag(&wd.settings, config)?;
     let anchor = feed::preflight(
-        &reader,
-        tag,
+        reader,
+        link.tag,
         head.block,
         &head.block_hash,
         head.input_count,
@@ -418,7 +561,7 @@ async fn compare(
         anchor.input_count.saturating_sub(head.input_count),
     );
     let fed = feed::feed(
-        &reader,
+        reader,
         &worker,
         head.block,
         anchor.block,
@@ -444,7 +587,7 @@ async fn compare(
         ));
     }
     let canonical = if fed.stop.is_none() {
-        feed::completeness(&reader, &fed, &anchor).await?;
+        feed::completeness(reader, &fed, &anchor).await?;
         let bytes = feed::extract(&worker, &identity.state_source, &ctl).await;
         progress.machine = report::machine_record(&worker, backend_kind).await;
         let bytes = bytes?;
@@ -515,6 +658,7 @@ async fn compare(
         // The workspace is the new checkpoint now: nothing is left to discard.
         progress.workspace = None;
         progress.head_block = Some(anchor.block);
+        progress.finalized = Some((anchor.block, anchor.input_count));
         if let Err(e) = wd.dir.gc(Some(&new_head)) {
             tracing::warn!(target: "watchdog::gc", event = "gc_failed", error = %e, "gc failed");
         }
@@ -529,7 +673,7 @@ async fn compare(
     }
 
     // Divergence: a second provider, when configured, must agree before anything latches.
-    confirm(wd, config, head, &anchor, &fed, &codes, counters).await?;
+    confirm(wd, config, head, &anchor, &fed, codes, counters).await?;
     let kind = if fed.stop.is_some() {
         Finding::CanonicalMachineDead
     } else {

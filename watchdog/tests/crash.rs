@@ -22,7 +22,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rig::{B0, Rig, list, wallet_inputs};
+use rig::{B0, Rig, list, many_ops_inputs, wallet_inputs};
 use watchdog::ReplayOptions;
 
 const NEW_HEAD: &str = "00000000000000000012-00000000000000000005";
@@ -83,7 +83,11 @@ fn wait(mut cmd: Command, args: &[&str], failpoints: Option<&str>) -> Run {
 }
 
 fn initialized() -> Rig {
-    let rig = Rig::new(wallet_inputs());
+    initialized_with(wallet_inputs())
+}
+
+fn initialized_with(inputs: Vec<watchdog::testing::l1::Placed>) -> Rig {
+    let rig = Rig::new(inputs);
     let b0 = B0.to_string();
     let r = run(
         &rig,
@@ -431,4 +435,49 @@ fn a_failed_refresh_of_the_revert_base_does_not_change_the_verdict() {
             ticked.stderr
         );
     }
+}
+
+#[test]
+fn a_recovery_panic_is_an_internal_failure_never_a_divergence() {
+    let rig = initialized_with(many_ops_inputs(24));
+    rig.serve_canonical(12);
+    let before = rig::tree(&rig.state, &[]);
+    // Every signature recovery after the third panics, so the fold meets one whichever
+    // thread (a recovery worker or the machine's) runs it.
+    let failed = run(&rig, &["tick"], Some("canonical.recover=3*off->panic"));
+    assert_eq!(failed.code, 1, "{}\n{}", failed.summary, failed.stderr);
+    assert_eq!(failed.summary["outcome"], "failed");
+    assert_eq!(failed.summary["class"], "internal");
+    assert_eq!(failed.summary["reason"], "panic");
+    let message = failed.summary["message"].as_str().unwrap();
+    assert!(message.contains("signature recovery panicked"), "{message}");
+    assert!(
+        !failed.stderr.contains("watchdog_event"),
+        "{}",
+        failed.stderr
+    );
+    assert!(!rig.state.join("incident").exists(), "no incident latched");
+    assert_eq!(head_block(&rig), B0, "the head did not move");
+    // Only the tick's own records changed and its workspace is left for the next run's GC;
+    // the head, the checkpoints and the latch did not change.
+    let durable = |tree: Vec<(String, Option<String>)>| {
+        tree.into_iter()
+            .filter(|(name, _)| {
+                !["last_tick.json", "status.prom"].contains(&name.as_str())
+                    && !name.starts_with("checkpoints/.tmp-")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(durable(rig::tree(&rig.state, &[])), durable(before));
+
+    // The same inputs without the injection: replayed and agreed.
+    let again = run(&rig, &["tick"], None);
+    assert_eq!(
+        (again.code, again.summary["outcome"].as_str()),
+        (0, Some("agreed")),
+        "{}\n{}",
+        again.summary,
+        again.stderr
+    );
+    assert_eq!(head_block(&rig), 12);
 }

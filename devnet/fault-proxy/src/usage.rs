@@ -190,13 +190,38 @@ pub fn check_total(entries: &[ProxyEntry], expected: usize) -> UsageResult {
     violation("total", reason, entries.to_vec())
 }
 
-/// (f) No request at all (an idle client).
+/// (f) An idle tick reads the L1 only for its finality check: at most two requests, one
+/// `eth_getBlockByNumber` (the head-tag block) and one `eth_call` (the input count there); never
+/// an `eth_getLogs` or anything else.
 pub fn check_idle(entries: &[ProxyEntry]) -> UsageResult {
-    if entries.is_empty() {
-        return Ok(());
+    let allowed = ["eth_getBlockByNumber", "eth_call"];
+    let other: Vec<ProxyEntry> = entries
+        .iter()
+        .filter(|e| !allowed.contains(&e.method.as_str()))
+        .cloned()
+        .collect();
+    if !other.is_empty() {
+        let reason = format!(
+            "{} requests other than the finality check while idle",
+            other.len()
+        );
+        return violation("idle", reason, other);
     }
-    let reason = format!("{} requests while idle", entries.len());
-    violation("idle", reason, entries.to_vec())
+    for method in allowed {
+        let calls: Vec<ProxyEntry> = entries
+            .iter()
+            .filter(|e| e.method == method)
+            .cloned()
+            .collect();
+        if calls.len() > 1 {
+            let reason = format!(
+                "{} {method} requests while idle (one expected)",
+                calls.len()
+            );
+            return violation("idle", reason, calls);
+        }
+    }
+    Ok(())
 }
 
 /// (g) No `eth_getLogs` error in a record after `seq` (once the client learned the span).

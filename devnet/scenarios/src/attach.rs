@@ -1,6 +1,7 @@
 //! [`AttachTarget`]: the L1 and the sequencer that scenarios attach to on the `attach`
 //! backend (staging), and how their URLs stay out of what gets printed.
 
+use alloy::primitives::Address;
 use anyhow::{Context as _, Result};
 use sequencer_client::RedactedUrl;
 
@@ -16,8 +17,16 @@ pub const ATTACH_SEQUENCER_ENV: &str = "DEVNET_ATTACH_SEQUENCER";
 /// wins); with it the sequencer's fault modes (`SeqFaults`) are available.
 pub const ATTACH_CONTROL_ENV: &str = "DEVNET_ATTACH_CONTROL";
 
-/// Where the `attach` backend runs scenarios: an L1 (chain id 31337, the pinned contracts)
-/// and a sequencer that run elsewhere. `Debug` and `Display` of the URLs keep only
+/// Environment variable with the attached application's address (`--app` wins; default the
+/// devnet's pinned application).
+pub const ATTACH_APP_ENV: &str = "DEVNET_ATTACH_APP";
+
+/// Environment variable naming the attached sequencer's wallet configuration (`devnet`,
+/// `sepolia`; `--wallet-config` wins; default: read from the sequencer's finalized state).
+pub const ATTACH_WALLET_CONFIG_ENV: &str = "DEVNET_ATTACH_WALLET_CONFIG";
+
+/// Where the `attach` backend runs scenarios: an L1 on any chain and a sequencer that run
+/// elsewhere, and the application they serve. `Debug` and `Display` of the URLs keep only
 /// `scheme://host[:port]`, so credentials in a path, query or userinfo are never printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachTarget {
@@ -27,6 +36,10 @@ pub struct AttachTarget {
     pub sequencer: RedactedUrl,
     /// The sequencer's control API (fault modes), if reachable.
     pub control: Option<RedactedUrl>,
+    /// The application (default: the devnet's pinned one); its InputBox is discovered.
+    pub app: Option<Address>,
+    /// The wallet configuration by name; default: read from the sequencer's finalized state.
+    pub wallet_config: Option<String>,
 }
 
 impl AttachTarget {
@@ -39,29 +52,56 @@ impl AttachTarget {
                 .map(RedactedUrl::parse)
                 .transpose()
                 .context("the attached sequencer's control URL")?,
+            app: None,
+            wallet_config: None,
         })
     }
 
-    /// `$DEVNET_ATTACH_L1`, `$DEVNET_ATTACH_SEQUENCER` and `$DEVNET_ATTACH_CONTROL`: `None`
-    /// unless both of the first two are set.
+    /// Watches `app` instead of the devnet's pinned application.
+    pub fn with_app(mut self, app: Option<Address>) -> Self {
+        self.app = app;
+        self
+    }
+
+    /// Names the sequencer's wallet configuration instead of reading it from its state.
+    pub fn with_wallet_config(mut self, name: Option<String>) -> Self {
+        self.wallet_config = name;
+        self
+    }
+
+    /// `$DEVNET_ATTACH_L1`, `$DEVNET_ATTACH_SEQUENCER`, `$DEVNET_ATTACH_CONTROL`,
+    /// `$DEVNET_ATTACH_APP` and `$DEVNET_ATTACH_WALLET_CONFIG`: `None` unless both of the first
+    /// two are set.
     pub fn from_env() -> Result<Option<Self>> {
         let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-        match (var(ATTACH_L1_ENV), var(ATTACH_SEQUENCER_ENV)) {
-            (Some(l1), Some(sequencer)) => {
-                Self::parse(&l1, &sequencer, var(ATTACH_CONTROL_ENV).as_deref()).map(Some)
-            }
-            _ => Ok(None),
-        }
+        let (Some(l1), Some(sequencer)) = (var(ATTACH_L1_ENV), var(ATTACH_SEQUENCER_ENV)) else {
+            return Ok(None);
+        };
+        let app = var(ATTACH_APP_ENV)
+            .map(|app| app.parse::<Address>())
+            .transpose()
+            .with_context(|| format!("{ATTACH_APP_ENV}: an address"))?;
+        Ok(Some(
+            Self::parse(&l1, &sequencer, var(ATTACH_CONTROL_ENV).as_deref())?
+                .with_app(app)
+                .with_wallet_config(var(ATTACH_WALLET_CONFIG_ENV)),
+        ))
     }
 
     /// The deployer attaching to this target.
     pub fn deployer(&self) -> AttachDeployer {
-        let deployer =
+        let mut deployer =
             AttachDeployer::new(self.l1.expose().as_str(), self.sequencer.expose().as_str());
-        match &self.control {
-            Some(control) => deployer.control_url(control.expose().as_str()),
-            None => deployer,
+        if let Some(control) = &self.control {
+            deployer = deployer.control_url(control.expose().as_str());
         }
+        if let Some(app) = self.app {
+            deployer = deployer.app(app);
+        }
+        if let Some(name) = &self.wallet_config {
+            deployer = deployer.wallet_config(name);
+        }
+        deployer
     }
 }
 
@@ -95,6 +135,12 @@ impl std::fmt::Display for AttachTarget {
         write!(f, "L1 {}, sequencer {}", self.l1, self.sequencer)?;
         if let Some(control) = &self.control {
             write!(f, ", control {control}")?;
+        }
+        if let Some(app) = self.app {
+            write!(f, ", application {app}")?;
+        }
+        if let Some(name) = &self.wallet_config {
+            write!(f, ", wallet configuration {name}")?;
         }
         Ok(())
     }

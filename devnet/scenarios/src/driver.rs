@@ -136,12 +136,32 @@ pub async fn ensure_watchdog_binary(release: bool) -> Result<PathBuf> {
     watchdog_binary().ok_or_else(|| anyhow!("sequencer-watchdog not found after building it"))
 }
 
-/// Runs watchdog commands against one devnet.
+/// Where a [`WatchdogDriver`] in container mode runs the watchdog: its image, the Docker
+/// network of the container and the named volume mounted as its state volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSpec {
+    /// The image (its entrypoint is `sequencer-watchdog`).
+    pub image: String,
+    /// `host`, or a Docker network by name.
+    pub network: String,
+    /// The named volume mounted at [`IMAGE_STATE_VOLUME`].
+    pub volume: String,
+}
+
+/// The image's state volume; the driver's state directory is [`IMAGE_STATE_DIR`] below it.
+pub const IMAGE_STATE_VOLUME: &str = "/var/lib/sequencer-watchdog";
+
+/// The state directory a container-mode driver passes to the watchdog.
+pub const IMAGE_STATE_DIR: &str = "/var/lib/sequencer-watchdog/state";
+
+/// Runs watchdog commands against one devnet: the binary on the host, or the image in a
+/// container ([`in_container`](Self::in_container)).
 #[derive(Debug, Clone)]
 pub struct WatchdogDriver {
     binary: PathBuf,
     env: BTreeMap<String, String>,
     timeout: Duration,
+    container: Option<ContainerSpec>,
 }
 
 impl WatchdogDriver {
@@ -151,7 +171,24 @@ impl WatchdogDriver {
             binary: binary.into(),
             env: exports,
             timeout: Duration::from_secs(70),
+            container: None,
         }
+    }
+
+    /// The same exports, run as `docker run --rm` of `spec.image` (the state directory moved
+    /// into the volume). Variables reach the container by name (`-e NAME`), never on the
+    /// command line.
+    pub fn in_container(&self, spec: ContainerSpec) -> Self {
+        let mut driver = self.clone();
+        driver.binary = crate::container::docker_client();
+        driver.set_env("CARTESI_WATCHDOG_STATE_DIR", IMAGE_STATE_DIR);
+        driver.container = Some(spec);
+        driver
+    }
+
+    /// The container this driver runs in, if any.
+    pub fn container(&self) -> Option<&ContainerSpec> {
+        self.container.as_ref()
     }
 
     /// The binary.
@@ -171,18 +208,36 @@ impl WatchdogDriver {
 
     /// Runs `sequencer-watchdog <args>` and captures everything.
     pub async fn run(&self, args: &[&str]) -> Result<Run> {
+        let mut env = BTreeMap::from([
+            ("CARTESI_WATCHDOG_DEADLINE".to_owned(), "60s".to_owned()),
+            ("RUST_LOG".to_owned(), "info".to_owned()),
+        ]);
+        env.extend(self.env.clone());
         let mut command = tokio::process::Command::new(&self.binary);
+        let name = match &self.container {
+            None => {
+                command.args(args);
+                None
+            }
+            Some(spec) => {
+                let name = container_name();
+                command.args(["run", "--rm", "--name", &name, "--network", &spec.network]);
+                command.args(["--volume", &format!("{}:{IMAGE_STATE_VOLUME}", spec.volume)]);
+                for key in env.keys() {
+                    command.args(["--env", key]);
+                }
+                command.arg(&spec.image).args(args);
+                Some(name)
+            }
+        };
         command
-            .args(args)
             .env_clear()
             .envs(
-                ["PATH", "HOME", "LANG"]
+                ["PATH", "HOME", "LANG", "DOCKER_HOST", "DOCKER_CONFIG"]
                     .iter()
                     .filter_map(|k| Some((*k, std::env::var(k).ok()?))),
             )
-            .env("CARTESI_WATCHDOG_DEADLINE", "60s")
-            .env("RUST_LOG", "info")
-            .envs(&self.env)
+            .envs(&env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -190,15 +245,20 @@ impl WatchdogDriver {
         let child = command
             .spawn()
             .with_context(|| format!("starting {}", self.binary.display()))?;
-        let output = tokio::time::timeout(self.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| {
-                anyhow!(
+        let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            Ok(output) => output?,
+            Err(_) => {
+                if let Some(name) = &name {
+                    // The client is killed on drop; the container it started is not.
+                    let _ = crate::container::docker(&["rm", "--force", name]).await;
+                }
+                bail!(
                     "`sequencer-watchdog {}` did not finish in {:?}",
                     args.join(" "),
                     self.timeout
-                )
-            })??;
+                );
+            }
+        };
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let lines: Vec<&str> = stdout.lines().collect();
@@ -225,42 +285,13 @@ impl WatchdogDriver {
     }
 }
 
-/// The `CARTESI_WATCHDOG_*` exports for a devnet (spec `devnet.md` §5.6).
-pub fn exports(
-    state_dir: &Path,
-    rpc_url: &str,
-    sequencer_url: &str,
-    app: alloy::primitives::Address,
-    input_box: alloy::primitives::Address,
-    snapshot_block: u64,
-) -> BTreeMap<String, String> {
-    [
-        (
-            "CARTESI_WATCHDOG_STATE_DIR",
-            state_dir.display().to_string(),
-        ),
-        ("CARTESI_WATCHDOG_BLOCKCHAIN_ID", "31337".to_owned()),
-        ("CARTESI_WATCHDOG_SEQUENCER_URL", sequencer_url.to_owned()),
-        ("CARTESI_WATCHDOG_APP_ADDRESS", format!("{app:#x}")),
-        (
-            "CARTESI_WATCHDOG_BLOCKCHAIN_HTTP_ENDPOINT",
-            rpc_url.to_owned(),
-        ),
-        ("CARTESI_WATCHDOG_MACHINE_BACKEND", "native".to_owned()),
-        (
-            "CARTESI_WATCHDOG_CONTRACTS_INPUT_BOX_ADDRESS",
-            format!("{input_box:#x}"),
-        ),
-        (
-            "CARTESI_WATCHDOG_CM_SNAPSHOT_DIR",
-            "genesis:devnet".to_owned(),
-        ),
-        (
-            "CARTESI_WATCHDOG_CM_SNAPSHOT_SAFE_BLOCK",
-            snapshot_block.to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+/// A container name no other run uses.
+fn container_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "devnet-watchdog-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -22,6 +22,7 @@
 
 mod attach;
 mod checks;
+pub mod container;
 pub mod deploy;
 pub mod driver;
 mod harness;
@@ -35,9 +36,12 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::deploy::{Backend, Caps, InProcessDeployer};
+use crate::deploy::{Backend, Caps, InProcessDeployer, LocalDeployer};
 
-pub use attach::{ATTACH_CONTROL_ENV, ATTACH_L1_ENV, ATTACH_SEQUENCER_ENV, AttachTarget};
+pub use attach::{
+    ATTACH_APP_ENV, ATTACH_CONTROL_ENV, ATTACH_L1_ENV, ATTACH_SEQUENCER_ENV,
+    ATTACH_WALLET_CONFIG_ENV, AttachTarget,
+};
 pub use checks::{Allow, Check, Checks, LogText, describe, log_hygiene};
 pub use harness::{Harness, NeedsCap, StackOptions};
 pub use named::{SCENARIOS, ScenarioInfo, find};
@@ -55,10 +59,11 @@ pub const KEEP_ENV: &str = "DEVNET_KEEP";
 pub const BACKEND_ENV: &str = "DEVNET_BACKEND";
 
 /// The capabilities of a deployment on `backend` (`None` for `attach`: they come from
-/// probing the target).
+/// probing the target), without `Image`, which the environment decides on every backend
+/// ([`container::image_unavailable`]).
 pub fn backend_caps(backend: Backend) -> Option<Caps> {
     match backend {
-        Backend::Local => Some(Caps::ALL),
+        Backend::Local => Some(LocalDeployer::CAPS),
         Backend::InProcess => Some(InProcessDeployer::CAPS),
         Backend::Attach => None,
     }
@@ -150,9 +155,9 @@ pub async fn run_with(name: &str, options: &RunOptions) -> Option<Verdict> {
     stack.seed = options.seed;
     stack.backend = options.backend;
     stack.attach = options.attach.clone();
-    let (error, evidence, kept) = match caps(options).await {
+    let (error, evidence, kept) = match caps(options, info.needs).await {
         Err(e) => (Some(format!("setup: {e:#}")), Evidence::default(), None),
-        Ok(caps) if !info.missing(caps).is_empty() => {
+        Ok((caps, why)) if !info.missing(caps).is_empty() => {
             return Some(Verdict {
                 name: info.name,
                 backend: options.backend.to_string(),
@@ -162,7 +167,10 @@ pub async fn run_with(name: &str, options: &RunOptions) -> Option<Verdict> {
                 error: None,
                 skipped: Some(info.missing(caps).to_string()),
                 duration: started.elapsed(),
-                evidence: Evidence::default(),
+                evidence: Evidence {
+                    notes: why.into_iter().collect(),
+                    ..Evidence::default()
+                },
                 kept: None,
             });
         }
@@ -187,20 +195,30 @@ pub async fn run_with(name: &str, options: &RunOptions) -> Option<Verdict> {
 }
 
 /// What a deployment on `options.backend` can do: fixed for `local` and `in-process`, probed
-/// for `attach` (which needs a target).
-async fn caps(options: &RunOptions) -> anyhow::Result<Caps> {
-    if let Some(caps) = backend_caps(options.backend) {
-        return Ok(caps);
+/// for `attach` (which needs a target); plus `Image` when a scenario that `needs` it finds the
+/// watchdog image on an engine that answers, else why not.
+async fn caps(options: &RunOptions, needs: Caps) -> anyhow::Result<(Caps, Option<String>)> {
+    let caps = match backend_caps(options.backend) {
+        Some(caps) => caps,
+        None => {
+            let target = options
+                .attach
+                .as_ref()
+                .context("the attach backend needs an L1 and a sequencer URL")?;
+            target
+                .deployer()
+                .probe()
+                .await
+                .context("probing the attached L1")?
+        }
+    };
+    if !needs.contains(Caps::IMAGE) {
+        return Ok((caps, None));
     }
-    let target = options
-        .attach
-        .as_ref()
-        .context("the attach backend needs an L1 and a sequencer URL")?;
-    target
-        .deployer()
-        .probe()
-        .await
-        .context("probing the attached L1")
+    Ok(match container::image_unavailable().await {
+        None => (caps | Caps::IMAGE, None),
+        Some(why) => (caps, Some(why)),
+    })
 }
 
 /// Starts the stack, runs scenario `info` on it and tears it down: the error, if any, the

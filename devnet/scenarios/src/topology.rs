@@ -85,6 +85,8 @@ pub struct L1Spec {
     pub mining: L1Mining,
     /// Empty blocks mined once the L1 is ready, so `safe` passes the deployment (default 2).
     pub warmup_blocks: u64,
+    /// The chain id (default the devnet's 31337; `local` only: the synthetic L1 keeps 31337).
+    pub chain_id: u64,
 }
 
 impl Default for L1Spec {
@@ -92,6 +94,7 @@ impl Default for L1Spec {
         Self {
             mining: L1Mining::Auto,
             warmup_blocks: 2,
+            chain_id: devnet_pins::CHAIN_ID,
         }
     }
 }
@@ -100,6 +103,12 @@ impl L1Spec {
     /// Sets the mining mode.
     pub fn mining(mut self, mining: L1Mining) -> Self {
         self.mining = mining;
+        self
+    }
+
+    /// Sets the chain id.
+    pub fn chain_id(mut self, chain_id: u64) -> Self {
+        self.chain_id = chain_id;
         self
     }
 
@@ -123,6 +132,8 @@ pub struct SequencerSpec {
     pub poll_ms: u64,
     /// Serve the legacy finalized-route shape.
     pub legacy_shape: bool,
+    /// The wallet configuration by name (`devnet`, the default, or `sepolia`).
+    pub wallet_config: String,
 }
 
 impl Default for SequencerSpec {
@@ -133,6 +144,7 @@ impl Default for SequencerSpec {
             batch_interval_ms: 100,
             poll_ms: 50,
             legacy_shape: false,
+            wallet_config: "devnet".to_owned(),
         }
     }
 }

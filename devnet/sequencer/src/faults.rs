@@ -1,7 +1,7 @@
 //! Fault modes for divergence drills (`devnet.md` §5.3).
 //!
 //! A fault changes only what the sequencer *serves* (its finalized replica and its HTTP
-//! answers), never what it posts to L1, so a watchdog that recomputes the state from L1 sees
+//! answers), never what it posts to L1 or reads from it, so a watchdog that recomputes the state from L1 sees
 //! the difference. Faults are written as specs such as `tamper-state`, `drop-deposit:2` or
 //! `slow:500:finalized`; [`Fault`] parses and prints them.
 
@@ -108,6 +108,13 @@ pub enum Fault {
         /// Affected routes.
         routes: Routes,
     },
+    /// `freeze-finalized`: the finalized routes keep serving the checkpoint that was current
+    /// when the fault was armed, while the sequencer keeps reading L1, sealing and posting: a
+    /// sequencer that stopped finalizing (the watchdog's liveness drill).
+    FreezeFinalized {
+        /// How many checkpoints the history held when armed (set when armed).
+        checkpoints: Option<usize>,
+    },
 }
 
 /// A fault spec that does not parse.
@@ -155,6 +162,14 @@ impl FromStr for Fault {
             "stall" => Fault::Stall {
                 routes: routes(arg)?,
             },
+            "freeze-finalized" => match arg {
+                None => Fault::FreezeFinalized { checkpoints: None },
+                Some(arg) => {
+                    return Err(FaultSpecError(format!(
+                        "freeze-finalized takes no argument, got {arg:?}"
+                    )));
+                }
+            },
             "slow" => {
                 let arg = arg.ok_or_else(|| FaultSpecError("slow needs :MS".to_owned()))?;
                 let (millis, rest) = match arg.split_once(':') {
@@ -169,7 +184,7 @@ impl FromStr for Fault {
             other => {
                 return Err(FaultSpecError(format!(
                     "unknown fault {other:?} (tamper-state, tamper-body, drop-deposit, wrong-fee, \
-                     skip-op, regress-inclusion, unavailable, slow, stall)"
+                     skip-op, regress-inclusion, unavailable, slow, stall, freeze-finalized)"
                 )));
             }
         };
@@ -202,6 +217,7 @@ impl fmt::Display for Fault {
             Fault::Unavailable { routes } => write!(f, "unavailable:{routes}"),
             Fault::Slow { millis, routes } => write!(f, "slow:{millis}:{routes}"),
             Fault::Stall { routes } => write!(f, "stall:{routes}"),
+            Fault::FreezeFinalized { .. } => f.write_str("freeze-finalized"),
         }
     }
 }
@@ -294,6 +310,28 @@ impl FaultSet {
             .fold(0, usize::saturating_add)
     }
 
+    /// Pins every newly armed `freeze-finalized` to the current checkpoint: the history holds
+    /// `checkpoints` entries now.
+    pub(crate) fn pin_frozen(&mut self, checkpoints: usize) {
+        for fault in &mut self.faults {
+            if let Fault::FreezeFinalized {
+                checkpoints: at @ None,
+            } = fault
+            {
+                *at = Some(checkpoints);
+            }
+        }
+    }
+
+    /// With `freeze-finalized` armed, how many checkpoints the history held when it was armed
+    /// (the finalized routes serve as if no later one existed).
+    pub(crate) fn frozen(&self) -> Option<usize> {
+        self.faults.iter().find_map(|fault| match fault {
+            Fault::FreezeFinalized { checkpoints } => *checkpoints,
+            _ => None,
+        })
+    }
+
     /// `Some(offset)` when the served finalized bytes are tampered (offset `None` = last byte).
     pub(crate) fn tamper_state(&self) -> Option<Option<usize>> {
         self.faults.iter().find_map(|fault| match fault {
@@ -360,6 +398,7 @@ mod tests {
             "unavailable:all",
             "slow:250:finalized,/fee",
             "stall:user",
+            "freeze-finalized",
         ] {
             let fault: Fault = spec.parse().unwrap();
             assert_eq!(fault.to_string(), spec);
@@ -383,6 +422,7 @@ mod tests {
             "skip-op:0",
             "unavailable:fee",
             "wrong-fee:-1",
+            "freeze-finalized:3",
         ] {
             assert!(bad.parse::<Fault>().is_err(), "{bad}");
         }
@@ -424,5 +464,20 @@ mod tests {
         assert_eq!(bytes, [1, 2, 0xfc]);
         flip_byte(&mut bytes, Some(4));
         assert_eq!(bytes, [1, 0xfd, 0xfc]);
+    }
+
+    #[test]
+    fn freeze_finalized_pins_the_checkpoint_current_when_armed() {
+        let mut set = FaultSet::new(vec!["freeze-finalized".parse().unwrap()]);
+        assert_eq!(set.frozen(), None, "not pinned before it is armed");
+        set.pin_frozen(3);
+        assert_eq!(set.frozen(), Some(3));
+        // Arming more faults later keeps the first pin.
+        set.add(vec!["slow:1".parse().unwrap()]);
+        set.pin_frozen(7);
+        assert_eq!(set.frozen(), Some(3));
+        assert_eq!(set.list()[0].to_string(), "freeze-finalized");
+        set.replace(Vec::new());
+        assert_eq!(set.frozen(), None);
     }
 }

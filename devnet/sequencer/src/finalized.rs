@@ -1,5 +1,6 @@
 //! The finalized-state routes (`protocol.md` §6.4), in the newest or the legacy shape, with the
-//! served-state faults (`tamper-state`, `tamper-body`, `regress-inclusion`) applied.
+//! served-state faults (`tamper-state`, `tamper-body`, `regress-inclusion`,
+//! `freeze-finalized`) applied.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -43,7 +44,12 @@ fn served(shared: &Shared) -> Result<Served, ApiError> {
             format!("finalized history diverges from local batches: {why}"),
         ));
     }
-    let checkpoint = node.replica.checkpoint_back(node.faults.regress());
+    let checkpoint = match node.faults.frozen() {
+        Some(len) => node
+            .replica
+            .checkpoint_back_from(len, node.faults.regress()),
+        None => node.replica.checkpoint_back(node.faults.regress()),
+    };
     let mut state = checkpoint.bytes.to_vec();
     if let Some(offset) = node.faults.tamper_state() {
         flip_byte(&mut state, offset);

@@ -64,6 +64,7 @@
 //! | `unavailable[:ROUTES]` | 503 `UNAVAILABLE` (default the finalized routes) |
 //! | `slow:MS[:ROUTES]` | delay answers by MS ms |
 //! | `stall[:ROUTES]` | never answer while armed |
+//! | `freeze-finalized` | finalized routes keep serving the checkpoint current when armed while the sequencer keeps reading L1, sealing and posting (a sequencer that stopped finalizing); disarming serves the newest again |
 //!
 //! `ROUTES` is a comma-separated list of groups (`finalized`, `user`, `health`, `all`) and
 //! paths. Replica faults (`drop-deposit`, `wrong-fee`, `skip-op`) make the served state diverge

@@ -34,7 +34,8 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    pub(crate) fn new(lane: Lane, replica: Replica, faults: FaultSet, safe_block: u64) -> Self {
+    pub(crate) fn new(lane: Lane, replica: Replica, mut faults: FaultSet, safe_block: u64) -> Self {
+        faults.pin_frozen(replica.history.len());
         Self {
             lane,
             replica,
@@ -92,6 +93,7 @@ impl Node {
         } else {
             self.faults.add(faults);
         }
+        self.faults.pin_frozen(self.replica.history.len());
         let armed: Vec<String> = self.faults.list().iter().map(Fault::to_string).collect();
         tracing::info!(target: "devnet::sequencer", safe_block = self.safe_block, ?armed, "faults changed");
     }

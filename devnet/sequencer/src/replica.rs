@@ -125,7 +125,14 @@ impl Replica {
 
     /// The checkpoint `back` accepted batches before the newest (genesis if there is none).
     pub(crate) fn checkpoint_back(&self, back: usize) -> &Checkpoint {
-        &self.history[self.history.len().saturating_sub(back + 1)]
+        self.checkpoint_back_from(self.history.len(), back)
+    }
+
+    /// Like [`checkpoint_back`](Self::checkpoint_back), as if the history held only its first
+    /// `len` checkpoints (at least the genesis one).
+    pub(crate) fn checkpoint_back_from(&self, len: usize, back: usize) -> &Checkpoint {
+        let len = len.clamp(1, self.history.len());
+        &self.history[len.saturating_sub(back + 1)]
     }
 
     /// Whether a replica fault changed the served state.

@@ -25,10 +25,7 @@ use devnet_stack::state_file::{
 use rustix::process::Signal;
 use tokio::time::Instant;
 
-use super::{Exit, STATE_DIR_ENV, down, inspect};
-
-/// The pid file's name in the state directory.
-pub const PID_FILE: &str = "supervisor.pid";
+use super::{Exit, PID_FILE, STATE_DIR_ENV, down, inspect};
 
 /// How long a detached supervisor gets to stop by itself before its session is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);

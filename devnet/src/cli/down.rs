@@ -24,7 +24,7 @@ use rustix::process::Signal;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::{Exit, detach, emit};
+use super::{Exit, PID_FILE, emit};
 
 /// How long the supervisor gets to tear down after SIGTERM.
 const SUPERVISOR_GRACE: Duration = Duration::from_secs(10);
@@ -137,7 +137,7 @@ pub(super) async fn stop_all(dir: &Path) -> Result<Vec<u32>> {
 /// Stops the devnet in `dir`.
 pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Result<Exit> {
     let stopped_supervisor = stop_supervisor(dir, args.keep).await?;
-    for leftover in [detach::PID_FILE, control::SOCKET_FILE] {
+    for leftover in [PID_FILE, control::SOCKET_FILE] {
         let _ = std::fs::remove_file(dir.join(leftover));
     }
     let Some(state) = StateFile::read(dir)? else {

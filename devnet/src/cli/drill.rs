@@ -3,12 +3,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use alloy::primitives::Address;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use devnet_scenarios::deploy::Backend;
 use devnet_scenarios::{
-    ATTACH_CONTROL_ENV, ATTACH_L1_ENV, ATTACH_SEQUENCER_ENV, AttachTarget, Keep, RunOptions,
-    RunReport, SCENARIOS, Seed, Status,
+    ATTACH_APP_ENV, ATTACH_CONTROL_ENV, ATTACH_L1_ENV, ATTACH_SEQUENCER_ENV,
+    ATTACH_WALLET_CONFIG_ENV, AttachTarget, Keep, RunOptions, RunReport, SCENARIOS, Seed, Status,
 };
 
 use super::Exit;
@@ -41,11 +42,11 @@ pub struct RunArgs {
     pub list: bool,
     /// The backend to run on: `local` (anvil and the real contracts), `in-process` (the
     /// synthetic L1, no EVM: scenarios needing `Evm` are skipped) or `attach` (the L1 and
-    /// sequencer at `--l1` and `--sequencer`; capabilities are probed, and scenarios that add
-    /// L1 inputs are skipped).
+    /// sequencer at `--l1` and `--sequencer`, on any chain; capabilities are probed, and
+    /// scenarios that add L1 inputs are skipped).
     #[arg(long, env = "DEVNET_BACKEND", default_value = "local")]
     pub backend: String,
-    /// `attach`: the L1's JSON-RPC URL (chain id 31337, the pinned contracts).
+    /// `attach`: the L1's JSON-RPC URL (any chain: the chain id is read from the node).
     #[arg(long, env = ATTACH_L1_ENV, hide_env_values = true, value_name = "URL")]
     pub l1: Option<String>,
     /// `attach`: the sequencer's public URL.
@@ -54,6 +55,14 @@ pub struct RunArgs {
     /// `attach`: the sequencer's control URL; enables scenarios that arm sequencer faults.
     #[arg(long, env = ATTACH_CONTROL_ENV, hide_env_values = true, value_name = "URL")]
     pub control: Option<String>,
+    /// `attach`: the application (default: the devnet's pinned one); its InputBox is read
+    /// from it.
+    #[arg(long, env = ATTACH_APP_ENV, value_name = "ADDRESS")]
+    pub app: Option<Address>,
+    /// `attach`: the sequencer's wallet configuration, `devnet` or `sepolia` (default: read
+    /// from the sequencer's finalized state).
+    #[arg(long, env = ATTACH_WALLET_CONFIG_ENV, value_name = "NAME")]
+    pub wallet_config: Option<String>,
     /// The run seed, decimal or `0x` hex (default `0x5eed`) [env: DEVNET_SEED]
     #[arg(long, value_name = "S")]
     pub seed: Option<Seed>,
@@ -180,6 +189,11 @@ pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -
                 },
                 verdict.seed
             )?;
+            if verdict.skipped.is_some() {
+                for why in &verdict.evidence.notes {
+                    writeln!(out, "  {why}")?;
+                }
+            }
             out.flush()?;
         }
         verdicts.push(verdict);
@@ -222,11 +236,15 @@ pub(super) async fn run(args: &RunArgs, state_dir: &Path, out: &mut dyn Write) -
     })
 }
 
-/// The `attach` target of `--l1`, `--sequencer` and `--control` (or their environment
-/// variables); both of the first two are required. Errors never repeat a URL.
+/// The `attach` target of `--l1`, `--sequencer`, `--control`, `--app` and `--wallet-config`
+/// (or their environment variables); both of the first two are required. Errors never repeat a URL.
 fn attach_target(args: &RunArgs) -> Result<AttachTarget> {
     match (&args.l1, &args.sequencer) {
-        (Some(l1), Some(sequencer)) => AttachTarget::parse(l1, sequencer, args.control.as_deref()),
+        (Some(l1), Some(sequencer)) => {
+            Ok(AttachTarget::parse(l1, sequencer, args.control.as_deref())?
+                .with_app(args.app)
+                .with_wallet_config(args.wallet_config.clone()))
+        }
         _ => anyhow::bail!(
             "the attach backend needs --l1 URL and --sequencer URL (or {ATTACH_L1_ENV} and \
              {ATTACH_SEQUENCER_ENV}); --control URL ({ATTACH_CONTROL_ENV}) is optional"

@@ -54,7 +54,6 @@ mod snapshot;
 mod tx;
 mod up;
 
-pub use detach::PID_FILE;
 pub use down::DownArgs;
 pub use drill::{DemoArgs, RunArgs};
 pub use inspect::{DoctorArgs, EnvArgs, StatusArgs};
@@ -66,6 +65,9 @@ pub use snapshot::{SnapshotAction, SnapshotArgs};
 pub use tx::{Account, Op, Target, TxArgs, TxOp, Wait};
 pub use up::UpArgs;
 
+/// The detached supervisor's pid file, in the state directory (written by `up --detach`,
+/// removed by `down`).
+pub const PID_FILE: &str = "supervisor.pid";
 /// Environment variable naming the state directory (wins over the name).
 pub const STATE_DIR_ENV: &str = "DEVNET_STATE_DIR";
 /// Environment variable naming the devnet.

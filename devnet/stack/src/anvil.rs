@@ -7,9 +7,8 @@
 //! signalled as a whole) with a parent-death signal, and its output goes to a log file.
 
 use std::fs::{self, File};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::Duration;
 
 use alloy::providers::ext::AnvilApi as _;
@@ -148,22 +147,10 @@ impl Anvil {
         if let Some(state) = &options.load_state {
             command.arg("--load-state").arg(state);
         }
-        command
-            .env_clear()
-            .envs(std::env::vars_os().filter(|(k, _)| k == "PATH" || k == "HOME" || k == "LANG"))
+        process::isolate(&mut command)
             .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
             .stdout(log)
-            .stderr(log_err)
-            .process_group(0);
-        // SAFETY: the closure runs in the forked child before exec and only makes one
-        // async-signal-safe system call (prctl); it allocates nothing and takes no locks.
-        unsafe {
-            command.pre_exec(|| {
-                rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
-                    .map_err(std::io::Error::from)
-            });
-        }
+            .stderr(log_err);
         let child = command
             .spawn()
             .with_context(|| format!("spawning anvil ({})", bin.display()))?;

@@ -34,6 +34,13 @@ impl DevnetBuilder {
         self
     }
 
+    /// Starts anvil with this chain id instead of the devnet's 31337 (the contracts land at
+    /// the same addresses: they are deployed through CREATE2).
+    pub fn chain_id(mut self, chain_id: u64) -> Self {
+        self.anvil.chain_id = chain_id;
+        self
+    }
+
     /// Writes anvil's output to this file instead of a temporary one.
     pub fn anvil_log(mut self, path: impl Into<PathBuf>) -> Self {
         self.anvil.log_path = Some(path.into());

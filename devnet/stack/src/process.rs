@@ -7,7 +7,9 @@
 //! ESRCH and that no process still carries the run id; survivors are killed and reported.
 
 use std::fs;
+use std::os::unix::process::CommandExt as _;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustix::process::{Pid, Signal};
@@ -28,6 +30,26 @@ pub fn new_run_id() -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     format!("{nanos:x}-{:x}", std::process::id())
+}
+
+/// Prepares `command` as a devnet child: its environment cleared down to `PATH`, `HOME` and
+/// `LANG` (the caller adds the rest), no stdin, a process group of its own, and `SIGKILL` once
+/// its parent dies.
+pub fn isolate(command: &mut Command) -> &mut Command {
+    command
+        .env_clear()
+        .envs(std::env::vars_os().filter(|(k, _)| k == "PATH" || k == "HOME" || k == "LANG"))
+        .stdin(Stdio::null())
+        .process_group(0);
+    // SAFETY: the closure runs in the forked child before exec and only makes one
+    // async-signal-safe system call (prctl); it allocates nothing and takes no locks.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
+                .map_err(std::io::Error::from)
+        });
+    }
+    command
 }
 
 fn pid(raw: u32) -> Option<Pid> {

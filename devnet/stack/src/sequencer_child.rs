@@ -8,9 +8,8 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -248,27 +247,14 @@ impl SequencerChild {
             .with_context(|| format!("creating {}", setup.stdout_path.display()))?;
 
         let mut command = Command::new(&setup.bin);
-        command
-            .args(&setup.bin_args)
-            .args(&args)
-            .env_clear()
-            .envs(std::env::vars_os().filter(|(k, _)| k == "PATH" || k == "HOME" || k == "LANG"))
+        command.args(&setup.bin_args).args(&args);
+        process::isolate(&mut command)
             .envs(setup.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
             .stdout(stdout)
-            .stderr(log)
-            .process_group(0);
+            .stderr(log);
         if setup.upstream.is_some() {
             // The upstream binary is configured by `CARTESI_SEQUENCER_*`; the caller's win.
             command.envs(std::env::vars().filter(|(k, _)| k.starts_with("CARTESI_SEQUENCER_")));
-        }
-        // SAFETY: the closure runs in the forked child before exec and only makes one
-        // async-signal-safe system call (prctl); it allocates nothing and takes no locks.
-        unsafe {
-            command.pre_exec(|| {
-                rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
-                    .map_err(std::io::Error::from)
-            });
         }
         let child = command
             .spawn()

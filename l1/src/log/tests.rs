@@ -187,6 +187,7 @@ fn filter_uses_minimal_hex_and_two_topics() {
         input_box: INPUT_BOX,
         app: APP,
         range: BlockRange::new(0, 10).unwrap(),
+        index: None,
     };
     assert_eq!(
         serde_json::to_value(filter).unwrap(),
@@ -200,6 +201,22 @@ fn filter_uses_minimal_hex_and_two_topics() {
             ],
         })
     );
+}
+
+#[test]
+fn filter_for_one_input_adds_its_index_as_topic2() {
+    let filter = LogFilter {
+        input_box: INPUT_BOX,
+        app: APP,
+        range: BlockRange::new(5, 6).unwrap(),
+        index: Some(258),
+    };
+    let value = serde_json::to_value(filter).unwrap();
+    assert_eq!(
+        value["topics"][2],
+        "0x0000000000000000000000000000000000000000000000000000000000000102"
+    );
+    assert_eq!(value["topics"].as_array().unwrap().len(), 3);
 }
 
 #[test]

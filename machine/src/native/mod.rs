@@ -2,16 +2,20 @@
 //!
 //! The root hash is the SHA-256 of the serialised [`EngineState`] (the `sha256` of the
 //! checkpoint manifest). The engine never rejects an input: every advance is accepted, or the
-//! guest would panic, which is a halt with exit code [`NATIVE_FATAL_EXIT_CODE`]. It has no
-//! cycle accounting and runs each input to its end (deadlines and cancellation are not
-//! checked mid-input).
+//! guest would panic ([`canonical::Fatal`]), which is a halt with exit code
+//! [`NATIVE_FATAL_EXIT_CODE`]. A Rust panic that unwinds out of the engine is none of the
+//! guest's panics, which the engine returns as values: it is a bug of ours, an internal error
+//! ([`Error::WorkerPanic`] when a signature recovery panicked, else [`Error::EnginePanic`])
+//! that poisons the instance instead of deciding anything about the input. The engine has no
+//! cycle accounting and runs each input to its end (deadlines and cancellation are not checked
+//! mid-input).
 
 mod checkpoint;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use canonical::{Engine, EngineState, WalletConfig};
+use canonical::{Engine, EngineState, WalletConfig, WorkerPanic};
 
 use self::checkpoint::sha256;
 pub use self::checkpoint::{NATIVE_FORMAT_VERSION, NATIVE_MANIFEST_FILE, NATIVE_STATE_FILE};
@@ -110,11 +114,12 @@ pub struct NativeCore {
 #[derive(Debug)]
 pub struct NativeRevert(());
 
-fn halted_run(recorded: bool) -> Run {
+/// The run of an input on which the guest would panic: a halt the state records.
+fn halted_run() -> Run {
     Run {
         stop: Stop::FixedPoint {
             outcome: Outcome::Halted(NATIVE_FATAL_EXIT_CODE),
-            recorded,
+            recorded: true,
         },
         outputs: Vec::new(),
         reports: Vec::new(),
@@ -123,12 +128,20 @@ fn halted_run(recorded: bool) -> Run {
     }
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic".to_owned())
+/// The internal error of a panic that unwound out of the engine.
+fn panic_error(payload: &(dyn std::any::Any + Send)) -> Error {
+    let error = if let Some(panic) = payload.downcast_ref::<WorkerPanic>() {
+        Error::WorkerPanic(panic.clone())
+    } else {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic".to_owned());
+        Error::EnginePanic { message }
+    };
+    tracing::error!(target: "machine::native", %error, "the native engine panicked");
+    error
 }
 
 impl NativeCore {
@@ -139,7 +152,7 @@ impl NativeCore {
     fn halt(&mut self, why: &str) -> Run {
         tracing::warn!(target: "machine::native", why, "the canonical guest would panic: halt");
         self.halted = Some(NATIVE_FATAL_EXIT_CODE);
-        halted_run(true)
+        halted_run()
     }
 }
 
@@ -171,7 +184,9 @@ impl MachineCore for NativeCore {
         let result = match catch_unwind(AssertUnwindSafe(|| engine.advance(input))) {
             Ok(Ok(result)) => result,
             Ok(Err(fatal)) => return Ok(self.halt(&fatal.to_string())),
-            Err(payload) => return Ok(self.halt(&panic_message(payload.as_ref()))),
+            // The live state is unspecified: the host cannot restore it and poisons the
+            // instance; the input is not decided.
+            Err(payload) => return Err(panic_error(payload.as_ref())),
         };
         let mut collected = Collector::new(ctl.max_collected_bytes);
         for output in &result.outputs {
@@ -200,14 +215,9 @@ impl MachineCore for NativeCore {
     fn inspect(&mut self, query: &[u8], ctl: &RunControl) -> Result<Run> {
         // `Engine::inspect` takes `&self`: the live state cannot change, no copy is needed.
         let engine = &self.engine;
-        let reports = match catch_unwind(AssertUnwindSafe(|| engine.inspect(query))) {
-            Ok(reports) => reports,
-            Err(payload) => {
-                let why = panic_message(payload.as_ref());
-                tracing::warn!(target: "machine::native", why, "the canonical inspect would panic");
-                return Ok(halted_run(false)); // on a throw-away copy: the live state stays
-            }
-        };
+        // The live state is not touched (`&self`): a panic fails the query only.
+        let reports = catch_unwind(AssertUnwindSafe(|| engine.inspect(query)))
+            .map_err(|payload| panic_error(payload.as_ref()))?;
         let mut collected = Collector::new(ctl.max_collected_bytes);
         for report in &reports {
             collected.report(report);
@@ -263,4 +273,33 @@ pub fn store_engine_state(state: &EngineState, dest: &Path) -> Result<Hash> {
         },
     )?;
     Ok(sha256(&encoded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_out_of_the_engine_is_an_internal_error_never_a_halt() {
+        let worker: Box<dyn std::any::Any + Send> = Box::new(WorkerPanic {
+            message: "boom".into(),
+        });
+        let err = panic_error(worker.as_ref());
+        assert!(
+            matches!(&err, Error::WorkerPanic(p) if p.message == "boom"),
+            "{err:?}"
+        );
+        assert_eq!(err.class(), crate::Class::Internal);
+        for other in [
+            Box::new("index out of bounds") as Box<dyn std::any::Any + Send>,
+            Box::new(String::from("index out of bounds")),
+        ] {
+            let err = panic_error(other.as_ref());
+            assert!(
+                matches!(&err, Error::EnginePanic { message } if message == "index out of bounds"),
+                "{err:?}"
+            );
+            assert_eq!(err.class(), crate::Class::Internal);
+        }
+    }
 }

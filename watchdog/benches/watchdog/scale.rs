@@ -25,6 +25,8 @@ use crate::{B0, PER_BLOCK, block_of};
 
 /// The first argument that makes this binary a tick child.
 pub(crate) const CHILD_ARG: &str = "__tick-child";
+/// Names a program the tick children run under (a heap profiler), for memory investigations.
+const CHILD_WRAPPER_ENV: &str = "WATCHDOG_BENCH_CHILD_WRAPPER";
 
 /// `VmHWM` of this process, in KiB.
 fn peak_rss_kib() -> u64 {
@@ -82,10 +84,16 @@ pub(crate) fn tick_child(state: &Path, l1: &str, seq: &str, threads: Option<usiz
         seq.to_owned(),
     ];
     args.extend(threads.map(|t| t.to_string()));
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(&args)
-        .output()
-        .unwrap();
+    // A profiler to run the child under, e.g. `heaptrack` (its peak RSS then includes it).
+    let mut command = match std::env::var_os(CHILD_WRAPPER_ENV) {
+        Some(wrapper) => {
+            let mut command = Command::new(wrapper);
+            command.arg(std::env::current_exe().unwrap());
+            command
+        }
+        None => Command::new(std::env::current_exe().unwrap()),
+    };
+    let out = command.args(&args).output().unwrap();
     let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(
         out.status.success(),

@@ -7,11 +7,11 @@
 use std::{fmt, io::Write};
 
 use alloy_primitives::Address;
-use l1::{BlockParam, InputReader, RangePlan, RequestBudget, RpcConfig};
+use l1::{BlockParam, InputReader, RangePlan, RequestBudget};
 use sequencer_client::RedactedUrl;
 
 use super::Io;
-use crate::core::block_on;
+use crate::core::{block_on, connect_l1};
 use crate::{
     Error, Outcome, Result, Summary,
     cli::ScanArgs,
@@ -137,20 +137,8 @@ pub(super) fn run(args: &ScanArgs, env: &Env, io: &mut Io<'_>) -> Result<Summary
 }
 
 async fn scan(settings: &ScanSettings, budget: &RequestBudget, out: &mut dyn Write) -> Result<u64> {
-    let provider = l1::connect(
-        settings.rpc_url.expose().as_str(),
-        &RpcConfig::default(),
-        budget,
-    )?;
-    let chain_id = l1::chain_id(&provider).await?;
-    if let Some(expected) = settings.chain_id
-        && expected != chain_id
-    {
-        return Err(Error::ChainIdMismatch {
-            expected,
-            actual: chain_id,
-        });
-    }
+    let provider = connect_l1(&settings.rpc_url, budget)?;
+    let chain_id = crate::feed::chain_id(&provider, settings.chain_id).await?;
     let target = l1::block_by_number(&provider, settings.to).await?;
     let at_target = BlockParam::Hash(target.hash);
     let input_box = match settings.input_box {

@@ -49,7 +49,16 @@ pub(super) fn init(args: &InitArgs, env: &Env) -> Result<Summary> {
 }
 
 pub(super) fn tick(args: &TickArgs, env: &Env, io: &mut Io<'_>) -> Result<Summary> {
-    let settings = Settings::resolve(&args.watch, env)?;
+    let mut settings = Settings::resolve(&args.watch, env)?;
+    if let Some(blocks) = pick(
+        args.max_finality_lag_blocks,
+        env,
+        env::MAX_FINALITY_LAG_BLOCKS,
+        parse_u64,
+    )? {
+        settings.max_finality_lag_blocks =
+            crate::liveness::check_max_finality_lag(blocks).map_err(crate::Error::Usage)?;
+    }
     Ok(open(settings)?.tick(io.stderr))
 }
 

@@ -186,6 +186,9 @@ pub struct LastTickFile {
     /// What the machine did in this tick; `null` when the tick loaded none.
     #[serde(default)]
     pub machine: Option<MachineRecord>,
+    /// The sequencer's finality as this tick measured it; `null` when it could not.
+    #[serde(default)]
+    pub liveness: Option<crate::liveness::Liveness>,
 }
 
 /// The machine work of one tick, in `last_tick.json` (and so in `status`).

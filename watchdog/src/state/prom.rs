@@ -15,6 +15,10 @@ pub struct Metrics {
     pub divergence_kind: Option<String>,
     /// Head checkpoint block.
     pub head_block: Option<u64>,
+    /// The sequencer block the tick compared against (B, or the polled P).
+    pub target_block: Option<u64>,
+    /// The sequencer's finality as the tick measured it.
+    pub liveness: Option<crate::liveness::Liveness>,
     /// Last tick end, Unix seconds.
     pub last_tick_unix: u64,
     /// Last tick wall time in milliseconds.
@@ -23,7 +27,14 @@ pub struct Metrics {
     pub inputs_replayed_total: u64,
     /// Requests by endpoint: l1, l1_confirm, sequencer.
     pub rpc_requests_total: [u64; 3],
+    /// Inputs fed by the last tick.
+    pub tick_inputs_replayed: u64,
+    /// Requests of the last tick by endpoint: l1, l1_confirm, sequencer.
+    pub tick_rpc_requests: [u64; 3],
 }
+
+/// The `endpoint` label values, in the order of the request arrays.
+const ENDPOINTS: [&str; 3] = ["l1", "l1_confirm", "sequencer"];
 
 fn escape(value: &str) -> String {
     value
@@ -126,14 +137,76 @@ impl Metrics {
             "counter",
             "Requests made by ticks.",
         );
-        for (endpoint, value) in ["l1", "l1_confirm", "sequencer"]
-            .iter()
-            .zip(self.rpc_requests_total)
-        {
+        for (endpoint, value) in ENDPOINTS.iter().zip(self.rpc_requests_total) {
             let _ = writeln!(
                 out,
                 "cartesi_watchdog_rpc_requests_total{{{base},endpoint=\"{endpoint}\"}} {value}"
             );
+        }
+        family(
+            &mut out,
+            "cartesi_watchdog_last_tick_inputs_replayed",
+            "gauge",
+            "Inputs fed by the last tick.",
+        );
+        let _ = writeln!(
+            out,
+            "cartesi_watchdog_last_tick_inputs_replayed{{{base}}} {}",
+            self.tick_inputs_replayed
+        );
+        family(
+            &mut out,
+            "cartesi_watchdog_last_tick_rpc_requests",
+            "gauge",
+            "Requests made by the last tick.",
+        );
+        for (endpoint, value) in ENDPOINTS.iter().zip(self.tick_rpc_requests) {
+            let _ = writeln!(
+                out,
+                "cartesi_watchdog_last_tick_rpc_requests{{{base},endpoint=\"{endpoint}\"}} {value}"
+            );
+        }
+        let gauges = [
+            // The reference watchdog's name for the compared block: dashboards and alert rules
+            // written for it keep working.
+            (
+                "cartesi_watchdog_checked_block",
+                "Newest L1 block the sequencer's state matched.",
+                self.head_block,
+            ),
+            (
+                "cartesi_watchdog_l1_head_block",
+                "L1 head-tag block seen by the last tick.",
+                self.liveness.map(|l| l.l1_head_block),
+            ),
+            (
+                "cartesi_watchdog_sequencer_inclusion_block",
+                "The sequencer's finalized inclusion block.",
+                self.liveness
+                    .map(|l| l.sequencer_inclusion_block)
+                    .or(self.target_block),
+            ),
+            (
+                "cartesi_watchdog_pending_inputs",
+                "Inputs at or below the L1 head tag the sequencer has not finalized.",
+                self.liveness.map(|l| l.pending_inputs),
+            ),
+            (
+                "cartesi_watchdog_finality_lag_blocks",
+                "L1 head-tag block minus the block of the oldest input the sequencer has not finalized (0 when none).",
+                self.liveness.map(|l| l.finality_lag_blocks),
+            ),
+            (
+                "cartesi_watchdog_max_finality_lag_blocks",
+                "Finality lag past which a tick reports the sequencer stalled.",
+                self.liveness.map(|l| l.max_finality_lag_blocks),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            if let Some(value) = value {
+                family(&mut out, name, "gauge", help);
+                let _ = writeln!(out, "{name}{{{base}}} {value}");
+            }
         }
         out
     }
@@ -151,10 +224,14 @@ mod tests {
             exit_code: 2,
             divergence_kind: Some("state_mismatch".into()),
             head_block: Some(10),
+            target_block: Some(12),
+            liveness: None,
             last_tick_unix: 1_790_000_000,
             duration_ms: 51_234,
             inputs_replayed_total: 3,
             rpc_requests_total: [9, 0, 2],
+            tick_inputs_replayed: 3,
+            tick_rpc_requests: [9, 0, 2],
         };
         let text = metrics.render();
         assert!(text.contains(
@@ -185,10 +262,14 @@ mod tests {
             exit_code: 1,
             divergence_kind: Some("x".into()),
             head_block: None,
+            target_block: None,
+            liveness: None,
             last_tick_unix: 0,
             duration_ms: 5,
             inputs_replayed_total: 0,
             rpc_requests_total: [0; 3],
+            tick_inputs_replayed: 0,
+            tick_rpc_requests: [0; 3],
         };
         let text = metrics.render();
         assert!(text.contains("state=\"warning\"} 1"));

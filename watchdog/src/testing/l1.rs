@@ -1,7 +1,9 @@
 //! A small in-process L1 JSON-RPC double on 127.0.0.1: an InputBox with known inputs, answering
 //! `eth_chainId`, `eth_getBlockByNumber`, `eth_call` (getInputBox, getDataAvailability,
 //! getTemplateHash, getNumberOfInputs at a block hash) and `eth_getLogs`, with an Infura-style
-//! range cap and an optional cap on results. A shared chain ([`serve_shared`]) can be changed
+//! range cap and an optional cap on results; `eth_getCode` and getDeploymentBlockNumber answer
+//! for an application created at `app_deployed_at`, and topic2 of `eth_getLogs` selects one input
+//! index. A shared chain ([`serve_shared`]) can be changed
 //! while it is served: a lagging `safe` tag, a reorg (new block hashes), another template hash;
 //! it counts the `eth_getLogs` requests it answered.
 
@@ -121,6 +123,9 @@ pub struct Chain {
     pub template_hash: B256,
     /// `eth_getLogs` requests answered so far (errors included).
     pub get_logs: u64,
+    /// The block that created the application: below it the application has no code and its
+    /// calls answer nothing.
+    pub app_deployed_at: u64,
 }
 
 impl Chain {
@@ -138,6 +143,7 @@ impl Chain {
             chain_id: CHAIN_ID,
             template_hash: B256::ZERO,
             get_logs: 0,
+            app_deployed_at: 0,
         }
     }
 
@@ -222,11 +228,25 @@ impl Chain {
                 let at = params[1]["blockHash"]
                     .as_str()
                     .and_then(|h| self.block_of_hash(h))
-                    .or(quantity(&params[1]));
+                    .or(match params[1].as_str() {
+                        Some("latest") => Some(self.head),
+                        Some("safe" | "finalized") => Some(self.safe),
+                        _ => quantity(&params[1]),
+                    });
                 let Some(at) = at else {
                     return Err((-32000, "header not found".into()));
                 };
+                let to_app = call["to"]
+                    .as_str()
+                    .is_some_and(|to| to.eq_ignore_ascii_case(&format!("{APP:#x}")));
+                if to_app && at < self.app_deployed_at {
+                    return Ok(json!("0x"));
+                }
                 match &data[..10.min(data.len())] {
+                    "0xb3a1acd8" => Ok(json!(format!(
+                        "{:#x}",
+                        B256::from(U256::from(self.app_deployed_at))
+                    ))),
                     "0x00aace9a" => Ok(json!(format!("{:#x}", INPUT_BOX.into_word()))),
                     "0x61b12c66" => Ok(json!(format!("{:#x}", self.template_hash))),
                     "0xf02478de" => Ok(json!("0x")),
@@ -236,6 +256,24 @@ impl Chain {
                     ))),
                     _ => Err((3, "execution reverted".into())),
                 }
+            }
+            "eth_getCode" => {
+                let at = match params[1].as_str() {
+                    Some("latest") => Some(self.head),
+                    Some("safe" | "finalized") => Some(self.safe),
+                    _ => quantity(&params[1]),
+                }
+                .or(params[1]["blockHash"]
+                    .as_str()
+                    .and_then(|h| self.block_of_hash(h)));
+                let deployed = match params[0].as_str() {
+                    Some(a) if a.eq_ignore_ascii_case(&format!("{APP:#x}")) => self.app_deployed_at,
+                    _ => 0,
+                };
+                Ok(json!(match at {
+                    Some(at) if at >= deployed => "0x6001",
+                    _ => "0x",
+                }))
             }
             "eth_getLogs" => {
                 let f = &params[0];
@@ -252,9 +290,15 @@ impl Chain {
                 if self.max_results.is_some_and(|max| end - start > max) {
                     return Err((-32005, TOO_MANY.into()));
                 }
+                // topic2, when given, selects one input index.
+                let index = f["topics"][2]
+                    .as_str()
+                    .and_then(|t| U256::from_str_radix(t.trim_start_matches("0x"), 16).ok())
+                    .map(|i| i.saturating_to::<u64>());
                 Ok(Value::Array(
                     self.inputs[start..end]
                         .iter()
+                        .filter(|p| index.is_none_or(|i| p.index == i))
                         .map(|p| self.log(p))
                         .collect(),
                 ))

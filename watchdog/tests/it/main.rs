@@ -8,6 +8,8 @@ mod cartesi_rig;
 mod cli;
 mod docs;
 mod golden;
+mod liveness;
+mod metrics;
 mod readonly;
 mod rig;
 mod scan;

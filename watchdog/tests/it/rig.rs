@@ -90,6 +90,31 @@ pub(crate) fn wallet_inputs() -> Vec<Placed> {
     ]
 }
 
+/// A deposit for Alice at block 3, then at block 12 one batch of `ops` signed transfers from
+/// her to Bob (wallet nonces 0, 1, …): enough signatures for parallel recovery.
+pub(crate) fn many_ops_inputs(ops: u32) -> Vec<Placed> {
+    let b = builder();
+    let method = Method::Transfer {
+        amount: U256::from(1u64),
+        to: bob(),
+    };
+    let user_ops = (0..ops)
+        .map(|nonce| b.sign(&alice_key(), nonce, 1, &method).unwrap())
+        .collect();
+    let batch = Batch {
+        nonce: 0,
+        frames: vec![Frame {
+            user_ops,
+            safe_block: 3,
+            fee_price: 1,
+        }],
+    };
+    vec![
+        placed(3, 0, b.deposit(alice(), U256::from(1_000_000u64), 3, 0)),
+        placed(12, 0, b.batch(&batch, 12, 1)),
+    ]
+}
+
 /// [`wallet_inputs`] up to block 7, then at block 12 a batch whose frame fee exponent is
 /// above `MAX_EXPONENT`: the canonical guest panics (a halt), a fixed point.
 pub(crate) fn fatal_inputs() -> Vec<Placed> {

@@ -13,7 +13,7 @@ use watchdog::{
 
 use crate::{
     golden::assert_golden,
-    rig::{B0, Rig, fatal_inputs, wallet_inputs},
+    rig::{B0, Rig, fatal_inputs, many_ops_inputs, wallet_inputs},
 };
 
 /// Pins the summary line of `summary` (and the events, when any) as `tick/<name>`.
@@ -503,4 +503,89 @@ fn injected_l1_provider_and_sequencer_client_replace_the_urls() {
     let summary = watchdog.tick(&mut events);
     expect(&summary, "agreed", 0);
     assert!(events.is_empty());
+}
+
+/// `tick` through the binary on a fresh [`many_ops_inputs`] rig, with `args` and `env` added
+/// and debug logs of the feed as JSON: the exit code, the summary and the recovery log line
+/// (`threads`, `workers`) when the tick fed inputs.
+fn tick_binary(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, serde_json::Value, Option<(u64, u64)>) {
+    let rig = Rig::initialized(many_ops_inputs(24));
+    rig.serve_canonical(12);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sequencer-watchdog"));
+    rig.operator_env(cmd.arg("tick").args(args))
+        .args(["--log-format", "json"])
+        .env("RUST_LOG", "info,watchdog::feed=debug")
+        .envs(env.iter().copied());
+    let output = cmd.output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let summary = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let recovery = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["event"] == "recovery_threads")
+        .map(|line| {
+            (
+                line["threads"].as_u64().unwrap(),
+                line["workers"].as_u64().unwrap(),
+            )
+        });
+    (output.status.code().unwrap(), summary, recovery)
+}
+
+#[test]
+fn the_recovery_thread_cap_reaches_the_engine_and_1_spawns_no_worker() {
+    // The flag: one thread, so a batch of 24 signatures spawns no recovery worker.
+    let (code, summary, recovery) = tick_binary(&["--recovery-threads", "1"], &[]);
+    assert_eq!(
+        (code, summary["outcome"].as_str()),
+        (0, Some("agreed")),
+        "{summary}"
+    );
+    assert_eq!(recovery, Some((1, 0)));
+
+    // The variable, capped by the machine's cores: a worker per thread beyond the fold's.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as u64;
+    let (code, summary, recovery) = tick_binary(&[], &[("CARTESI_WATCHDOG_RECOVERY_THREADS", "2")]);
+    assert_eq!(
+        (code, summary["outcome"].as_str()),
+        (0, Some("agreed")),
+        "{summary}"
+    );
+    let threads = cores.min(2);
+    assert_eq!(recovery, Some((threads, threads - 1)));
+
+    // The flag beats the variable; unset means every core.
+    let (_, _, recovery) = tick_binary(
+        &["--recovery-threads", "1"],
+        &[("CARTESI_WATCHDOG_RECOVERY_THREADS", "2")],
+    );
+    assert_eq!(recovery, Some((1, 0)));
+    let (_, _, recovery) = tick_binary(&[], &[]);
+    assert_eq!(recovery.map(|(threads, _)| threads), Some(cores));
+
+    // 0 and absurd values are refused before any work: exit 1, class operator.
+    for (args, env, reason) in [
+        (&["--recovery-threads", "0"][..], &[][..], "usage"),
+        (&["--recovery-threads", "100000"][..], &[][..], "usage"),
+        (
+            &[][..],
+            &[("CARTESI_WATCHDOG_RECOVERY_THREADS", "0")][..],
+            "config_invalid",
+        ),
+        (
+            &[][..],
+            &[("CARTESI_WATCHDOG_RECOVERY_THREADS", "lots")][..],
+            "config_invalid",
+        ),
+    ] {
+        let (code, summary, recovery) = tick_binary(args, env);
+        assert_eq!(code, 1, "{args:?} {env:?}: {summary}");
+        assert_eq!(summary["class"], "operator", "{summary}");
+        assert_eq!(summary["reason"], reason, "{summary}");
+        assert_eq!(recovery, None);
+    }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize, Serializer};
 /// What a deployment can do (spec `devnet.md` §2), as a bit set. A scenario needing a
 /// capability the deployment lacks is skipped, never passed.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Caps(u8);
+pub struct Caps(u16);
 
 impl Caps {
     /// No capability.
@@ -32,10 +32,13 @@ impl Caps {
     /// direct `InputBox` inputs (an attached L1 refuses both: the deployment owns neither its
     /// keys nor its contracts).
     pub const L1_INPUTS: Caps = Caps(1 << 7);
+    /// The watchdog's container image (`sequencer-watchdog:local`, or `$DEVNET_WATCHDOG_IMAGE`)
+    /// on a Docker engine that answers: the environment decides, on every backend.
+    pub const IMAGE: Caps = Caps(1 << 8);
     /// Every capability.
-    pub const ALL: Caps = Caps(0xff);
+    pub const ALL: Caps = Caps(0x1ff);
 
-    const NAMES: [(Caps, &'static str); 8] = [
+    const NAMES: [(Caps, &'static str); 9] = [
         (Caps::EVM, "Evm"),
         (Caps::MINING, "Mining"),
         (Caps::REORG, "Reorg"),
@@ -44,6 +47,7 @@ impl Caps {
         (Caps::SEQ_FAULTS, "SeqFaults"),
         (Caps::STATE_DIR_FAULTS, "StateDirFaults"),
         (Caps::L1_INPUTS, "L1Inputs"),
+        (Caps::IMAGE, "Image"),
     ];
 
     /// Whether every capability of `other` is here.
@@ -188,7 +192,7 @@ mod tests {
         assert!(!in_process.contains(Caps::EVM | Caps::MINING));
         assert_eq!(in_process.missing(Caps::EVM | Caps::MINING), Caps::EVM);
         assert!(in_process.missing(Caps::REORG).is_empty());
-        assert_eq!(Caps::ALL.names().len(), 8);
+        assert_eq!(Caps::ALL.names().len(), 9);
         assert_eq!(
             (Caps::MINING | Caps::RPC_FAULTS).to_string(),
             "Mining|RpcFaults"

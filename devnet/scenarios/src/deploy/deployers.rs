@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use alloy::primitives::Address;
 use alloy::providers::Provider as _;
 use alloy::transports::RpcError;
-use devnet_pins::CHAIN_ID;
+use devnet_pins::{CHAIN_ID, addresses};
 use devnet_stack::Devnet;
 use fault_proxy::RpcProxy;
 use futures_util::future::BoxFuture;
@@ -14,8 +15,8 @@ use tempfile::TempDir;
 use super::node::{AttachedL1, attached_provider};
 use super::sequencer::{SequencerControl, config_for};
 use super::{
-    Backend, Caps, DeployError, Deployer, Deployment, L1Error, L1Handle, L1Node, deployment_dir,
-    edge_proxy, refuse_proxies,
+    Backend, Caps, DeployError, Deployer, Deployment, Identity, L1Error, L1Handle, L1Node,
+    deployment_dir, edge_proxy, refuse_proxies,
 };
 use crate::topology::{Edge, L1Mining, Topology};
 
@@ -26,32 +27,38 @@ fn prepare(backend: Backend, topology: &Topology, wired: &[Edge]) -> Result<Temp
     deployment_dir(backend)
 }
 
-/// The end of a deployment whose sequencer runs as a task against the L1 at `l1_url`, through
-/// the `seq→l1` proxy when the topology gives that edge rules.
+/// The end of a deployment whose sequencer runs as a task against the L1 at `l1_url` (chain
+/// `chain_id`), through the `seq→l1` proxy when the topology gives that edge rules.
 async fn with_sequencer_task(
     backend: Backend,
     caps: Caps,
     topology: &Topology,
-    l1: L1Handle,
-    l1_url: &str,
+    (l1, l1_url, chain_id): (L1Handle, &str, u64),
     tmp: TempDir,
 ) -> Result<Deployment, DeployError> {
     let proxy = edge_proxy(topology, Edge::SeqToL1, l1_url, tmp.path()).await?;
     let url = proxy
         .as_ref()
         .map_or_else(|| l1_url.to_owned(), RpcProxy::url);
-    let config = config_for(&url, &topology.sequencer)?;
+    let config = config_for(&url, chain_id, &topology.sequencer)?;
     let sequencer = SequencerControl::task(backend, config).await?;
     let proxies = proxy.map(|p| (Edge::SeqToL1, p)).into_iter().collect();
+    let identity = Identity::pinned(chain_id, &topology.sequencer.wallet_config);
     Ok(Deployment::new(
-        backend, caps, topology, l1, sequencer, proxies, tmp,
+        backend, caps, topology, identity, l1, sequencer, proxies, tmp,
     ))
 }
 
 /// `local`: anvil with the Rollups contracts ([`Devnet`]) and the devnet sequencer as a task,
-/// as the scenario harness runs them. Caps: all.
+/// as the scenario harness runs them, on the topology's chain id. Caps: all but `Image`
+/// (which the environment decides).
 #[derive(Debug, Clone, Default)]
 pub struct LocalDeployer;
+
+impl LocalDeployer {
+    /// What every local deployment can do.
+    pub const CAPS: Caps = Caps::ALL.without(Caps::IMAGE);
+}
 
 impl Deployer for LocalDeployer {
     fn backend(&self) -> Backend {
@@ -65,6 +72,7 @@ impl Deployer for LocalDeployer {
         Box::pin(async move {
             let tmp = prepare(Backend::Local, topology, &[Edge::SeqToL1])?;
             let devnet = Devnet::builder()
+                .chain_id(topology.l1.chain_id)
                 .anvil_log(tmp.path().join("logs").join("anvil.log"))
                 .start()
                 .await
@@ -79,19 +87,20 @@ impl Deployer for LocalDeployer {
             }
             let url = devnet.rpc_url().to_owned();
             let l1 = L1Handle::Anvil(Box::new(devnet));
-            with_sequencer_task(Backend::Local, Caps::ALL, topology, l1, &url, tmp).await
+            let l1 = (l1, url.as_str(), topology.l1.chain_id);
+            with_sequencer_task(Backend::Local, LocalDeployer::CAPS, topology, l1, tmp).await
         })
     }
 }
 
 /// `in-process`: the [`SyntheticL1`] (seeded by the topology) and the devnet sequencer as a
-/// task. Caps: all but `Evm`; node control is task restart.
+/// task, on chain 31337. Caps: all of `local`'s but `Evm`; node control is task restart.
 #[derive(Debug, Clone, Default)]
 pub struct InProcessDeployer;
 
 impl InProcessDeployer {
     /// What every in-process deployment can do.
-    pub const CAPS: Caps = Caps::ALL.without(Caps::EVM);
+    pub const CAPS: Caps = LocalDeployer::CAPS.without(Caps::EVM);
 }
 
 impl Deployer for InProcessDeployer {
@@ -113,21 +122,27 @@ impl Deployer for InProcessDeployer {
                 .await?;
             let url = l1.url();
             let l1 = L1Handle::Synthetic(l1);
-            with_sequencer_task(Backend::InProcess, Self::CAPS, topology, l1, &url, tmp).await
+            let l1 = (l1, url.as_str(), CHAIN_ID);
+            with_sequencer_task(Backend::InProcess, Self::CAPS, topology, l1, tmp).await
         })
     }
 }
 
-/// `attach`: an L1 and a sequencer that run elsewhere, given by URL. Readiness is the L1
-/// answering `eth_chainId` with 31337. Caps: `RpcFaults`, plus `Mining` and `Reorg` when the
-/// L1 answers `anvil_nodeInfo` (the synthetic L1 does not: it is controlled from Rust only),
-/// plus `SeqFaults` when the sequencer's control URL is given. Never `L1Inputs`: deposits and
+/// `attach`: an L1 and a sequencer that run elsewhere, given by URL, on any chain. The
+/// deployment's [`Identity`] is found out: the chain id from the node, the InputBox from the
+/// application (the devnet's pinned one unless [`app`](Self::app) names another), the wallet
+/// configuration by name ([`wallet_config`](Self::wallet_config)) or from the sequencer's
+/// finalized state. Caps: `RpcFaults`, plus `Mining` and `Reorg` when the L1 answers
+/// `anvil_nodeInfo` (the synthetic L1 does not: it is controlled from Rust only), plus
+/// `SeqFaults` when the sequencer's control URL is given. Never `L1Inputs`: deposits and
 /// direct inputs are refused. The sequencer cannot be stopped or started.
 #[derive(Debug, Clone)]
 pub struct AttachDeployer {
     l1_url: String,
     sequencer_url: String,
     control_url: Option<String>,
+    app: Address,
+    wallet_config: Option<String>,
 }
 
 impl AttachDeployer {
@@ -137,7 +152,34 @@ impl AttachDeployer {
             l1_url: l1_url.into(),
             sequencer_url: sequencer_url.into(),
             control_url: None,
+            app: addresses::APPLICATION,
+            wallet_config: None,
         }
+    }
+
+    /// The application to watch (default: the devnet's pinned application).
+    pub fn app(mut self, app: Address) -> Self {
+        self.app = app;
+        self
+    }
+
+    /// The sequencer's wallet configuration by name (`devnet`, `sepolia`); without it, it is
+    /// read from the sequencer's finalized state.
+    pub fn wallet_config(mut self, name: impl Into<String>) -> Self {
+        self.wallet_config = Some(name.into());
+        self
+    }
+
+    /// Finds out which chain, application and wallet configuration the target is.
+    pub async fn identify(&self) -> Result<Identity, DeployError> {
+        let provider = attached_provider(&self.l1_url)?;
+        Identity::discover(
+            &provider,
+            &self.sequencer_url,
+            self.app,
+            self.wallet_config.as_deref(),
+        )
+        .await
     }
 
     /// The sequencer's control API (enables [`SequencerControl::set_faults`]).
@@ -169,9 +211,7 @@ impl AttachDeployer {
 
     async fn probe_anvil(&self) -> Result<bool, DeployError> {
         let provider = attached_provider(&self.l1_url)?;
-        l1::ensure_chain_id(&provider, CHAIN_ID)
-            .await
-            .map_err(L1Error::from)?;
+        l1::chain_id(&provider).await.map_err(L1Error::from)?;
         match provider
             .raw_request::<_, serde_json::Value>("anvil_nodeInfo".into(), ())
             .await
@@ -199,6 +239,7 @@ impl Deployer for AttachDeployer {
         Box::pin(async move {
             let tmp = prepare(Backend::Attach, topology, &[])?;
             let anvil = self.probe_anvil().await?;
+            let identity = self.identify().await?;
             let l1 = AttachedL1::new(&self.l1_url, anvil)?;
             let sequencer =
                 SequencerControl::remote(&self.sequencer_url, self.control_url.as_deref());
@@ -206,6 +247,7 @@ impl Deployer for AttachDeployer {
                 Backend::Attach,
                 self.caps_of(anvil),
                 topology,
+                identity,
                 L1Handle::Attached(l1),
                 sequencer,
                 BTreeMap::new(),

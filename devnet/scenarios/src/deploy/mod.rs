@@ -3,9 +3,14 @@
 //!
 //! | Deployer | L1 | Sequencer | [`Caps`] |
 //! |---|---|---|---|
-//! | [`LocalDeployer`] | anvil + the Rollups contracts ([`Devnet`]) | in-process task | all |
-//! | [`InProcessDeployer`] | [`SyntheticL1`] | in-process task | all but `Evm` |
-//! | [`AttachDeployer`] | given URL | given URL | `RpcFaults`, + `Mining`/`Reorg` if the L1 answers `anvil_nodeInfo`, + `SeqFaults` with a control URL |
+//! | [`LocalDeployer`] | anvil + the Rollups contracts ([`Devnet`]), any chain id | in-process task | all but `Image` |
+//! | [`InProcessDeployer`] | [`SyntheticL1`] | in-process task | all but `Evm`, `Image` |
+//! | [`AttachDeployer`] | given URL, any chain | given URL | `RpcFaults`, + `Mining`/`Reorg` if the L1 answers `anvil_nodeInfo`, + `SeqFaults` with a control URL |
+//!
+//! `Image` (the watchdog's container image on an engine that answers) is the environment's,
+//! added per scenario on every backend. Each deployment has an [`Identity`]: chain id,
+//! application, InputBox and wallet configuration, pinned on `local` and `in-process`, found out
+//! on `attach`; the watchdog's exports are made from it.
 //!
 //! Backends are chosen explicitly, never detected. Through the handle a scenario reaches the
 //! L1 controls ([`L1Node`]), the sequencer ([`SequencerControl`]: stop, start and restart on
@@ -21,6 +26,7 @@
 mod anvil_history;
 mod caps;
 mod deployers;
+mod identity;
 mod l1_error;
 mod node;
 mod sequencer;
@@ -29,7 +35,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
-use devnet_pins::{CHAIN_ID, addresses};
 use devnet_sequencer::FaultSpecError;
 use devnet_stack::Devnet;
 use fault_proxy::{ProxyConfig, RpcProxy};
@@ -40,11 +45,12 @@ use tempfile::TempDir;
 pub(crate) use anvil_history::anvil_rewrite;
 pub use caps::{Backend, Caps, UnknownBackend};
 pub use deployers::{AttachDeployer, InProcessDeployer, LocalDeployer};
+pub use identity::{Identity, WALLET_CONFIGS, config_of_snapshot, exports};
 pub use l1_error::{L1Error, SnapshotId};
 pub use node::{AttachedL1, L1Node};
 pub use sequencer::SequencerControl;
 
-use crate::driver::{WatchdogDriver, exports};
+use crate::driver::WatchdogDriver;
 use crate::topology::{Edge, Topology};
 pub use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput};
 
@@ -101,6 +107,10 @@ pub enum DeployError {
         /// The HTTP status.
         status: u16,
     },
+    /// An attached deployment could not be identified (chain, application, wallet
+    /// configuration).
+    #[error("identifying the attached deployment: {0}")]
+    Identity(String),
     /// A temporary directory could not be made.
     #[error("state directory: {0}")]
     Io(#[from] std::io::Error),
@@ -188,6 +198,7 @@ pub struct Deployment {
     backend: Backend,
     caps: Caps,
     topology: Topology,
+    identity: Identity,
     // Field order is drop order: the sequencer goes before its proxies and its L1.
     sequencer: SequencerControl,
     proxies: BTreeMap<Edge, RpcProxy>,
@@ -198,10 +209,12 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    #[allow(clippy::too_many_arguments)] // one constructor the three deployers share
     fn new(
         backend: Backend,
         caps: Caps,
         topology: &Topology,
+        identity: Identity,
         l1: L1Handle,
         sequencer: SequencerControl,
         proxies: BTreeMap<Edge, RpcProxy>,
@@ -225,6 +238,7 @@ impl Deployment {
             backend,
             caps,
             topology: topology.clone(),
+            identity,
             sequencer,
             proxies,
             l1,
@@ -298,19 +312,24 @@ impl Deployment {
         self.routes.insert(edge, url.into());
     }
 
+    /// Which chain, application and wallet configuration it is.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
     /// The application.
     pub fn app(&self) -> Address {
-        addresses::APPLICATION
+        self.identity.app
     }
 
     /// The InputBox.
     pub fn input_box(&self) -> Address {
-        addresses::INPUT_BOX
+        self.identity.input_box
     }
 
     /// The L1 chain id.
     pub fn chain_id(&self) -> u64 {
-        CHAIN_ID
+        self.identity.chain_id
     }
 
     /// The deployment's directory (`logs/`, the watchdog's `watchdog/`); temporary unless
@@ -332,8 +351,7 @@ impl Deployment {
             &self.state_dir,
             self.url(Edge::WdToL1),
             self.url(Edge::WdToSeq),
-            self.app(),
-            self.input_box(),
+            &self.identity,
             self.topology.watchdog.snapshot_block,
         );
         if self.topology.watchdog.confirm {

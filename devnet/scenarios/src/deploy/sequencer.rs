@@ -4,20 +4,31 @@
 use std::time::Duration;
 
 use alloy::primitives::Address;
+use canonical::WalletConfig;
 use devnet_pins::addresses;
 use devnet_sequencer::{Fault, ResponseShape, Sequencer, SequencerConfig, SequencerHandle};
 
 use super::{Backend, DeployError};
 use crate::topology::SequencerSpec;
 
-/// The sequencer configuration of a topology, for the L1 at `rpc_url` (pinned application
-/// and InputBox).
+/// The sequencer configuration of a topology, for the L1 at `rpc_url` with `chain_id` (pinned
+/// application and InputBox, the spec's wallet configuration).
 pub(crate) fn config_for(
     rpc_url: &str,
+    chain_id: u64,
     spec: &SequencerSpec,
 ) -> Result<SequencerConfig, DeployError> {
     let mut config = SequencerConfig::devnet(rpc_url, addresses::APPLICATION);
     config.input_box = Some(addresses::INPUT_BOX);
+    config.wallet =
+        WalletConfig::by_name(&spec.wallet_config).ok_or_else(|| DeployError::Component {
+            what: "configuring the sequencer",
+            source: anyhow::anyhow!(
+                "unknown wallet configuration {:?} (devnet, sepolia)",
+                spec.wallet_config
+            ),
+        })?;
+    config.chain_id = chain_id;
     config.poll_interval = Duration::from_millis(spec.poll_ms.max(1));
     config.batch_interval = Duration::from_millis(spec.batch_interval_ms);
     config.shape = if spec.legacy_shape {

@@ -40,7 +40,7 @@ use super::seed::Seed;
 use crate::deploy::{
     AttachDeployer, Backend, Caps, Deployer, Deployment, InProcessDeployer, LocalDeployer,
 };
-use crate::driver::{Run, WatchdogDriver, ensure_watchdog_binary};
+use crate::driver::{ContainerSpec, Run, WatchdogDriver, ensure_watchdog_binary};
 use crate::topology::{Edge, SequencerSpec, Topology};
 
 /// How a scenario's stack is built.
@@ -66,6 +66,10 @@ pub struct StackOptions {
     pub seq_l1_rules: Option<RuleSet>,
     /// Seal batches at this many ops (default: the sequencer's).
     pub batch_max_ops: Option<usize>,
+    /// The L1 chain id (`local` only; default 31337).
+    pub chain_id: Option<u64>,
+    /// The sequencer's wallet configuration by name (`devnet`, the default, or `sepolia`).
+    pub wallet_config: Option<String>,
     /// Build `sequencer-watchdog` in release mode if it has to be built.
     pub release_build: bool,
     /// The run seed (workload and fault choices, the synthetic L1's hashes).
@@ -80,12 +84,20 @@ impl StackOptions {
     /// The topology these options describe: the `seq→l1` proxy is the deployer's; the
     /// watchdog's proxies are the harness's.
     pub fn topology(&self) -> Topology {
-        let topology = Topology::new().seed(self.seed.0).sequencer(SequencerSpec {
+        let defaults = SequencerSpec::default();
+        let mut topology = Topology::new().seed(self.seed.0).sequencer(SequencerSpec {
             faults: self.faults.clone(),
             batch_max_ops: self.batch_max_ops,
             legacy_shape: self.shape == ResponseShape::Legacy,
-            ..SequencerSpec::default()
+            wallet_config: self
+                .wallet_config
+                .clone()
+                .unwrap_or(defaults.wallet_config.clone()),
+            ..defaults
         });
+        if let Some(chain_id) = self.chain_id {
+            topology.l1.chain_id = chain_id;
+        }
         match &self.seq_l1_rules {
             Some(rules) => topology.proxy(Edge::SeqToL1, rules.clone()),
             None => topology,
@@ -131,6 +143,8 @@ pub struct Harness {
     keep: bool,
     /// Faults were armed on a sequencer this harness does not own: disarm them at shutdown.
     disarm: AtomicBool,
+    /// Docker volumes made for the watchdog image's state, removed at shutdown.
+    volumes: Vec<String>,
 }
 
 impl Harness {
@@ -205,6 +219,7 @@ impl Harness {
             notes: Vec::new(),
             keep: false,
             disarm: AtomicBool::new(disarm),
+            volumes: Vec::new(),
         })
     }
 
@@ -245,6 +260,34 @@ impl Harness {
     /// `sequencer-watchdog <args>`, recorded for the report.
     pub async fn watchdog(&self, args: &[&str]) -> Result<Run> {
         record(&self.runs, self.dir(), self.driver.run(args).await)
+    }
+
+    /// A driver that runs the watchdog image ([`watchdog_image`](crate::container::watchdog_image))
+    /// on the host network with this deployment's exports, its state in a fresh volume
+    /// (removed at shutdown). Needs `Image`: fails with [`NeedsCap`] when no engine answers
+    /// or it lacks the image.
+    pub async fn image_driver(&mut self) -> Result<WatchdogDriver> {
+        if let Some(why) = crate::container::image_unavailable().await {
+            return Err(anyhow::Error::new(NeedsCap {
+                what: "the watchdog image",
+                cap: Caps::IMAGE,
+                backend: self.backend(),
+            })
+            .context(why));
+        }
+        let volume = crate::container::create_volume("devnet-watchdog-state").await?;
+        self.volumes.push(volume.clone());
+        Ok(self.driver.in_container(ContainerSpec {
+            image: crate::container::watchdog_image(),
+            network: "host".to_owned(),
+            volume,
+        }))
+    }
+
+    /// `sequencer-watchdog <args>` through `driver` (another than the harness's own),
+    /// recorded for the report.
+    pub async fn watchdog_with(&self, driver: &WatchdogDriver, args: &[&str]) -> Result<Run> {
+        record(&self.runs, self.dir(), driver.run(args).await)
     }
 
     /// Starts `sequencer-watchdog tick` in the background (recorded when it finishes).
@@ -374,7 +417,13 @@ impl Harness {
         if let Some(proxy) = self.seq_proxy.take() {
             proxy.shutdown().await;
         }
+        let mut volumes = Ok(());
+        for volume in std::mem::take(&mut self.volumes) {
+            let removed = crate::container::remove_volume(&volume).await;
+            volumes = volumes.and(removed.with_context(|| format!("removing volume {volume}")));
+        }
         self.net.shutdown().await?;
+        volumes?;
         disarmed.context("disarming the attached sequencer's faults")
     }
 }
@@ -384,8 +433,14 @@ fn attach_deployer(options: &StackOptions) -> Result<AttachDeployer> {
     let Some(target) = &options.attach else {
         bail!("the attach backend needs an L1 and a sequencer URL");
     };
-    if options.shape != ResponseShape::default() || options.batch_max_ops.is_some() {
-        bail!("the attached sequencer's response shape and batch size are its own");
+    if options.shape != ResponseShape::default()
+        || options.batch_max_ops.is_some()
+        || options.chain_id.is_some()
+        || options.wallet_config.is_some()
+    {
+        bail!(
+            "the attached stack's chain, wallet configuration, response shape and batch size are its own"
+        );
     }
     Ok(target.deployer())
 }

@@ -106,3 +106,14 @@ pub(super) fn last_tick(h: &Harness) -> Result<serde_json::Value> {
     let text = std::fs::read(&path).with_context(|| path.display().to_string())?;
     Ok(serde_json::from_slice(&text)?)
 }
+
+/// The current `state` of `cartesi_watchdog_status` in the watchdog's `status.prom`.
+pub(super) fn metrics_state(h: &Harness) -> Result<String> {
+    let path = h.state_dir.join("status.prom");
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    text.lines()
+        .filter(|line| line.starts_with("cartesi_watchdog_status{") && line.ends_with("} 1"))
+        .find_map(|line| line.split("state=\"").nth(1)?.split('"').next())
+        .map(str::to_owned)
+        .with_context(|| format!("no current state in {}", path.display()))
+}

@@ -1,12 +1,14 @@
 //! The registry of named scenarios (spec `devnet.md` §9) and their dispatch. The scenarios
 //! themselves live in one module per theme: [`agree`], [`divergence`], [`provider`] (the
-//! watchdog's L1 edge), [`range_cap`], [`sequencer_edge`], [`sequencer_l1`] (the sequencer's
-//! L1 edge), [`upgrade`] (a rolling sequencer restart), [`state_dir`], [`reorg`] and [`chaos`].
+//! watchdog's L1 edge), [`liveness`], [`range_cap`], [`sequencer_edge`], [`sequencer_l1`] (the
+//! sequencer's L1 edge), [`upgrade`] (a rolling sequencer restart), [`state_dir`], [`reorg`] and
+//! [`chaos`].
 
 mod agree;
 mod chaos;
 mod common;
 mod divergence;
+mod liveness;
 mod provider;
 mod range_cap;
 mod reorg;
@@ -110,6 +112,16 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
             "init at block 0; the first tick agrees with genesis",
         )
     },
+    ScenarioInfo {
+        // Like genesis-agree, it runs against any stack whose endpoints the host network
+        // reaches, given the image.
+        needs: Caps::IMAGE,
+        ..info(
+            "image-tick",
+            "0 agreed in the image",
+            "the watchdog image's init and tick (docker run, host network) agree where the host binary does",
+        )
+    },
     info(
         "deposit-transfer-withdraw",
         "0 agreed; exact balances",
@@ -122,8 +134,8 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     ),
     info(
         "idempotent-retick",
-        "0 idle, no L1 request",
-        "after agreement a tick is idle and makes no L1 request",
+        "0 idle, two L1 requests",
+        "after agreement a tick is idle; its only L1 requests are the finality check's two",
     ),
     latching(
         "tampered-state",
@@ -165,6 +177,12 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         "2 inclusion_block_regressed",
         "regress-inclusion → exit 2 inclusion_block_regressed",
         LATCH_REGRESSED,
+    )
+    .needing(Caps::SEQ_FAULTS),
+    info(
+        "sequencer-stalled",
+        "0 idle; 1 liveness/sequencer_stalled; 0 agreed",
+        "freeze-finalized while a deposit lands: idle within the lag limit, 1 liveness/sequencer_stalled past it (never 2), agreement once cleared",
     )
     .needing(Caps::SEQ_FAULTS),
     info(
@@ -323,6 +341,7 @@ pub(super) fn options(name: &str) -> StackOptions {
 pub(super) async fn scenario(name: &str, h: &mut Harness, checks: &mut Checks) -> Result<()> {
     match name {
         "genesis-agree" => agree::genesis(h, checks).await,
+        "image-tick" => agree::image_tick(h, checks).await,
         "deposit-transfer-withdraw" => agree::deposit_transfer_withdraw(h, checks).await,
         "batch-close-agree" => agree::batch_close(h, checks).await,
         "idempotent-retick" => agree::idempotent_retick(h, checks).await,
@@ -333,6 +352,7 @@ pub(super) async fn scenario(name: &str, h: &mut Harness, checks: &mut Checks) -
         "wrong-fee" => divergence::wrong_fee(h, checks).await,
         "skipped-op" => divergence::skipped_op(h, checks).await,
         "regressed-inclusion" => divergence::regressed_inclusion(h, checks).await,
+        "sequencer-stalled" => liveness::sequencer_stalled(h, checks).await,
         "clear-relatch" => divergence::clear_relatch(h, checks).await,
         "provider-disagreement" => divergence::provider_disagreement(h, checks).await,
         "log-range-cap" => range_cap::log_range_cap(h, checks, false).await,

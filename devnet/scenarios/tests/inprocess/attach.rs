@@ -12,7 +12,7 @@ use devnet_scenarios::topology::{Edge, Topology};
 #[tokio::test]
 async fn attach_to_a_local_deployment_has_mining_and_reorgs() {
     let local = LocalDeployer.deploy(&Topology::new()).await.unwrap();
-    assert_eq!(local.caps(), Caps::ALL);
+    assert_eq!(local.caps(), LocalDeployer::CAPS);
 
     // The anvil L1 control: a deposit rewritten by a reorg with a replacement deposit.
     let devnet = local.devnet().expect("local runs anvil");

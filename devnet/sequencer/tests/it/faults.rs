@@ -127,6 +127,27 @@ async fn regress_inclusion_serves_an_older_checkpoint() {
     );
 }
 
+#[tokio::test]
+async fn freeze_finalized_keeps_serving_the_armed_checkpoint_while_the_sequencer_reads_on() {
+    let h = harness(|_| {}).await;
+    let first = one_transfer(&h).await;
+    h.arm(&["freeze-finalized"]).await;
+    h.transfer(ALICE, BOB, 1, 1).await;
+    // The sequencer keeps reading L1 and accepting its batches: its own checkpoint moves on.
+    let second = h.finalize_past(first).await;
+    // The finalized routes do not.
+    let point = h.client.inclusion_block().await.unwrap();
+    assert_eq!(point.inclusion_block, first);
+    assert_eq!(h.served_state().await, h.replay(first).encode());
+    let (_, list) = h.control(reqwest::Method::GET, "/faults", "").await;
+    assert_eq!(list, json!({"faults": ["freeze-finalized"]}));
+    h.arm(&[]).await;
+    assert_eq!(
+        h.client.inclusion_block().await.unwrap().inclusion_block,
+        second
+    );
+}
+
 /// Arms `spec` at start, runs a deposit and a transfer, and returns the served snapshot with
 /// the honest replay at the same block.
 async fn replica_fault(spec: &str) -> (WalletSnapshot, WalletSnapshot) {

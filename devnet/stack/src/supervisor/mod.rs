@@ -212,7 +212,15 @@ impl Supervisor {
 
         let resumed = resume.as_ref().map(|(kept, _)| kept.clone());
         let stack = match bring_up(&options, &dir, &run_id, resume).await {
-            Ok(stack) => stack,
+            Ok(stack) => match application_safe(&stack, options.mining, SAFE_TIMEOUT).await {
+                Ok(()) => stack,
+                Err(e) => {
+                    state.state = RunState::Failed;
+                    state.reason = Some(format!("{e:#}"));
+                    let _ = state.write(&dir);
+                    return Err(DevnetError::BringUp(e).into());
+                }
+            },
             Err(e) => {
                 state.state = RunState::Failed;
                 state.reason = Some(format!("{e:#}"));
@@ -276,6 +284,41 @@ impl Supervisor {
             task: Some(task),
             finished: None,
         })
+    }
+}
+
+/// How long bring-up waits for the application to be under the L1 `safe` head.
+const SAFE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Waits until the application's deployment block is at or below the L1 `safe` head, so that
+/// a watchdog `init` against a `ready` devnet finds the application at its head tag. Under
+/// automine and manual mining nothing else would move the head, so it mines empty blocks (one
+/// per poll); under interval mining it only waits.
+async fn application_safe(stack: &LocalStack, mining: Mining, timeout: Duration) -> Result<()> {
+    use alloy::eips::BlockNumberOrTag;
+    use alloy::providers::Provider as _;
+
+    let target = stack.devnet().deployment().application_block;
+    let provider = stack.devnet().provider();
+    let deadline = Instant::now() + timeout;
+    loop {
+        let safe = provider
+            .get_block_by_number(BlockNumberOrTag::Safe)
+            .await
+            .context("eth_getBlockByNumber(safe)")?
+            .map(|block| block.header.number);
+        if safe.is_some_and(|safe| safe >= target) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the L1 safe block ({}) did not reach the application's deployment block {target} within {timeout:?}",
+            safe.map_or_else(|| "none".to_owned(), |n| n.to_string())
+        );
+        match mining {
+            Mining::Interval(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Mining::Auto | Mining::Manual => stack.mine(1).await?,
+        }
     }
 }
 

@@ -52,9 +52,23 @@ async fn a_killed_sequencer_is_restarted_and_serves_the_same_finalized_state() {
     let anvil_pid = state.components.anvil.process.unwrap().pid;
     let first = state.components.sequencer.process.unwrap().pid;
 
+    // Ready means a watchdog can init: the application is at or below the L1 safe head.
+    let l1 = ProviderBuilder::new().connect_http(l1_front.parse().unwrap());
+    let safe = l1
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Safe)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .number;
+    let deployed = state.addresses.as_ref().unwrap().application_block;
+    assert!(
+        safe >= deployed,
+        "ready with the safe block {safe} below the deployment block {deployed}"
+    );
+
     // A direct input (anvil signs for its unlocked account 8) through the L1 front; the
     // sequencer drains it into a batch, which finalizes once mined past.
-    let l1 = ProviderBuilder::new().connect_http(l1_front.parse().unwrap());
     let call = InputBox::addInputCall {
         appContract: addresses::APPLICATION,
         payload: Bytes::from_static(b"hello"),

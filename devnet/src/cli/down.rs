@@ -4,7 +4,12 @@
 //! recorded start time), up to 10 s for the lock to be released, else SIGKILL (its children
 //! die with it: parent-death signal). Then, with the lock free: recorded process groups whose
 //! leader still matches its start time get SIGTERM, 3 s, SIGKILL; the orphan audit runs; the
-//! run's files are removed (unless `--keep`). Running it again does nothing.
+//! run's files are removed. Running it again does nothing.
+//!
+//! `--keep` asks the supervisor (before signalling it) to keep the chain: it stops the
+//! sequencer, dumps anvil into `anvil/state.json` and writes `kept.json`; `devnet.json`, the
+//! sequencer data and the watchdog state dir stay too, and the next `up` resumes. anvil's cache
+//! path goes either way; snapshots are never removed by `down`.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,7 +19,7 @@ use anyhow::Result;
 use clap::Args;
 use devnet_stack::process::{self, TERM_GRACE};
 use devnet_stack::state_file::{ProcessRecord, StateFile, supervisor_alive};
-use devnet_stack::{DevnetError, control, wipe};
+use devnet_stack::{DevnetError, control, persist, wipe};
 use rustix::process::Signal;
 use serde_json::json;
 use tokio::time::Instant;
@@ -27,7 +32,8 @@ const SUPERVISOR_GRACE: Duration = Duration::from_secs(10);
 /// `devnet down` options.
 #[derive(Debug, Args)]
 pub struct DownArgs {
-    /// Keep `devnet.json`, the sequencer data and the watchdog state dir.
+    /// Keep the chain for the next `up` to resume: anvil's state, the sequencer data, the
+    /// watchdog state dir and `devnet.json`. Without it, everything but snapshots is removed.
     #[arg(long)]
     pub keep: bool,
 }
@@ -51,9 +57,31 @@ async fn wait_lock_free(dir: &Path, deadline: Instant) -> Result<bool> {
     }
 }
 
+/// With everything stopped: removes anvil's cache path, and either the run's data (without
+/// `keep`) or nothing else. Returns the kept chain (`null` when none is kept).
+fn finish_files(dir: &Path, keep: bool) -> Result<serde_json::Value> {
+    persist::take_keep_request(dir);
+    persist::remove_anvil_cache(dir)?;
+    if keep {
+        return Ok(match persist::Kept::read(dir)? {
+            Some(kept) => json!({
+                "block_number": kept.block_number,
+                "block_hash": kept.block_hash,
+                "chain_bytes": kept.chain_bytes,
+                "path": persist::chain_state_path(dir),
+            }),
+            None => serde_json::Value::Null,
+        });
+    }
+    persist::remove_anvil_files(dir)?;
+    wipe(&dir.join("sequencer-data"))?;
+    wipe(&dir.join("watchdog"))?;
+    Ok(serde_json::Value::Null)
+}
+
 /// Stops the supervisor of `dir` if one holds its lock: SIGTERM, then SIGKILL after the grace
-/// period. Returns its pid.
-async fn stop_supervisor(dir: &Path) -> Result<Option<u32>> {
+/// period. With `keep`, it is first asked to keep the chain. Returns its pid.
+async fn stop_supervisor(dir: &Path, keep: bool) -> Result<Option<u32>> {
     let mut stopped_supervisor = None;
     if supervisor_alive(dir)? {
         let state = StateFile::read(dir)?;
@@ -64,6 +92,9 @@ async fn stop_supervisor(dir: &Path) -> Result<Option<u32>> {
                 dir.display()
             );
         };
+        if keep {
+            persist::request_keep(dir)?;
+        }
         process::signal_process(supervisor.pid, Signal::TERM);
         if !wait_lock_free(dir, Instant::now() + SUPERVISOR_GRACE).await? {
             tracing::warn!(target: "devnet::down", pid = supervisor.pid, "the supervisor did not stop in time; killing it");
@@ -96,7 +127,7 @@ pub(super) async fn stop_children(state: &StateFile) -> (Vec<u32>, Vec<u32>) {
 /// Stops whatever runs in `dir` (supervisor, then recorded children) and audits; removes
 /// nothing. Returns the orphans.
 pub(super) async fn stop_all(dir: &Path) -> Result<Vec<u32>> {
-    stop_supervisor(dir).await?;
+    stop_supervisor(dir, false).await?;
     let Some(state) = StateFile::read(dir)? else {
         return Ok(Vec::new());
     };
@@ -105,21 +136,21 @@ pub(super) async fn stop_all(dir: &Path) -> Result<Vec<u32>> {
 
 /// Stops the devnet in `dir`.
 pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Result<Exit> {
-    let stopped_supervisor = stop_supervisor(dir).await?;
+    let stopped_supervisor = stop_supervisor(dir, args.keep).await?;
     for leftover in [PID_FILE, control::SOCKET_FILE] {
         let _ = std::fs::remove_file(dir.join(leftover));
     }
     let Some(state) = StateFile::read(dir)? else {
+        let kept = finish_files(dir, args.keep)?;
         emit(
             out,
-            &json!({"stopped": stopped_supervisor.is_some(), "state_dir": dir, "orphans": []}),
+            &json!({"stopped": stopped_supervisor.is_some(), "state_dir": dir, "orphans": [], "kept": kept}),
         )?;
         return Ok(Exit::Passed);
     };
     let (groups, orphans) = stop_children(&state).await;
+    let kept = finish_files(dir, args.keep)?;
     if !args.keep {
-        let _ = wipe(&dir.join("sequencer-data"));
-        let _ = wipe(&dir.join("watchdog"));
         match std::fs::remove_file(StateFile::path(dir)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -134,6 +165,7 @@ pub(super) async fn down(dir: &Path, args: &DownArgs, out: &mut dyn Write) -> Re
             "state_dir": dir,
             "run_id": state.run_id,
             "orphans": orphans,
+            "kept": kept,
         }),
     )?;
     if !orphans.is_empty() {

@@ -7,8 +7,9 @@ use std::process::{Command as Process, Stdio};
 use anyhow::{Context as _, Result};
 use clap::Args;
 use devnet_pins as pins;
+use devnet_stack::disk::DiskUsage;
 use devnet_stack::state_file::{Component, RunState, StateFile, supervisor_alive};
-use devnet_stack::{ControlClient, DevnetError, process};
+use devnet_stack::{ControlClient, DevnetError, persist, process};
 use serde_json::{Value, json};
 
 use super::{API_TIMEOUT, Exit, emit};
@@ -68,15 +69,22 @@ pub(super) async fn current_state(dir: &Path) -> Result<(Option<StateFile>, &'st
 }
 
 /// The status of the devnet in `dir` (from the control API when the supervisor runs, else
-/// `devnet.json`) plus `running` (the supervisor lock is held), `source` and per-component
-/// `alive`. A record claiming to run without a live supervisor is reported as `dead`.
+/// `devnet.json`) plus `running` (the supervisor lock is held), `source`, per-component
+/// `alive`, `disk` (bytes below the state directory, by part) and `kept` (the chain
+/// `down --keep` kept, if any). A record claiming to run without a live supervisor is reported
+/// as `dead`.
 pub(super) async fn status(dir: &Path, _args: &StatusArgs, out: &mut dyn Write) -> Result<Exit> {
     let (state, source) = current_state(dir).await?;
     let running = supervisor_alive(dir)?;
+    let disk = DiskUsage::of(dir);
+    let kept = persist::Kept::read(dir).unwrap_or_else(|e| {
+        tracing::warn!(target: "devnet::status", error = %format!("{e:#}"), "unreadable kept.json");
+        None
+    });
     let Some(state) = state else {
         emit(
             out,
-            &json!({"state": "absent", "running": running, "state_dir": dir}),
+            &json!({"state": "absent", "running": running, "state_dir": dir, "disk": disk, "kept": kept}),
         )?;
         return Ok(Exit::Failed);
     };
@@ -91,6 +99,8 @@ pub(super) async fn status(dir: &Path, _args: &StatusArgs, out: &mut dyn Write) 
         if claimed && !running {
             object.insert("state".to_owned(), Value::String("dead".to_owned()));
         }
+        object.insert("disk".to_owned(), json!(disk));
+        object.insert("kept".to_owned(), json!(kept));
         object.insert(
             "components".to_owned(),
             json!({

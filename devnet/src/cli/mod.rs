@@ -1,5 +1,5 @@
 //! The `devnet` command line: `doctor`, `up`, `status`, `env`, `logs`, `events`, `list`,
-//! `down`, `sequencer`, `demo`, `run`, `proxy`.
+//! `down`, `tx`, `snapshot`, `sequencer`, `demo`, `run`, `proxy`.
 //!
 //! Each subcommand is a variant of [`Command`] with its own argument struct and one arm in
 //! [`run`]; new subcommands slot in the same way and can build on [`LocalStack`] (a scenario's
@@ -7,14 +7,16 @@
 //!
 //! | Command | Behaviour |
 //! |---|---|
-//! | `up [--detach]` | foreground supervisor; prints one JSON line when ready and one when stopped; SIGINT/SIGTERM tear down. `--detach`: in the background, prints the status once ready |
-//! | `status` | JSON from the control API (else `devnet.json`) plus liveness; exit 0 only when up and ready |
+//! | `up [--detach]` | foreground supervisor; prints one JSON line when ready and one when stopped; SIGINT/SIGTERM tear down; resumes a kept chain. `--detach`: in the background, prints the status once ready |
+//! | `status` | JSON from the control API (else `devnet.json`) plus liveness, disk use and the kept chain; exit 0 only when up and ready |
 //! | `env [--format sh\|fish\|json]` | `CARTESI_WATCHDOG_*` and `DEVNET_*` exports of a running devnet |
 //! | `logs anvil\|sequencer\|supervisor [--tail N]` | the tail of a component's log |
 //! | `events [--follow] [--since SEQ]` | lifecycle events as JSON lines |
 //! | `list` | every named devnet under the root: state, endpoints, pid, age |
 //! | `sequencer restart [--binary PATH]` | replace the running devnet's sequencer, the L1 untouched |
-//! | `down [--keep]` | stop a running `up` (or clean a dead one); idempotent |
+//! | `down [--keep]` | stop a running `up` (or clean a dead one); idempotent; `--keep` keeps the chain, which the next `up` resumes |
+//! | `tx deposit\|transfer\|withdraw\|input … [--wait none\|soft\|finalized]` | a transaction against the running devnet; one JSON line |
+//! | `snapshot save NAME [--force]\|restore NAME\|list\|remove NAME` | named snapshots of L1 and sequencer; `restore` on a stopped devnet, resumed by the next `up` |
 //! | `doctor [--strict]` | anvil version, binaries, pins |
 //! | `demo [--keep]` | the README demonstration; exit 0 only if the watchdog behaved as expected |
 //! | `run NAME…\|--all\|--list [--backend local\|in-process\|attach] [--l1 URL --sequencer URL [--control URL]] [--seed S] [--keep] [--strict] [--json] [--report PATH]` | named scenarios with a verdict table and `report.json`; exit 0 only if all passed |
@@ -48,6 +50,8 @@ mod names;
 mod observe;
 mod proxy;
 mod sequencer;
+mod snapshot;
+mod tx;
 mod up;
 
 pub use down::DownArgs;
@@ -57,6 +61,8 @@ pub use names::{DEFAULT_NAME, ListArgs, check_name, default_root};
 pub use observe::{EventsArgs, LogComponent, LogsArgs};
 pub use proxy::{ProxyArgs, ProxyMode};
 pub use sequencer::{RestartArgs, SequencerAction, SequencerArgs};
+pub use snapshot::{SnapshotAction, SnapshotArgs};
+pub use tx::{Account, Op, Target, TxArgs, TxOp, Wait};
 pub use up::UpArgs;
 
 /// The detached supervisor's pid file, in the state directory (written by `up --detach`,
@@ -113,8 +119,14 @@ pub enum Command {
     Events(EventsArgs),
     /// List every named devnet with its state, endpoints, pid and age (removes nothing).
     List(ListArgs),
-    /// Stop the devnet started by `up` and clean up.
+    /// Stop the devnet started by `up` and clean up (`--keep`: keep the chain for the next
+    /// `up` to resume).
     Down(DownArgs),
+    /// Send a deposit, transfer, withdrawal or direct input to the running devnet; one JSON
+    /// line (L1 tx hash or sequencer acknowledgement, inclusion and finalized blocks).
+    Tx(TxArgs),
+    /// Save, restore, list or remove named snapshots of the whole stack (L1 and sequencer).
+    Snapshot(SnapshotArgs),
     /// The README demonstration: a stack, a workload, agreement, a divergence drill.
     Demo(DemoArgs),
     /// Run named scenarios (drills) and print a verdict table.
@@ -185,6 +197,8 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Events(args) => observe::events(&dir, &args, out).await,
         Command::List(_) => names::list(&root, out),
         Command::Down(args) => down::down(&dir, &args, out).await,
+        Command::Tx(args) => tx::tx(&dir, &args, out).await,
+        Command::Snapshot(args) => snapshot::snapshot(&dir, &args, out).await,
         Command::Demo(args) => drill::demo(&args, out).await,
         Command::Run(args) => drill::run(&args, &dir, out).await,
         Command::Sequencer(args) => sequencer::sequencer(&dir, *args, out).await,

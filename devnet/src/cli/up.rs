@@ -1,4 +1,6 @@
-//! `devnet up`: the foreground supervisor.
+//! `devnet up`: the foreground supervisor. A chain kept by `devnet down --keep` in the state
+//! directory is resumed (same addresses, the block numbers continue); one kept by other pins is
+//! refused (exit 3).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,9 +45,14 @@ pub struct UpArgs {
     /// Give up on a component after this many restarts within 10 minutes.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_restarts: u32,
-    /// Keep the sequencer data after exit.
+    /// Keep the chain when stopped (as `devnet down --keep` does), for the next `up` to resume.
     #[arg(long)]
     pub keep: bool,
+    /// Historical block states anvil keeps, in memory only; reads at older blocks fail. `0`
+    /// lets anvil use its own default (500 in memory, then up to 3600 on disk below
+    /// `anvil/cache/`, each as large as the whole state).
+    #[arg(long, default_value_t = devnet_stack::DEFAULT_STATE_HISTORY, value_name = "N")]
+    pub l1_history: usize,
     /// Run the supervisor in the background (own session, `supervisor.pid`,
     /// `logs/supervisor.log`); print the status once ready, exit 0. Stop it with `devnet down`.
     #[arg(long)]
@@ -72,6 +79,7 @@ impl UpArgs {
         options.sequencer_bin = self.sequencer_bin;
         options.poll_interval = Duration::from_millis(self.poll_ms.max(1));
         options.keep = self.keep;
+        options.state_history = (self.l1_history > 0).then_some(self.l1_history);
         options.stall_after = Duration::from_secs(self.stall_after.max(1));
         options.restart = RestartPolicy {
             max_restarts: self.max_restarts,
@@ -103,6 +111,11 @@ pub(super) async fn up(dir: &Path, args: UpArgs, out: &mut dyn Write) -> Result<
             "endpoints": state.endpoints,
             "addresses": state.addresses,
             "ready_after_ms": state.ready_after_ms,
+            "resumed": handle.resumed().map(|kept| json!({
+                "block_number": kept.block_number,
+                "block_hash": kept.block_hash,
+                "kept_by": kept.run_id,
+            })),
         }),
     )?;
     let ended = tokio::select! {

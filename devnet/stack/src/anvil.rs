@@ -26,6 +26,10 @@ use crate::install;
 const TERM_GRACE: Duration = Duration::from_secs(3);
 /// Poll step while waiting for the port line, readiness or exit.
 const POLL_STEP: Duration = Duration::from_millis(10);
+/// How many historical block states anvil keeps (in memory only, `--prune-history`): reads at
+/// blocks older than this answer `BlockOutOfRangeError`. Without the flag anvil also writes up
+/// to 3 600 evicted states to disk (one file per block, each the size of the whole state).
+pub const DEFAULT_STATE_HISTORY: usize = 256;
 
 /// How to start anvil.
 #[derive(Clone, Debug)]
@@ -43,6 +47,15 @@ pub struct AnvilOptions {
     /// Extra environment variables for the child (its environment is otherwise scrubbed to
     /// `PATH`, `HOME` and `LANG`), e.g. a run id an orphan audit can find.
     pub env: Vec<(String, String)>,
+    /// Historical states kept, in memory only (`--prune-history N`); `None` = anvil's default
+    /// (500 in memory, then up to 3 600 on disk under the cache path).
+    pub state_history: Option<usize>,
+    /// Where anvil may persist states (`--cache-path`); `None` = anvil's default under
+    /// `~/.foundry/anvil/tmp`.
+    pub cache_dir: Option<PathBuf>,
+    /// Start from this state dump (`--load-state`, a file written by
+    /// [`dump_state`](crate::persist::dump_state)) instead of genesis.
+    pub load_state: Option<PathBuf>,
 }
 
 impl Default for AnvilOptions {
@@ -54,6 +67,9 @@ impl Default for AnvilOptions {
             log_path: None,
             ready_timeout: Duration::from_secs(10),
             env: Vec::new(),
+            state_history: Some(DEFAULT_STATE_HISTORY),
+            cache_dir: None,
+            load_state: None,
         }
     }
 }
@@ -120,6 +136,16 @@ impl Anvil {
             .arg(options.chain_id.to_string());
         if let Some(secs) = options.block_time {
             command.arg("--block-time").arg(secs.to_string());
+        }
+        if let Some(states) = options.state_history {
+            command.arg("--prune-history").arg(states.to_string());
+        }
+        if let Some(dir) = &options.cache_dir {
+            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            command.arg("--cache-path").arg(dir);
+        }
+        if let Some(state) = &options.load_state {
+            command.arg("--load-state").arg(state);
         }
         process::isolate(&mut command)
             .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

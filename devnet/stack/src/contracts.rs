@@ -198,20 +198,28 @@ pub async fn deploy(provider: &DynProvider) -> Result<Deployment> {
     }
     deploy_token(provider).await?;
     let application_block = create_application(provider).await?;
-    Ok(Deployment {
-        input_box: addresses::INPUT_BOX,
-        ether_portal: addresses::ETHER_PORTAL,
-        erc20_portal: addresses::ERC20_PORTAL,
-        erc721_portal: addresses::ERC721_PORTAL,
-        erc1155_single_portal: addresses::ERC1155_SINGLE_PORTAL,
-        erc1155_batch_portal: addresses::ERC1155_BATCH_PORTAL,
-        safe_erc20_transfer: addresses::SAFE_ERC20_TRANSFER,
-        refund_output_builder: addresses::REFUND_OUTPUT_BUILDER,
-        application_factory: addresses::APPLICATION_FACTORY,
-        token: addresses::TOKEN,
-        application: addresses::APPLICATION,
-        application_block,
-    })
+    Ok(Deployment::pinned(application_block))
+}
+
+impl Deployment {
+    /// The pinned addresses ([`devnet_pins::addresses`]) with the application created in
+    /// `application_block`: what [`deploy`] returns, for a chain deployed earlier.
+    pub fn pinned(application_block: u64) -> Self {
+        Self {
+            input_box: addresses::INPUT_BOX,
+            ether_portal: addresses::ETHER_PORTAL,
+            erc20_portal: addresses::ERC20_PORTAL,
+            erc721_portal: addresses::ERC721_PORTAL,
+            erc1155_single_portal: addresses::ERC1155_SINGLE_PORTAL,
+            erc1155_batch_portal: addresses::ERC1155_BATCH_PORTAL,
+            safe_erc20_transfer: addresses::SAFE_ERC20_TRANSFER,
+            refund_output_builder: addresses::REFUND_OUTPUT_BUILDER,
+            application_factory: addresses::APPLICATION_FACTORY,
+            token: addresses::TOKEN,
+            application: addresses::APPLICATION,
+            application_block,
+        }
+    }
 }
 
 /// Funds the token deployer from account 0 and deploys `TestUsdc` as its first creation.

@@ -4,34 +4,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use alloy::network::{EthereumWallet, TransactionBuilder as _};
-use alloy::primitives::{Address, B256, Bytes, TxHash, U256};
+use alloy::primitives::{Address, Bytes, TxHash, U256};
 use alloy::providers::ext::AnvilApi as _;
-use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
-use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
-use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolCall as _;
+use alloy::providers::{DynProvider, Provider as _};
 use anyhow::{Context, Result, anyhow, ensure};
-use cartesi_rollups_contracts::{
-    erc20_portal::Erc20Portal, input_box::InputBox, test_usdc::TestUsdc,
-};
-use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS, TOKEN_DEPLOYER_KEY};
+use devnet_pins::ANVIL_ADDRESSES;
 
 use crate::anvil::{Anvil, AnvilOptions};
-use crate::contracts::{self, Deployment, send};
-
-/// An input as the InputBox announced it (`InputAdded`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AddedInput {
-    /// The per-application input index.
-    pub index: u64,
-    /// The block that included it.
-    pub block_number: u64,
-    /// The transaction that added it.
-    pub transaction_hash: TxHash,
-    /// The `EvmAdvance` calldata the machine receives.
-    pub input: Bytes,
-}
+use crate::contracts::{self, Deployment};
+use crate::l1_client::AddedInput;
+use crate::l1_client::{L1Client, wallet};
 
 /// Options for [`Devnet::start`].
 #[derive(Clone, Debug, Default)]
@@ -77,19 +59,37 @@ impl DevnetBuilder {
         self
     }
 
-    /// Starts anvil and deploys the contracts, the token and the application.
+    /// Historical states anvil keeps, in memory only (`None`: anvil's default, which also
+    /// writes evicted states to disk); see [`DEFAULT_STATE_HISTORY`](crate::DEFAULT_STATE_HISTORY).
+    pub fn state_history(mut self, states: Option<usize>) -> Self {
+        self.anvil.state_history = states;
+        self
+    }
+
+    /// Where anvil may persist states (`--cache-path`).
+    pub fn anvil_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.anvil.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Resumes the chain of a state dump instead of starting at genesis; the deployment is
+    /// then found in place (and checked against the pins) rather than made.
+    pub fn load_state(mut self, path: impl Into<PathBuf>) -> Self {
+        self.anvil.load_state = Some(path.into());
+        self
+    }
+
+    /// Starts anvil and deploys the contracts, the token and the application (each only if
+    /// its code is not there yet, as on a loaded state).
     pub async fn start(self) -> Result<Devnet> {
         let anvil = Anvil::spawn(self.anvil).await?;
-        let provider = ProviderBuilder::new()
+        let provider = alloy::providers::ProviderBuilder::new()
             .wallet(wallet()?)
             .connect_http(anvil.endpoint_url().clone())
             .erased();
         let deployment = contracts::deploy(&provider).await?;
-        Ok(Devnet {
-            anvil,
-            provider,
-            deployment,
-        })
+        let l1 = L1Client::connect(anvil.endpoint_url().clone(), deployment)?;
+        Ok(Devnet { anvil, l1 })
     }
 }
 
@@ -98,8 +98,7 @@ impl DevnetBuilder {
 #[derive(Debug)]
 pub struct Devnet {
     anvil: Anvil,
-    provider: DynProvider,
-    deployment: Deployment,
+    l1: L1Client,
 }
 
 impl Devnet {
@@ -125,13 +124,18 @@ impl Devnet {
 
     /// The deployed addresses.
     pub fn deployment(&self) -> &Deployment {
-        &self.deployment
+        self.l1.deployment()
     }
 
     /// A provider that signs for the ten anvil accounts and the token deployer (pick the
     /// signer with the transaction's `from`).
     pub fn provider(&self) -> &DynProvider {
-        &self.provider
+        self.l1.provider()
+    }
+
+    /// The L1 actions (mints, deposits, inputs) on this devnet.
+    pub fn l1(&self) -> &L1Client {
+        &self.l1
     }
 
     /// The address of anvil default account `index` (0..=9); see [`pins::roles`](devnet_pins::roles).
@@ -144,7 +148,7 @@ impl Devnet {
 
     /// The current block number.
     pub async fn block_number(&self) -> Result<u64> {
-        self.provider
+        self.provider()
             .get_block_number()
             .await
             .context("eth_blockNumber")
@@ -157,7 +161,7 @@ impl Devnet {
 
     /// Takes an L1 snapshot (`anvil_snapshot`); [`revert`](Self::revert) returns to it.
     pub async fn snapshot(&self) -> Result<U256> {
-        self.provider
+        self.provider()
             .anvil_snapshot()
             .await
             .context("anvil_snapshot")
@@ -166,7 +170,7 @@ impl Devnet {
     /// Reverts the L1 to a snapshot; fails if the snapshot is unknown.
     pub async fn revert(&self, id: U256) -> Result<()> {
         let reverted = self
-            .provider
+            .provider()
             .anvil_revert(id)
             .await
             .context("anvil_revert")?;
@@ -181,7 +185,7 @@ impl Devnet {
             depth,
             tx_block_pairs: Vec::new(),
         };
-        self.provider
+        self.provider()
             .anvil_reorg(options)
             .await
             .context("anvil_reorg")
@@ -189,7 +193,7 @@ impl Devnet {
 
     /// Drops the newest `depth` blocks (`anvil_rollback`).
     pub async fn rollback(&self, depth: u64) -> Result<()> {
-        self.provider
+        self.provider()
             .anvil_rollback(Some(depth))
             .await
             .context("anvil_rollback")
@@ -197,7 +201,7 @@ impl Devnet {
 
     /// Turns mining on every transaction on or off.
     pub async fn set_automine(&self, enabled: bool) -> Result<()> {
-        self.provider
+        self.provider()
             .anvil_set_auto_mine(enabled)
             .await
             .context("evm_setAutomine")
@@ -205,36 +209,17 @@ impl Devnet {
 
     /// The application's number of inputs (`InputBox.getNumberOfInputs`) at the latest block.
     pub async fn input_count(&self) -> Result<u64> {
-        let input_box = InputBox::new(self.deployment.input_box, &self.provider);
-        let count = input_box
-            .getNumberOfInputs(self.deployment.application)
-            .call()
-            .await
-            .context("InputBox.getNumberOfInputs")?;
-        u64::try_from(count).context("input count does not fit in u64")
+        self.l1.input_count().await
     }
 
     /// The token balance of `holder`.
     pub async fn token_balance(&self, holder: Address) -> Result<U256> {
-        let token = TestUsdc::new(self.deployment.token, &self.provider);
-        token
-            .balanceOf(holder)
-            .call()
-            .await
-            .context("token balanceOf")
+        self.l1.token_balance(holder).await
     }
 
     /// Mints `amount` tokens to `to` (the token's mint is open; account 0 pays).
     pub async fn mint(&self, to: Address, amount: U256) -> Result<()> {
-        let call = TestUsdc::mint_0Call { to, value: amount };
-        self.transact(
-            ANVIL_ADDRESSES[0],
-            self.deployment.token,
-            call.abi_encode(),
-            "mint",
-        )
-        .await
-        .map(drop)
+        self.l1.mint(to, amount).await
     }
 
     /// Deposits `amount` tokens of `depositor` into the application through the ERC-20
@@ -246,43 +231,14 @@ impl Devnet {
         amount: U256,
         exec_layer_data: Bytes,
     ) -> Result<AddedInput> {
-        let d = self.deployment;
-        self.mint(depositor, amount).await?;
-        let approve = TestUsdc::approveCall {
-            spender: d.erc20_portal,
-            value: amount,
-        };
-        self.transact(depositor, d.token, approve.abi_encode(), "approve")
-            .await?;
-        let deposit = Erc20Portal::depositErc20TokensCall {
-            token: d.token,
-            appContract: d.application,
-            value: amount,
-            execLayerData: exec_layer_data,
-        };
-        let receipt = self
-            .transact(
-                depositor,
-                d.erc20_portal,
-                deposit.abi_encode(),
-                "depositErc20Tokens",
-            )
-            .await?;
-        self.added_input(&receipt)
+        self.l1
+            .deposit_erc20(depositor, amount, exec_layer_data)
+            .await
     }
 
     /// Adds a direct input from `from` and waits for it to be mined (requires automine).
     pub async fn add_input(&self, from: Address, payload: impl Into<Bytes>) -> Result<AddedInput> {
-        let call = self.add_input_call(payload.into());
-        let receipt = self
-            .transact(
-                from,
-                self.deployment.input_box,
-                call.abi_encode(),
-                "addInput",
-            )
-            .await?;
-        self.added_input(&receipt)
+        self.l1.add_input(from, payload).await
     }
 
     /// Sends an `addInput` from `from` without waiting for it to be mined (for filling blocks
@@ -292,91 +248,25 @@ impl Devnet {
         from: Address,
         payload: impl Into<Bytes>,
     ) -> Result<TxHash> {
-        let call = self.add_input_call(payload.into());
-        let tx = TransactionRequest::default()
-            .with_from(from)
-            .with_to(self.deployment.input_box)
-            .with_input(call.abi_encode());
-        let pending = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .context("sending addInput")?;
-        Ok(*pending.tx_hash())
+        self.l1.submit_add_input(from, payload).await
     }
 
     /// Stops anvil (SIGTERM, then SIGKILL).
     pub async fn shutdown(self) -> Result<()> {
         // The provider's block poller (started by receipt waits) goes first, so it never polls
         // a stopped node.
-        let Self {
-            anvil, provider, ..
-        } = self;
-        drop(provider);
+        let Self { anvil, l1 } = self;
+        drop(l1);
         tokio::task::yield_now().await;
         anvil.shutdown().await.map(drop)
     }
-
-    fn add_input_call(&self, payload: Bytes) -> InputBox::addInputCall {
-        InputBox::addInputCall {
-            appContract: self.deployment.application,
-            payload,
-        }
-    }
-
-    async fn transact(
-        &self,
-        from: Address,
-        to: Address,
-        input: Vec<u8>,
-        what: &str,
-    ) -> Result<TransactionReceipt> {
-        let tx = TransactionRequest::default()
-            .with_from(from)
-            .with_to(to)
-            .with_input(input);
-        send(&self.provider, tx, what).await
-    }
-
-    /// The application's `InputAdded` in a receipt.
-    fn added_input(&self, receipt: &TransactionReceipt) -> Result<AddedInput> {
-        let log = receipt
-            .logs()
-            .iter()
-            .filter(|log| log.address() == self.deployment.input_box)
-            .find_map(|log| log.log_decode::<InputBox::InputAdded>().ok())
-            .ok_or_else(|| anyhow!("no InputAdded in tx {}", receipt.transaction_hash))?;
-        let event = &log.inner.data;
-        ensure!(
-            event.appContract == self.deployment.application,
-            "InputAdded for {}, expected the application",
-            event.appContract
-        );
-        Ok(AddedInput {
-            index: u64::try_from(event.index).context("input index does not fit in u64")?,
-            block_number: receipt
-                .block_number
-                .ok_or_else(|| anyhow!("receipt without a block number"))?,
-            transaction_hash: receipt.transaction_hash,
-            input: event.input.clone(),
-        })
-    }
-}
-
-/// A wallet holding the ten anvil default keys and the token deployer key.
-fn wallet() -> Result<EthereumWallet> {
-    let signer = |key: &B256| PrivateKeySigner::from_bytes(key).context("a pinned key is invalid");
-    let mut wallet = EthereumWallet::from(signer(&ANVIL_KEYS[0])?);
-    for key in ANVIL_KEYS.iter().skip(1).chain([&TOKEN_DEPLOYER_KEY]) {
-        wallet.register_signer(signer(key)?);
-    }
-    Ok(wallet)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use devnet_pins::TOKEN_DEPLOYER;
+    use alloy::signers::local::PrivateKeySigner;
+    use devnet_pins::{ANVIL_KEYS, TOKEN_DEPLOYER, TOKEN_DEPLOYER_KEY};
 
     #[test]
     fn pinned_keys_match_pinned_addresses() {

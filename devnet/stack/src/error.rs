@@ -34,15 +34,28 @@ pub enum DevnetError {
     /// Processes of the run survived teardown (they were killed).
     #[error("orphans: {0:?}")]
     Orphans(Vec<u32>),
+    /// The chain kept in the state dir was made by other pins.
+    #[error(
+        "the chain kept in {dir} was made with {kept}; this devnet pins {pinned}. Resume it with the devnet that kept it, or discard it with `devnet down`"
+    )]
+    KeptStateMismatch {
+        /// The state dir.
+        dir: PathBuf,
+        /// The pins that made the kept chain.
+        kept: String,
+        /// This build's pins.
+        pinned: String,
+    },
 }
 
 impl DevnetError {
     /// Its class.
     pub fn class(&self) -> Class {
         match self {
-            Self::AlreadyRunning { .. } | Self::BringUp(_) | Self::NotRunning(_) => {
-                Class::Environment
-            }
+            Self::AlreadyRunning { .. }
+            | Self::BringUp(_)
+            | Self::NotRunning(_)
+            | Self::KeptStateMismatch { .. } => Class::Environment,
             Self::Orphans(_) => Class::Failure,
         }
     }

@@ -16,6 +16,8 @@
 //!   backoff ([`RestartPolicy`]), health and chain-halt checks, [`state_file`] (`devnet.json`,
 //!   the lock), lifecycle [`events`] and the [`control`] API on a Unix socket
 //!   ([`ControlClient`] is its client).
+//! - [`persist`] keeps a devnet's chain across `down --keep` and `up`, and [`disk`] measures
+//!   what a state directory holds.
 //! - [`DevnetError`] and [`classify`] are the errors of the supervisor and the CLI and the
 //!   exit codes they map to.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -24,27 +26,33 @@ mod anvil;
 mod contracts;
 mod control_client;
 mod devnet;
+pub mod disk;
 mod error;
 mod front;
 mod install;
+mod l1_client;
 mod local;
+pub mod ops;
+pub mod persist;
 pub mod process;
 mod sequencer_child;
+pub mod snapshot;
 pub mod state_file;
 mod supervisor;
 
-pub use anvil::{Anvil, AnvilOptions};
+pub use anvil::{Anvil, AnvilOptions, DEFAULT_STATE_HISTORY};
 pub use contracts::{
     AddressDrift, Deployment, PlannedContract, deploy, pinned_address, rollups_plan,
 };
 pub use control_client::ControlClient;
-pub use devnet::{AddedInput, Devnet, DevnetBuilder};
+pub use devnet::{Devnet, DevnetBuilder};
 pub use error::{Class, DevnetError, classify};
 pub use front::Front;
 pub use install::{
     ANVIL_BIN_ENV, InstalledTool, Installer, TOOLS_DIR_ENV, anvil_binary, verify_integrity,
     workspace_root,
 };
+pub use l1_client::{AddedInput, L1Client};
 pub use local::{ChildExit, LocalStack, LocalStackBuilder, Mining, SequencerMode, StackDirs, wipe};
 pub use sequencer_child::{
     ChildSetup, SEQUENCER_BIN_ENV, SequencerChild, ensure_sequencer_binary, sequencer_args,

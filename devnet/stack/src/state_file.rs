@@ -4,8 +4,10 @@
 //!
 //! Layout: `devnet.json`, `supervisor.lock`, `events.jsonl` (lifecycle events), `logs/`
 //! (`anvil.log`, `sequencer.log`, `supervisor.log` when detached), `sequencer-data/` (the
-//! sequencer's replica), `watchdog/` (`CARTESI_WATCHDOG_STATE_DIR`); while a supervisor runs,
-//! `control.sock` (its control API) and, when detached, `supervisor.pid`.
+//! sequencer's replica), `watchdog/` (`CARTESI_WATCHDOG_STATE_DIR`), `anvil/` (anvil's cache
+//! path and, after `down --keep`, `state.json`), `kept.json` (the kept chain), `snapshots/`;
+//! while a supervisor runs, `control.sock` (its control API) and, when detached,
+//! `supervisor.pid`.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write as _;
@@ -269,13 +271,9 @@ impl StateFile {
     /// Reads `dir/devnet.json`; `None` when there is none.
     pub fn read(dir: &Path) -> Result<Option<Self>> {
         let path = Self::path(dir);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        let Some(state) = read_json::<Self>(&path)? else {
+            return Ok(None);
         };
-        let state: Self =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         if state.format != STATE_FORMAT {
             bail!(
                 "{} has format {}, this devnet reads {STATE_FORMAT}",
@@ -314,6 +312,18 @@ pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Reads and parses the JSON file `path`; `None` when there is none. Errors name the path.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Writes `path` atomically: a temporary file in the same directory, fsync, rename, directory

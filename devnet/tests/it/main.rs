@@ -8,6 +8,7 @@ mod cli;
 #[path = "../shared/client.rs"]
 mod client;
 mod daemon;
+mod devstate;
 #[allow(dead_code)] // Shared with the fault-proxy tests; `proxy` needs only the fake node.
 #[path = "../shared/fake_upstream.rs"]
 mod fake_upstream;

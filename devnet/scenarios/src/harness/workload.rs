@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Bytes, U256};
-use anyhow::{Context, Result, bail};
-use canonical::{InputBuilder, Method, WalletConfig};
-use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
+use anyhow::{Result, bail};
+use canonical::Method;
+use devnet_pins::ANVIL_ADDRESSES;
 use sequencer_client::TxRequest;
 
 use super::Harness;
@@ -51,19 +51,7 @@ impl Harness {
 
     /// Signs `method` for account `from` with the sequencer's nonce and suggested max fee.
     pub async fn signed(&self, from: usize, method: &Method) -> Result<TxRequest> {
-        let sender = ANVIL_ADDRESSES[from];
-        let nonce = self.client.next_nonce(sender).await?.next_nonce;
-        let max_fee = self.client.fee().await?.suggested_max_fee;
-        let op = InputBuilder::new(WalletConfig::devnet(), self.app)
-            .sign(&ANVIL_KEYS[from], nonce, max_fee, method)
-            .context("signing")?;
-        Ok(TxRequest {
-            nonce,
-            max_fee,
-            data: op.data,
-            signature: op.signature,
-            sender,
-        })
+        devnet_stack::ops::sign_op(&self.client, self.app, from, method).await
     }
 
     /// Sends `amount` from `from` to `to` and waits until it is finalized.

@@ -26,6 +26,8 @@ pub struct LocalStackBuilder {
     dir: Option<PathBuf>,
     keep: bool,
     run_id: Option<String>,
+    state_history: Option<Option<usize>>,
+    resume: Option<PathBuf>,
 }
 
 impl fmt::Debug for LocalStackBuilder {
@@ -87,6 +89,21 @@ impl LocalStackBuilder {
         self
     }
 
+    /// Historical states anvil keeps in memory (default
+    /// [`DEFAULT_STATE_HISTORY`](crate::DEFAULT_STATE_HISTORY); `None`: anvil's own default,
+    /// which also writes evicted states to disk, into `anvil/cache/`).
+    pub fn state_history(mut self, states: Option<usize>) -> Self {
+        self.state_history = Some(states);
+        self
+    }
+
+    /// Resumes the chain dumped at `path` ([`persist`](crate::persist)) instead of starting at
+    /// genesis, and keeps the sequencer's data (it recovers from the resumed L1).
+    pub fn resume(mut self, path: impl Into<PathBuf>) -> Self {
+        self.resume = Some(path.into());
+        self
+    }
+
     /// The run id children carry in `DEVNET_RUN_ID` (default: a fresh one).
     pub fn run_id(mut self, run_id: impl Into<String>) -> Self {
         self.run_id = Some(run_id.into());
@@ -127,14 +144,22 @@ impl LocalStackBuilder {
                 })
             }
         };
-        let l1 = L1Setup {
+        let mut l1 = L1Setup {
             anvil_bin: self.anvil_bin,
             ready_timeout: self.ready_timeout,
             mining: self.mining,
             log: dirs.logs.join("anvil.log"),
             run_id: run_id.clone(),
+            cache_dir: dirs.anvil_cache.clone(),
+            state_history: self
+                .state_history
+                .unwrap_or(Some(crate::DEFAULT_STATE_HISTORY)),
         };
-        let devnet = l1.provision().await?;
+        wipe(&dirs.anvil_cache)?;
+        let devnet = match &self.resume {
+            Some(state) => l1.resume(state).await?,
+            None => l1.provision().await?,
+        };
         let d = *devnet.deployment();
         let mut config = SequencerConfig::devnet(devnet.rpc_url(), d.application);
         config.input_box = Some(d.input_box);
@@ -142,7 +167,9 @@ impl LocalStackBuilder {
         for tweak in self.tweaks {
             tweak(&mut config);
         }
-        wipe(&dirs.sequencer_data)?;
+        if self.resume.is_none() {
+            wipe(&dirs.sequencer_data)?;
+        }
         let mut stack = LocalStack {
             sequencer: None,
             devnet,
@@ -173,19 +200,47 @@ pub(super) struct L1Setup {
     pub(super) mining: Mining,
     pub(super) log: PathBuf,
     pub(super) run_id: String,
+    pub(super) cache_dir: PathBuf,
+    pub(super) state_history: Option<usize>,
 }
 
+/// The readiness deadline of an anvil that loads a dump (a long chain takes a while).
+const RESUME_READY_TIMEOUT: Duration = Duration::from_secs(120);
+
 impl L1Setup {
+    /// A fresh L1 at genesis with the deployment.
     pub(super) async fn provision(&self) -> Result<Devnet> {
+        self.start(self.builder()).await
+    }
+
+    /// The L1 of a state dump (the deployment found in place).
+    pub(super) async fn resume(&mut self, state: &std::path::Path) -> Result<Devnet> {
+        let timeout = self
+            .ready_timeout
+            .unwrap_or_default()
+            .max(RESUME_READY_TIMEOUT);
+        let builder = self.builder().load_state(state).ready_timeout(timeout);
+        self.start(builder)
+            .await
+            .with_context(|| format!("resuming the chain of {}", state.display()))
+    }
+
+    fn builder(&self) -> DevnetBuilder {
         let mut builder: DevnetBuilder = Devnet::builder()
             .anvil_log(&self.log)
-            .anvil_env(RUN_ID_ENV, &self.run_id);
+            .anvil_env(RUN_ID_ENV, &self.run_id)
+            .anvil_cache_dir(&self.cache_dir)
+            .state_history(self.state_history);
         if let Some(bin) = &self.anvil_bin {
             builder = builder.anvil_bin(bin);
         }
         if let Some(timeout) = self.ready_timeout {
             builder = builder.ready_timeout(timeout);
         }
+        builder
+    }
+
+    async fn start(&self, builder: DevnetBuilder) -> Result<Devnet> {
         let devnet = builder.start().await?;
         match self.mining {
             Mining::Auto => {}

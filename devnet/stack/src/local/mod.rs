@@ -186,6 +186,15 @@ impl LocalStack {
         }
     }
 
+    /// Stops the sequencer (SIGTERM, then SIGKILL after a grace period, for a child) and
+    /// leaves it stopped; [`ensure_sequencer`](Self::ensure_sequencer) starts it again.
+    pub async fn stop_sequencer(&mut self) -> Result<()> {
+        match self.sequencer.take() {
+            Some(running) => running.shutdown().await,
+            None => Ok(()),
+        }
+    }
+
     /// Stops the sequencer (gracefully if it still runs) and starts it again, on the same ports
     /// when they are free. The new sequencer recovers from L1 and its data dir.
     pub async fn restart_sequencer(&mut self) -> Result<()> {

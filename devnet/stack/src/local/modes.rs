@@ -92,6 +92,8 @@ pub struct StackDirs {
     pub logs: PathBuf,
     /// `sequencer-data/`: the sequencer's persisted replica.
     pub sequencer_data: PathBuf,
+    /// `anvil/cache/`: anvil's `--cache-path` (empty while states are kept in memory only).
+    pub anvil_cache: PathBuf,
 }
 
 impl StackDirs {
@@ -101,6 +103,7 @@ impl StackDirs {
         Self {
             logs: root.join("logs"),
             sequencer_data: root.join("sequencer-data"),
+            anvil_cache: crate::persist::anvil_cache_dir(&root),
             root,
         }
     }

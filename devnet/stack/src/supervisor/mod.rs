@@ -1,5 +1,5 @@
 //! The `devnet up` supervisor: brings a [`LocalStack`] up in a state directory (anvil, the
-//! contracts, the `devnet-sequencer` child), exposes it through stable [`Front`]s, restarts
+//! contracts, the `devnet-sequencer` child), exposes it through stable [`Front`](crate::Front)s, restarts
 //! crashed children with exponential backoff and a limit, checks health, persists everything in
 //! `devnet.json` and tears down in reverse order with an orphan audit.
 //!
@@ -26,13 +26,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::error::DevnetError;
-use crate::front::Front;
 use crate::local::{LocalStack, Mining, SequencerMode, StackDirs, wipe};
-use crate::process;
 use crate::state_file::{
     Addresses, Component, Components, Endpoints, ProcessRecord, RunState, STATE_FORMAT, StateFile,
     SupervisorLock, Versions, account_roles, create_private_dir, now_ms,
 };
+use crate::{persist, process};
 
 pub mod control;
 pub mod events;
@@ -66,8 +65,12 @@ pub struct UpOptions {
     pub poll_interval: Duration,
     /// The sequencer's batch-open limit.
     pub batch_interval: Duration,
-    /// Keep the sequencer data after exit.
+    /// Keep the chain (anvil's state, the sequencer data, the watchdog state dir) after exit,
+    /// for the next `up` to resume ([`persist`](crate::persist)).
     pub keep: bool,
+    /// Historical states anvil keeps in memory (`None`: anvil's default, which writes evicted
+    /// states to disk below `anvil/cache/`).
+    pub state_history: Option<usize>,
     /// When crashed children are restarted.
     pub restart: RestartPolicy,
     /// How often health is checked.
@@ -92,6 +95,7 @@ impl UpOptions {
             poll_interval: Duration::from_millis(200),
             batch_interval: Duration::from_secs(2),
             keep: false,
+            state_history: Some(crate::DEFAULT_STATE_HISTORY),
             restart: RestartPolicy::default(),
             health_interval: Duration::from_secs(2),
             stall_after: Duration::from_secs(30),
@@ -139,17 +143,29 @@ impl Supervisor {
             }
         })?;
         let dirs = StackDirs::under(&dir);
-        // A fresh L1 makes everything of a previous run stale.
-        wipe(&dirs.sequencer_data)?;
-        wipe(&dir.join("watchdog"))?;
+        persist::take_keep_request(&dir);
+        // A kept chain is resumed with the sequencer data and the watchdog state of its run; a
+        // fresh L1 makes everything of a previous run stale.
+        let resume = persist::resumable(&dir)?;
+        if resume.is_none() {
+            wipe(&dirs.sequencer_data)?;
+            wipe(&dir.join("watchdog"))?;
+            persist::remove_anvil_files(&dir)?;
+        }
         for stale in ["sequencer.log", "sequencer.stdout"] {
             let _ = std::fs::remove_file(dirs.logs.join(stale));
         }
         create_private_dir(&dirs.logs)?;
 
         let events = EventLog::create(&dir);
-        let l1_front = Front::start().await?;
-        let seq_front = Front::start().await?;
+        // A resumed chain is served on the endpoints of the run that kept it, when free.
+        let previous = resume
+            .as_ref()
+            .and_then(|_| StateFile::read(&dir).ok().flatten())
+            .map(|s| s.endpoints);
+        let l1_front = persist::reopen_front(previous.as_ref().map(|e| e.l1_rpc.as_str())).await?;
+        let seq_front =
+            persist::reopen_front(previous.as_ref().map(|e| e.sequencer.as_str())).await?;
         let run_id = process::new_run_id();
         let me = std::process::id();
         let mut state = StateFile {
@@ -194,7 +210,8 @@ impl Supervisor {
             pid: me,
         });
 
-        let stack = match bring_up(&options, &dir, &run_id).await {
+        let resumed = resume.as_ref().map(|(kept, _)| kept.clone());
+        let stack = match bring_up(&options, &dir, &run_id, resume).await {
             Ok(stack) => match application_safe(&stack, options.mining, SAFE_TIMEOUT).await {
                 Ok(()) => stack,
                 Err(e) => {
@@ -226,6 +243,12 @@ impl Supervisor {
         let ready_after_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(0);
         state.ready_after_ms = Some(ready_after_ms);
         state.write(&dir)?;
+        let resumed_kept = resumed.clone();
+        if let Some(kept) = resumed {
+            // The chain lives in anvil again; a later `down --keep` dumps it anew.
+            persist::discard_kept(&dir)?;
+            tracing::info!(target: "devnet::supervisor", block = kept.block_number, kept_by = %kept.run_id, "resumed the kept chain");
+        }
         publish.send_replace(state.clone());
         events.emit(EventKind::Ready { ready_after_ms });
         tracing::info!(
@@ -255,6 +278,7 @@ impl Supervisor {
         });
         let task = tokio::spawn(runner.run(stopped));
         Ok(SupervisorHandle {
+            resumed: resumed_kept,
             state: subscription,
             stop,
             task: Some(task),
@@ -298,11 +322,17 @@ async fn application_safe(stack: &LocalStack, mining: Mining, timeout: Duration)
     }
 }
 
-async fn bring_up(options: &UpOptions, dir: &std::path::Path, run_id: &str) -> Result<LocalStack> {
+async fn bring_up(
+    options: &UpOptions,
+    dir: &std::path::Path,
+    run_id: &str,
+    resume: Option<(persist::Kept, PathBuf)>,
+) -> Result<LocalStack> {
     let mut builder = LocalStack::builder()
         .dir(dir)
         .run_id(run_id)
         .mining(options.mining)
+        .state_history(options.state_history)
         .sequencer(SequencerMode::Child {
             bin: options.sequencer_bin.clone(),
             upstream: options.upstream.clone(),
@@ -310,11 +340,14 @@ async fn bring_up(options: &UpOptions, dir: &std::path::Path, run_id: &str) -> R
     if let Some(bin) = &options.anvil_bin {
         builder = builder.anvil_bin(bin);
     }
+    if let Some((_, state)) = &resume {
+        builder = builder.resume(state);
+    }
     let faults = options.faults.clone();
     let legacy = options.legacy_shape;
     let poll = options.poll_interval;
     let batch = options.batch_interval;
-    builder
+    let stack = builder
         .configure_sequencer(move |config| {
             config.faults = faults;
             config.poll_interval = poll;
@@ -324,13 +357,18 @@ async fn bring_up(options: &UpOptions, dir: &std::path::Path, run_id: &str) -> R
             }
         })
         .start()
-        .await
+        .await?;
+    if let Some((kept, _)) = &resume {
+        persist::verify_resumed(stack.devnet().anvil().provider(), kept).await?;
+    }
+    Ok(stack)
 }
 
 /// A running supervisor. Dropping it asks the loop to tear down (which completes if the runtime
 /// keeps running; otherwise the children are killed as the loop is dropped).
 #[derive(Debug)]
 pub struct SupervisorHandle {
+    resumed: Option<persist::Kept>,
     state: watch::Receiver<StateFile>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<Result<Outcome>>>,
@@ -341,6 +379,11 @@ impl SupervisorHandle {
     /// The current state (what `devnet.json` holds).
     pub fn state(&self) -> StateFile {
         self.state.borrow().clone()
+    }
+
+    /// The kept chain this supervisor resumed (`None`: it started at genesis).
+    pub fn resumed(&self) -> Option<&persist::Kept> {
+        self.resumed.as_ref()
     }
 
     /// A receiver that sees every state change.

@@ -14,6 +14,7 @@ use super::health::{self, Health};
 use super::restart::{Decision, RestartPolicy, RestartTracker};
 use crate::front::Front;
 use crate::local::{LocalStack, wipe};
+use crate::persist;
 use crate::state_file::{
     Component, ComponentState, ProcessRecord, RunState, StateFile, SupervisorLock,
 };
@@ -450,10 +451,16 @@ impl Runner {
         parts.l1_front.set_target(None);
         parts.seq_front.set_target(None);
         let data = parts.stack.dirs().sequencer_data.clone();
+        let keep = persist::take_keep_request(&parts.dir) || parts.keep;
+        if keep && let Err(e) = persist::keep(&mut parts.stack, &parts.dir).await {
+            tracing::error!(target: "devnet::supervisor", error = %format!("{e:#}"), "the chain was not kept");
+            parts.state.reason = Some(format!("keeping the chain failed: {e:#}"));
+        }
         let result = parts.stack.shutdown().await;
         drop(parts.l1_front);
         drop(parts.seq_front);
-        if !parts.keep {
+        let _ = persist::remove_anvil_cache(&parts.dir);
+        if !keep {
             let _ = wipe(&data);
         }
         for component in [

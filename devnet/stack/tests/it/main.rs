@@ -8,9 +8,11 @@ mod bring_up;
 mod chain_halt;
 mod deploy;
 mod deposit;
+mod disk;
 #[path = "../../../tests/shared/http.rs"]
 mod http;
 mod install;
+mod keep;
 mod sequencer;
 mod supervision;
 mod support;

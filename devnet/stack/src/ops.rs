@@ -1,0 +1,35 @@
+//! Wallet operations for the sequencer: an op signed for an anvil default account with the
+//! sequencer's next nonce and suggested max fee, as the scenario harness and `devnet tx` send
+//! them.
+
+use alloy::primitives::Address;
+use anyhow::{Context as _, Result, anyhow};
+use canonical::{InputBuilder, Method, WalletConfig};
+use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
+use sequencer_client::{SequencerClient, TxRequest};
+
+/// Signs `method` for anvil account `account` (0..=9) of application `app`, with the nonce
+/// `/nonce` names next and the max fee `/fee` suggests.
+pub async fn sign_op(
+    client: &SequencerClient,
+    app: Address,
+    account: usize,
+    method: &Method,
+) -> Result<TxRequest> {
+    let (sender, key) = ANVIL_ADDRESSES
+        .get(account)
+        .zip(ANVIL_KEYS.get(account))
+        .ok_or_else(|| anyhow!("no anvil account {account}"))?;
+    let nonce = client.next_nonce(*sender).await?.next_nonce;
+    let max_fee = client.fee().await?.suggested_max_fee;
+    let op = InputBuilder::new(WalletConfig::devnet(), app)
+        .sign(key, nonce, max_fee, method)
+        .context("signing")?;
+    Ok(TxRequest {
+        nonce,
+        max_fee,
+        data: op.data,
+        signature: op.signature,
+        sender: *sender,
+    })
+}

@@ -181,7 +181,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     .needing(Caps::SEQ_FAULTS),
     info(
         "sequencer-stalled",
-        "0 idle; 1 liveness/sequencer_stalled; 0 agreed",
+        "0, 1 sequencer_stalled, 0 agreed",
         "freeze-finalized while a deposit lands: idle within the lag limit, 1 liveness/sequencer_stalled past it (never 2), agreement once cleared",
     )
     .needing(Caps::SEQ_FAULTS),

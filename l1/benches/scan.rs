@@ -95,10 +95,7 @@ fn advance(index: u64, block: u64) -> EvmAdvance {
 
 fn log(index: u64, block: u64) -> Value {
     let raw = advance(index, block).encode();
-    let mut data = U256::from(32).to_be_bytes::<32>().to_vec();
-    data.extend_from_slice(&U256::from(raw.len()).to_be_bytes::<32>());
-    data.extend_from_slice(&raw);
-    data.resize(64 + raw.len().div_ceil(32) * 32, 0);
+    let data = l1::input_added_data(&raw);
     json!({
         "address": INPUT_BOX,
         "topics": [INPUT_ADDED_TOPIC, APP.into_word(), B256::from(U256::from(index))],

@@ -84,7 +84,7 @@ pub use inputbox::{
     DA_INPUT_BOX, DA_INPUT_BOX_AND_ESPRESSO, GET_DATA_AVAILABILITY, GET_INPUT_BOX,
     GET_NUMBER_OF_INPUTS, discover_input_box, ensure_input_box, input_count,
 };
-pub use log::{INPUT_ADDED_TOPIC, Input, check_log_json};
+pub use log::{INPUT_ADDED_TOPIC, Input, check_log_json, input_added_data};
 pub use plan::{DEFAULT_RANGE_ERROR_CODES, RangePlan};
 pub use range::BlockRange;
 pub use reader::InputReader;

@@ -217,6 +217,17 @@ pub(crate) fn check(log: RawLog, want: &Expect) -> Result<Input, LogProblem> {
     })
 }
 
+/// The `data` of an `InputAdded` log carrying `input`: the ABI encoding of one `bytes` value
+/// (offset word 0x20, length word, `input` padded with zeros to a multiple of 32), which
+/// [`check_log_json`] decodes. For test doubles and synthetic chains.
+pub fn input_added_data(input: &[u8]) -> Vec<u8> {
+    let mut data = U256::from(32).to_be_bytes::<32>().to_vec();
+    data.extend_from_slice(&U256::from(input.len()).to_be_bytes::<32>());
+    data.extend_from_slice(input);
+    data.resize(64 + input.len().div_ceil(32) * 32, 0);
+    data
+}
+
 /// Decodes the ABI encoding of one `bytes` value: offset word 0x20, length word, content padded
 /// with zeros to a multiple of 32, and nothing after it.
 fn abi_bytes(data: &[u8]) -> Result<Vec<u8>, LogProblem> {

@@ -435,10 +435,7 @@ mod tests {
             index,
             vec![index as u8],
         );
-        let mut data = U256::from(32).to_be_bytes::<32>().to_vec();
-        data.extend_from_slice(&U256::from(raw.len()).to_be_bytes::<32>());
-        data.extend_from_slice(&raw);
-        data.resize(64 + raw.len().div_ceil(32) * 32, 0);
+        let data = l1::input_added_data(&raw);
         json!({
             "address": INPUT_BOX,
             "topics": [l1::INPUT_ADDED_TOPIC, APP.into_word(), B256::from(U256::from(index))],

@@ -56,10 +56,7 @@ pub(crate) fn log_json(
     position: usize,
     input: &LandedInput,
 ) -> Value {
-    let mut data = U256::from(32).to_be_bytes::<32>().to_vec();
-    data.extend_from_slice(&U256::from(input.raw.len()).to_be_bytes::<32>());
-    data.extend_from_slice(&input.raw);
-    data.resize(64 + input.raw.len().div_ceil(32) * 32, 0);
+    let data = l1::input_added_data(&input.raw);
     json!({
         "address": chain.input_box,
         "topics": [

@@ -21,11 +21,7 @@ fn advance(index: u64, block: u64) -> EvmAdvance {
 }
 
 fn abi(bytes: &[u8]) -> Vec<u8> {
-    let mut out = U256::from(32).to_be_bytes::<32>().to_vec();
-    out.extend_from_slice(&U256::from(bytes.len()).to_be_bytes::<32>());
-    out.extend_from_slice(bytes);
-    out.resize(64 + bytes.len().div_ceil(32) * 32, 0);
-    out
+    super::input_added_data(bytes)
 }
 
 fn raw(advance: &EvmAdvance) -> serde_json::Value {

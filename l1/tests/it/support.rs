@@ -33,11 +33,7 @@ pub(crate) fn advance(index: u64, block: u64) -> EvmAdvance {
 
 /// ABI encoding of one `bytes` value, as in the log's data.
 pub(crate) fn abi_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut out = U256::from(32).to_be_bytes::<32>().to_vec();
-    out.extend_from_slice(&U256::from(bytes.len()).to_be_bytes::<32>());
-    out.extend_from_slice(bytes);
-    out.resize(64 + bytes.len().div_ceil(32) * 32, 0);
-    out
+    l1::input_added_data(bytes)
 }
 
 /// The `InputAdded` log of `adv`, at transaction `tx` and log index `log_index`.

@@ -176,10 +176,7 @@ impl Chain {
     }
 
     fn log(&self, p: &Placed) -> Value {
-        let mut data = U256::from(32).to_be_bytes::<32>().to_vec();
-        data.extend_from_slice(&U256::from(p.raw.len()).to_be_bytes::<32>());
-        data.extend_from_slice(&p.raw);
-        data.resize(data.len().div_ceil(32) * 32, 0);
+        let data = l1::input_added_data(&p.raw);
         json!({
             "address": format!("{INPUT_BOX:#x}"),
             "topics": [

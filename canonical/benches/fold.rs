@@ -77,6 +77,10 @@ fn workload() -> Workload {
 #[allow(clippy::print_stdout)] // reason: a bench binary reports its figures on stdout.
 fn main() {
     let work = workload();
+    if let Ok(what) = std::env::var("CANONICAL_BENCH_ONLY") {
+        only(&work, &what);
+        return;
+    }
     let threads = recovery_threads();
     let mut criterion = Criterion::default().configure_from_args();
     {
@@ -142,6 +146,33 @@ fn main() {
     println!("one-thread fold/recover ratio: {:.2}", one_thread / recover);
     println!("fold/all-cores-recovery ratio: {:.2}", fold / all_cores);
     println!("fold/limit ratio: {:.2}", fold / limit);
+}
+
+/// Runs one measurement a fixed number of times, without criterion and without timing: for an
+/// instruction counter (`valgrind --tool=callgrind`), whose totals do not depend on the load of
+/// the machine. `CANONICAL_BENCH_ONLY` names the measurement (`fold`, `fold-one-thread`,
+/// `recover`, `recover-all-cores`, or `none` for the workload alone), `CANONICAL_BENCH_ITERATIONS` the count
+/// (default 10). The difference between a count and `none` is the measurement's own cost.
+fn only(work: &Workload, what: &str) {
+    let iterations: usize = std::env::var("CANONICAL_BENCH_ITERATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
+    // A first fold outside the count spawns the pool's workers, as the timed runs find them.
+    set_recovery_threads(0);
+    black_box(work.engine.clone().advance(&work.batch_input).expect("fold"));
+    for _ in 0..iterations {
+        match what {
+            "fold" | "fold-one-thread" => {
+                set_recovery_threads(if what == "fold" { 0 } else { 1 });
+                let mut engine = work.engine.clone();
+                black_box(engine.advance(black_box(&work.batch_input)).expect("fold"));
+            }
+            "recover" => recover_on(&work.signed, 1),
+            "recover-all-cores" => recover_on(&work.signed, recovery_threads()),
+            _ => {}
+        }
+    }
 }
 
 /// Recovers every signature, split over `threads` threads.

@@ -32,13 +32,18 @@ pub struct UserOp {
 impl UserOp {
     /// The EIP-712 struct hash.
     pub fn struct_hash(&self) -> B256 {
-        let mut buf = [0u8; 128];
-        buf[..32].copy_from_slice(USER_OP_TYPEHASH.as_slice());
-        buf[60..64].copy_from_slice(&self.nonce.to_be_bytes());
-        buf[94..96].copy_from_slice(&self.max_fee.to_be_bytes());
-        buf[96..].copy_from_slice(keccak256(&self.data).as_slice());
-        keccak256(buf)
+        struct_hash_of(self.nonce, self.max_fee, &self.data)
     }
+}
+
+/// The EIP-712 struct hash of a `UserOp` given by its fields (no copy of `data`).
+fn struct_hash_of(nonce: u32, max_fee: u16, data: &[u8]) -> B256 {
+    let mut buf = [0u8; 128];
+    buf[..32].copy_from_slice(USER_OP_TYPEHASH.as_slice());
+    buf[60..64].copy_from_slice(&nonce.to_be_bytes());
+    buf[94..96].copy_from_slice(&max_fee.to_be_bytes());
+    buf[96..].copy_from_slice(keccak256(data).as_slice());
+    keccak256(buf)
 }
 
 /// The domain separator for an application on a chain.
@@ -54,11 +59,21 @@ pub fn domain_separator(chain_id: u64, app: Address) -> B256 {
 
 /// The digest a user signs, given a precomputed [`domain_separator`].
 pub fn signing_hash_with_domain(domain_separator: &B256, op: &UserOp) -> B256 {
+    signing_hash_of(domain_separator, op.nonce, op.max_fee, &op.data)
+}
+
+/// [`signing_hash_with_domain`] of a `UserOp` given by its fields (no copy of `data`).
+pub(crate) fn signing_hash_of(
+    domain_separator: &B256,
+    nonce: u32,
+    max_fee: u16,
+    data: &[u8],
+) -> B256 {
     let mut buf = [0u8; 66];
     buf[0] = 0x19;
     buf[1] = 0x01;
     buf[2..34].copy_from_slice(domain_separator.as_slice());
-    buf[34..].copy_from_slice(op.struct_hash().as_slice());
+    buf[34..].copy_from_slice(struct_hash_of(nonce, max_fee, data).as_slice());
     keccak256(buf)
 }
 

@@ -9,6 +9,7 @@ use crate::advance::EvmAdvance;
 use crate::batch::{Batch, Frame};
 use crate::config::{MAX_WAIT_BLOCKS, WalletConfig};
 use crate::eip712::domain_separator;
+use crate::fee::try_fee_to_linear;
 use crate::fridge::DirectInput;
 use crate::output::Output;
 use crate::senders::Senders;
@@ -227,22 +228,27 @@ impl Engine {
             {
                 self.execute_front(result)?;
             }
+            // The frame's fee in token units, evaluated once for all its ops (`None` above
+            // the maximum exponent: fatal once an op's validation reaches the fee).
+            let required = try_fee_to_linear(frame.fee_price);
             for op in &frame.user_ops {
                 // A signature of the wrong length or one that does not recover skips the op.
                 let Some(sender) = senders.next_sender() else {
                     skipped += 1;
                     continue;
                 };
-                let user_op = op.user_op();
-                match self
-                    .state
-                    .wallet
-                    .validate(sender, &user_op, frame.fee_price)
-                {
+                let wallet = &mut self.state.wallet;
+                match wallet.validate_fields(
+                    sender,
+                    op.nonce,
+                    op.max_fee,
+                    frame.fee_price,
+                    required,
+                ) {
                     Ok(fee) => {
-                        self.state.wallet.execute(
+                        wallet.execute_data(
                             sender,
-                            &user_op,
+                            &op.data,
                             fee,
                             frame.safe_block,
                             &mut result.outputs,

@@ -26,7 +26,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use alloy_primitives::{Address, B256};
 
 use crate::batch::{Batch, WireUserOp};
-use crate::eip712::signing_hash_with_domain;
+use crate::eip712::signing_hash_of;
 use crate::signature::{SIGNATURE_LEN, recover_sender};
 
 /// Batches with fewer signatures to recover than this are recovered on the fold's thread: the
@@ -83,10 +83,8 @@ fn recover_op(domain: &B256, op: &WireUserOp) -> Option<Address> {
     if op.signature.len() != SIGNATURE_LEN {
         return None;
     }
-    recover_sender(
-        &signing_hash_with_domain(domain, &op.user_op()),
-        &op.signature,
-    )
+    let digest = signing_hash_of(domain, op.nonce, op.max_fee, &op.data);
+    recover_sender(&digest, &op.signature)
 }
 
 /// A recovered sender (`None`: the op is skipped), or the message of a recovery that panicked.

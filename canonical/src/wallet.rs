@@ -178,24 +178,43 @@ impl Wallet {
         op: &UserOp,
         fee_price: u16,
     ) -> Result<U256, Rejection> {
-        if op.max_fee < fee_price {
+        self.validate_fields(
+            sender,
+            op.nonce,
+            op.max_fee,
+            fee_price,
+            try_fee_to_linear(fee_price),
+        )
+    }
+
+    /// [`validate`](Self::validate) of an op given by its nonce and fee ceiling, with the
+    /// frame fee's token units already evaluated (`required`: `None` above [`MAX_EXPONENT`]),
+    /// so that a frame evaluates its fee once for all its ops.
+    pub(crate) fn validate_fields(
+        &self,
+        sender: Address,
+        nonce: u32,
+        max_fee: u16,
+        fee_price: u16,
+        required: Option<U256>,
+    ) -> Result<U256, Rejection> {
+        if max_fee < fee_price {
             return Err(Rejection::InvalidMaxFee {
-                max_fee: op.max_fee,
+                max_fee,
                 base_fee: fee_price,
             });
         }
         let expected = self.nonce(sender);
-        if op.nonce != expected {
+        if nonce != expected {
             return Err(Rejection::InvalidNonce {
                 expected,
-                got: op.nonce,
+                got: nonce,
             });
         }
         if expected == u32::MAX {
             return Err(Rejection::NonceExhausted);
         }
-        let required =
-            try_fee_to_linear(fee_price).ok_or(Rejection::FeeExponentOutOfRange(fee_price))?;
+        let required = required.ok_or(Rejection::FeeExponentOutOfRange(fee_price))?;
         let available = self.balance(sender);
         if available < required {
             return Err(Rejection::InsufficientFeeBalance {
@@ -216,22 +235,33 @@ impl Wallet {
         safe_block: u64,
         outputs: &mut Vec<Output>,
     ) -> Result<(), Fatal> {
-        let nonce = self.nonce(sender);
-        self.nonces.insert(sender, nonce.wrapping_add(1));
-        let balance = self.balance(sender);
-        self.balances.insert(sender, balance.saturating_sub(fee));
+        self.execute_data(sender, &op.data, fee, safe_block, outputs)
+    }
+
+    /// [`execute`](Self::execute) of an op given by its method bytes.
+    ///
+    /// Each step reads and writes its balance in one map lookup; an absent entry is read as 0
+    /// and written back, exactly as a read followed by an insert would.
+    pub(crate) fn execute_data(
+        &mut self,
+        sender: Address,
+        data: &[u8],
+        fee: U256,
+        safe_block: u64,
+        outputs: &mut Vec<Output>,
+    ) -> Result<(), Fatal> {
+        let nonce = self.nonces.entry(sender).or_default();
+        *nonce = nonce.wrapping_add(1);
+        let balance = self.balances.entry(sender).or_default();
+        *balance = balance.saturating_sub(fee);
         self.credit(self.config.sequencer_address, fee)?;
 
-        match Method::decode(&op.data) {
-            Ok(Method::Transfer { amount, to }) if self.balance(sender) >= amount => {
-                let balance = self.balance(sender);
-                self.balances.insert(sender, balance - amount);
+        match Method::decode(data) {
+            Ok(Method::Transfer { amount, to }) if self.debit(sender, amount) => {
                 self.credit(to, amount)?;
                 outputs.push(Output::transfer_notice(sender, to, amount));
             }
-            Ok(Method::Withdrawal { amount }) if self.balance(sender) >= amount => {
-                let balance = self.balance(sender);
-                self.balances.insert(sender, balance - amount);
+            Ok(Method::Withdrawal { amount }) if self.debit(sender, amount) => {
                 outputs.push(Output::withdrawal_voucher(
                     self.config.supported_erc20_token,
                     sender,
@@ -242,6 +272,23 @@ impl Wallet {
             _ => {}
         }
         self.progress(safe_block)
+    }
+
+    /// Takes `amount` from `address` if its balance (absent: 0) covers it; `false`, and nothing
+    /// changed, if not.
+    fn debit(&mut self, address: Address, amount: U256) -> bool {
+        match self.balances.get_mut(&address) {
+            Some(balance) if *balance >= amount => {
+                *balance -= amount;
+                true
+            }
+            Some(_) => false,
+            None if amount.is_zero() => {
+                self.balances.insert(address, U256::ZERO);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Executes a direct input from `sender` included at L1 block `block` (§3.7).
@@ -268,11 +315,10 @@ impl Wallet {
     }
 
     fn credit(&mut self, address: Address, amount: U256) -> Result<(), Fatal> {
-        let balance = self.balance(address);
-        let credited = balance
+        let balance = self.balances.entry(address).or_default();
+        *balance = balance
             .checked_add(amount)
             .ok_or(Fatal::BalanceOverflow(address))?;
-        self.balances.insert(address, credited);
         Ok(())
     }
 

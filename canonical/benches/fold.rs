@@ -22,7 +22,7 @@ use criterion::{BatchSize, Criterion, Throughput};
 
 const OPS: usize = 256;
 /// Interleaved rounds behind the printed ratios.
-const ROUNDS: usize = 41;
+const ROUNDS: usize = 61;
 const APP: Address = address!("0xab7528bb862fB57E8A2BCd567a2e929a0Be56a5e");
 const KEY: B256 = b256!("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 
@@ -116,25 +116,37 @@ fn main() {
     criterion.final_summary();
 
     // The ratios come from interleaved rounds: each round times one of every measurement, so
-    // a load spike on a shared machine hits all of them alike; medians of the rounds.
+    // a load spike on a shared machine hits all of them alike; medians of the rounds. The
+    // order of the four turns by one each round, so none always follows the same other one.
     let threads = recovery_threads();
+    let load_before = load_average();
     let mut samples: [Vec<Duration>; 4] = Default::default();
-    for _ in 0..ROUNDS {
-        for (i, pool) in [(0, 0), (1, 1)] {
-            set_recovery_threads(pool);
+    let mut cores: [Vec<f64>; 4] = Default::default();
+    let mut cpu_per_op: [Vec<f64>; 4] = Default::default();
+    for round in 0..ROUNDS {
+        for turn in 0..4 {
+            let i = (round + turn) % 4;
             let mut engine = work.engine.clone();
+            set_recovery_threads(if i == 1 { 1 } else { 0 });
+            let cpu = process_cpu_time();
             let started = Instant::now();
-            black_box(engine.advance(&work.batch_input).expect("fold"));
-            samples[i].push(started.elapsed());
+            match i {
+                0 | 1 => {
+                    black_box(engine.advance(&work.batch_input).expect("fold"));
+                }
+                2 => recover_on(&work.signed, 1),
+                _ => recover_on(&work.signed, threads),
+            }
+            let wall = started.elapsed();
+            samples[i].push(wall);
+            if let (Some(before), Some(after)) = (cpu, process_cpu_time()) {
+                let cpu = after.saturating_sub(before).as_secs_f64();
+                cores[i].push(cpu / wall.as_secs_f64());
+                cpu_per_op[i].push(cpu / OPS as f64);
+            }
         }
-        set_recovery_threads(0);
-        let started = Instant::now();
-        recover_on(&work.signed, 1);
-        samples[2].push(started.elapsed());
-        let started = Instant::now();
-        recover_on(&work.signed, threads);
-        samples[3].push(started.elapsed());
     }
+    set_recovery_threads(0);
     let [fold, one_thread, recover, all_cores] = samples.map(|mut s| {
         s.sort();
         OPS as f64 / s[s.len() / 2].as_secs_f64()
@@ -143,9 +155,63 @@ fn main() {
     println!(
         "medians of {ROUNDS} interleaved rounds: fold {fold:.0} user-ops/s on {threads} recovery threads; fold on one thread {one_thread:.0} user-ops/s; recovery alone {recover:.0}/s on one thread, {all_cores:.0}/s on {threads}"
     );
+    if let [Some(fold), Some(one_thread), Some(recover), Some(all_cores)] =
+        cores.each_ref().map(|c| median(c))
+    {
+        // CPU time of the process over wall time: how many cores a measurement actually got.
+        // Below its thread count, the machine's other work (or a wait) took the difference.
+        println!(
+            "cores in use (process CPU time / wall time, medians): fold {fold:.2}, fold on one thread {one_thread:.2}, recovery on one thread {recover:.2}, on {threads} threads {all_cores:.2}"
+        );
+    }
+    if let [Some(fold), Some(recover)] = [&cpu_per_op[0], &cpu_per_op[2]].map(|c| median(c)) {
+        // What an op costs in CPU time, wherever it ran: the fold's work beyond recovery,
+        // whatever share of the cores the load left to the bench.
+        println!(
+            "CPU time per op (medians): fold {:.1} us, recovery alone {:.1} us; fold/recovery CPU ratio: {:.3}",
+            fold * 1e6,
+            recover * 1e6,
+            fold / recover
+        );
+    }
+    if let (Some(before), Some(after)) = (load_before, load_average()) {
+        println!("load average (1 min) before and after the rounds: {before} {after}");
+    }
     println!("one-thread fold/recover ratio: {:.2}", one_thread / recover);
     println!("fold/all-cores-recovery ratio: {:.2}", fold / all_cores);
     println!("fold/limit ratio: {:.2}", fold / limit);
+}
+
+/// The median of `values`, `None` if there are none.
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied()
+}
+
+/// The 1-minute load average (Linux), as the bench's context.
+fn load_average() -> Option<String> {
+    let line = std::fs::read_to_string("/proc/loadavg").ok()?;
+    line.split_whitespace().next().map(str::to_owned)
+}
+
+/// CPU time used so far by every thread of the process, finished ones included.
+#[cfg(unix)]
+fn process_cpu_time() -> Option<Duration> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec for the duration of the call.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    let secs = u64::try_from(now.tv_sec).ok()?;
+    let nanos = u32::try_from(now.tv_nsec).ok()?;
+    (status == 0).then(|| Duration::new(secs, nanos))
+}
+
+#[cfg(not(unix))]
+fn process_cpu_time() -> Option<Duration> {
+    None
 }
 
 /// Runs one measurement a fixed number of times, without criterion and without timing: for an

@@ -271,6 +271,36 @@ fn a_frame_fee_above_the_maximum_is_fatal() {
 }
 
 #[test]
+fn a_frame_fee_above_the_maximum_is_fatal_only_for_an_op_that_reaches_the_fee() {
+    let mut engine = engine();
+    engine.advance(&deposit(alice(), 1_000_000, 10, 0)).unwrap();
+    let withdraw = Method::Withdrawal {
+        amount: U256::from(1),
+    };
+    // Rejected before the fee is looked at: a fee ceiling below the frame fee, a wrong nonce.
+    let low_ceiling = signed(&ALICE_KEY, 0, 17_000, withdraw);
+    let wrong_nonce = signed(&ALICE_KEY, 5, u16::MAX, withdraw);
+    let result = engine
+        .advance(&batch(
+            0,
+            20,
+            1,
+            vec![frame(10, u16::MAX, vec![low_ceiling, wrong_nonce])],
+        ))
+        .unwrap();
+    assert_eq!(
+        result.outcome,
+        Some(InputOutcome::BatchExecuted {
+            included: 0,
+            skipped: 2
+        })
+    );
+    let reaches_fee = signed(&ALICE_KEY, 0, u16::MAX, withdraw);
+    let result = engine.advance(&batch(1, 20, 2, vec![frame(10, u16::MAX, vec![reaches_fee])]));
+    assert_eq!(result, Err(canonical::Fatal::FeeExponent(u16::MAX)));
+}
+
+#[test]
 fn undecodable_advances_are_fatal() {
     let mut engine = engine();
     assert!(engine.advance(b"not an advance").is_err());

@@ -7,8 +7,14 @@
 //! `fold/limit ratio: X.XX`, the fold's user-ops/s divided by that limit. It also times the
 //! same recoveries split over every core, which is what a loaded machine actually delivers,
 //! and prints the fold against that too. Criterion reports each measurement; the printed
-//! ratios come from interleaved rounds (one of each measurement per round, medians), so that
-//! load changes on a shared machine hit every measurement alike.
+//! ratios come from interleaved rounds (one of each measurement per round, in an order that
+//! turns each round; medians), so that load changes on a shared machine hit every measurement
+//! alike. The rounds also print how many cores each measurement actually got (process CPU time
+//! over wall time) and the CPU time per op of the fold and of recovery alone, which show what
+//! the load took and what the fold costs beyond recovery.
+//!
+//! `CANONICAL_BENCH_ONLY=<measurement>` runs one measurement alone, untimed, for an instruction
+//! counter (see `only` and `BENCHMARKS.md`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -226,7 +232,12 @@ fn only(work: &Workload, what: &str) {
         .unwrap_or(10);
     // A first fold outside the count spawns the pool's workers, as the timed runs find them.
     set_recovery_threads(0);
-    black_box(work.engine.clone().advance(&work.batch_input).expect("fold"));
+    black_box(
+        work.engine
+            .clone()
+            .advance(&work.batch_input)
+            .expect("fold"),
+    );
     for _ in 0..iterations {
         match what {
             "fold" | "fold-one-thread" => {

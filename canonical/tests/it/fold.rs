@@ -296,7 +296,12 @@ fn a_frame_fee_above_the_maximum_is_fatal_only_for_an_op_that_reaches_the_fee() 
         })
     );
     let reaches_fee = signed(&ALICE_KEY, 0, u16::MAX, withdraw);
-    let result = engine.advance(&batch(1, 20, 2, vec![frame(10, u16::MAX, vec![reaches_fee])]));
+    let result = engine.advance(&batch(
+        1,
+        20,
+        2,
+        vec![frame(10, u16::MAX, vec![reaches_fee])],
+    ));
     assert_eq!(result, Err(canonical::Fatal::FeeExponent(u16::MAX)));
 }
 

@@ -256,6 +256,7 @@ impl Wallet {
         *balance = balance.saturating_sub(fee);
         self.credit(self.config.sequencer_address, fee)?;
 
+        // The guards debit the sender when its balance covers the amount.
         match Method::decode(data) {
             Ok(Method::Transfer { amount, to }) if self.debit(sender, amount) => {
                 self.credit(to, amount)?;

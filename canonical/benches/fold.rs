@@ -235,8 +235,9 @@ fn process_cpu_time() -> Option<Duration> {
 /// Runs one measurement a fixed number of times, without criterion and without timing: for an
 /// instruction counter (`valgrind --tool=callgrind`), whose totals do not depend on the load of
 /// the machine. `CANONICAL_BENCH_ONLY` names the measurement (`fold`, `fold-one-thread`,
-/// `recover`, `recover-all-cores`, or `none` for the workload alone), `CANONICAL_BENCH_ITERATIONS` the count
-/// (default 10). The difference between a count and `none` is the measurement's own cost.
+/// `recover`, `recover-all-cores`, or `none` for the workload and the warm-up fold alone),
+/// `CANONICAL_BENCH_ITERATIONS` the count (default 10). The difference between a count and
+/// `none` is the measurement's own cost.
 fn only(work: &Workload, what: &str) {
     let iterations: usize = std::env::var("CANONICAL_BENCH_ITERATIONS")
         .ok()

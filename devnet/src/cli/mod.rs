@@ -15,8 +15,8 @@
 //! | `list` | every named devnet under the root: state, endpoints, pid, age |
 //! | `sequencer restart [--binary PATH]` | replace the running devnet's sequencer, the L1 untouched |
 //! | `down [--keep]` | stop a running `up` (or clean a dead one); idempotent; `--keep` keeps the chain, which the next `up` resumes |
-//! | `tx deposit\|transfer\|withdraw\|input … [--wait none\|soft\|finalized]` | a transaction against the running devnet; one JSON line |
-//! | `snapshot save NAME [--force]\|restore NAME\|list\|remove NAME` | named snapshots of L1 and sequencer; `restore` on a stopped devnet, resumed by the next `up` |
+//! | `tx deposit\|transfer\|withdraw\|input … [--wait none\|soft\|finalized]` | a transaction against the running devnet, through its control API; one JSON line |
+//! | `snapshot save NAME [--force]\|restore NAME\|list\|remove NAME` | named snapshots of L1 and sequencer; `restore` rewinds a running devnet in place, or makes a stopped one resume the snapshot at the next `up` |
 //! | `doctor [--strict]` | anvil version, binaries, pins |
 //! | `demo [--keep]` | the README demonstration; exit 0 only if the watchdog behaved as expected |
 //! | `run NAME…\|--all\|--list [--backend local\|in-process\|attach] [--l1 URL --sequencer URL [--control URL]] [--seed S] [--keep] [--strict] [--json] [--report PATH]` | named scenarios with a verdict table and `report.json`; exit 0 only if all passed |
@@ -81,9 +81,11 @@ const API_TIMEOUT: Duration = Duration::from_secs(10);
 /// A local Cartesi rollups devnet: anvil, the Rollups contracts and a faithful sequencer.
 ///
 /// Each devnet has a state directory (`<root>/<name>`, or `--state-dir`) holding
-/// `devnet.json`, `events.jsonl`, `logs/`, the supervisor's lock, and while it runs its pid
-/// file and control socket (`control.sock`, HTTP/1.1 + JSON, mode 0600), which `status`, `env`,
-/// `logs`, `events` and `sequencer restart` talk to.
+/// `devnet.json`, `events.jsonl`, `logs/` (rotated past a size cap), the supervisor's lock,
+/// snapshots, a kept chain, and while it runs its pid file and control socket
+/// (`control.sock`, HTTP/1.1 + JSON, mode 0600), which `status`, `env`, `logs`, `events`,
+/// `tx`, `snapshot` and `sequencer restart` talk to (falling back to `devnet.json` and the
+/// files when no supervisor answers).
 #[derive(Debug, Parser)]
 #[command(name = "devnet", version)]
 pub struct Cli {

@@ -1,5 +1,6 @@
 //! `devnet logs` and `devnet events`: what the supervisor's control API serves while it runs,
-//! and the files it left behind (`logs/*.log`, `events.jsonl`) when it does not.
+//! and the files it left behind (`logs/*.log` and their rotated `*.log.N`, `events.jsonl`)
+//! when it does not.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 use devnet_stack::events::read_events;
-use devnet_stack::{ControlClient, DevnetError, control, process};
+use devnet_stack::{ControlClient, DevnetError, control, logs};
 
 use super::{API_TIMEOUT, Exit};
 
@@ -65,19 +66,14 @@ pub(super) async fn logs(dir: &Path, args: &LogsArgs, out: &mut dyn Write) -> Re
         }
         None => {
             let path = control::log_path(dir, name).context("no such component")?;
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Across rotation: the live file and its rotated ones (`anvil.log.1`, …).
+            match logs::read_tail(&path, args.tail)? {
+                Some(tail) => tail,
+                None => {
                     return Err(anyhow::Error::new(DevnetError::NotRunning(dir.to_owned()))
                         .context(format!("no log at {}", path.display())));
                 }
-                Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-            };
-            let mut tail = process::last_lines(&text, args.tail).join("\n");
-            if !tail.is_empty() {
-                tail.push('\n');
             }
-            tail
         }
     };
     out.write_all(text.as_bytes())?;

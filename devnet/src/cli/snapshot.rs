@@ -3,20 +3,35 @@
 //!
 //! - `save NAME [--force]`: from the running devnet (what is on L1 at that moment),
 //!   else from the chain `down --keep` kept.
-//! - `restore NAME`: on a stopped devnet; the snapshot becomes the kept chain, the sequencer's
-//!   data is cleared, and the next `devnet up` resumes there (L1 and sequencer rewound).
+//! - `restore NAME`: on a running devnet, rewinds it in place: the sequencer stops, anvil
+//!   restarts on the snapshot's chain (the endpoints stay), the sequencer restarts on cleared
+//!   data and recovers from that chain (events `restoring`, `restored`). On a stopped devnet,
+//!   the snapshot becomes the kept chain, the sequencer's data is cleared, and the next
+//!   `devnet up` resumes there. Either way L1 and sequencer are rewound together.
 //! - `list`, `remove NAME`.
+//!
+//! With a running supervisor every action goes through its control API (`/v1/snapshots…`,
+//! `"source": "control_api"`); otherwise, or when the socket does not answer, the files of the
+//! state directory are used (`"source": "files"`; a running devnet whose API does not answer
+//! is saved from `devnet.json` and cannot be restored).
 
 use std::io::Write;
 use std::path::Path;
+
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use devnet_stack::snapshot;
 use devnet_stack::state_file::{RunState, StateFile, supervisor_alive};
-use serde_json::json;
+use devnet_stack::{ControlClient, ControlError};
+use serde_json::{Value, json};
 
 use super::{Exit, emit};
+
+/// How long a save or restore through the control API may take (a long chain dumps and loads
+/// slowly).
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `devnet snapshot` options.
 #[derive(Debug, Args)]
@@ -37,7 +52,8 @@ pub enum SnapshotAction {
         #[arg(long)]
         force: bool,
     },
-    /// Make NAME the chain the next `devnet up` resumes (the devnet must be stopped).
+    /// Rewind the running devnet (L1 and sequencer) to NAME; on a stopped one, make NAME the
+    /// chain the next `devnet up` resumes.
     Restore {
         /// The snapshot.
         name: String,
@@ -53,7 +69,40 @@ pub enum SnapshotAction {
 
 /// Runs `devnet snapshot`.
 pub(super) async fn snapshot(dir: &Path, args: &SnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
-    match &args.action {
+    if let Some(client) = ControlClient::connect(dir)? {
+        let answer = match &args.action {
+            SnapshotAction::Save { name, force } => {
+                let path = format!("/v1/snapshots/{name}");
+                client
+                    .post_json(&path, &json!({"force": force}), SNAPSHOT_TIMEOUT)
+                    .await
+            }
+            SnapshotAction::Restore { name } => {
+                let path = format!("/v1/snapshots/{name}/restore");
+                client.post_json(&path, &json!({}), SNAPSHOT_TIMEOUT).await
+            }
+            SnapshotAction::List => client.get_json("/v1/snapshots", super::API_TIMEOUT).await,
+            SnapshotAction::Remove { name } => {
+                let path = format!("/v1/snapshots/{name}");
+                client.delete_json(&path, super::API_TIMEOUT).await
+            }
+        };
+        match answer {
+            Ok(mut line) => {
+                line["source"] = Value::from("control_api");
+                emit(out, &line)?;
+                return Ok(Exit::Passed);
+            }
+            Err(e)
+                if e.downcast_ref::<ControlError>()
+                    .is_some_and(ControlError::unsent) =>
+            {
+                tracing::debug!(target: "devnet::snapshot", error = %format!("{e:#}"), "the control API is unreachable; using the files");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut line = match &args.action {
         SnapshotAction::Save { name, force } => {
             let info = if supervisor_alive(dir)? {
                 let state = StateFile::read(dir)?
@@ -65,28 +114,25 @@ pub(super) async fn snapshot(dir: &Path, args: &SnapshotArgs, out: &mut dyn Writ
             } else {
                 snapshot::save_kept(dir, name, *force).await?
             };
-            emit(out, &json!({"saved": info}))?;
+            json!({"saved": info})
         }
         SnapshotAction::Restore { name } => {
             if supervisor_alive(dir)? {
                 bail!(
-                    "the devnet in {} is running: stop it first (`devnet down`), restore, then `devnet up` resumes the snapshot",
+                    "the devnet in {} runs but its control API does not answer: stop it (`devnet down`), restore, then `devnet up` resumes the snapshot",
                     dir.display()
                 );
             }
             let info = snapshot::restore(dir, name)?;
-            emit(
-                out,
-                &json!({"restored": info, "next": "devnet up resumes it"}),
-            )?;
+            json!({"restored": info, "next": "devnet up resumes it"})
         }
-        SnapshotAction::List => {
-            emit(out, &json!({"snapshots": snapshot::list(dir)?}))?;
-        }
+        SnapshotAction::List => json!({"snapshots": snapshot::list(dir)?}),
         SnapshotAction::Remove { name } => {
             snapshot::remove(dir, name)?;
-            emit(out, &json!({"removed": name}))?;
+            json!({"removed": name})
         }
-    }
+    };
+    line["source"] = Value::from("files");
+    emit(out, &line)?;
     Ok(Exit::Passed)
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use devnet_sequencer::Fault;
+use devnet_stack::logs::LogPolicy;
 use devnet_stack::{
     ANVIL_BIN_ENV, Mining, Outcome, RestartPolicy, SEQUENCER_BIN_ENV, Supervisor, UpOptions,
 };
@@ -64,6 +65,13 @@ pub struct UpArgs {
     /// holds inputs it has not finalized before the devnet is `degraded`.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub stall_after: u64,
+    /// Rotate `logs/anvil.log`, `sequencer.log` and `supervisor.log` once larger than this
+    /// (checked every second).
+    #[arg(long, default_value_t = LogPolicy::default().max_bytes, value_name = "BYTES")]
+    pub log_max_bytes: u64,
+    /// Rotated files kept per log (`anvil.log.1` … `anvil.log.N`); `logs` reads across them.
+    #[arg(long, default_value_t = LogPolicy::default().files, value_name = "N")]
+    pub log_files: usize,
 }
 
 impl UpArgs {
@@ -81,6 +89,10 @@ impl UpArgs {
         options.keep = self.keep;
         options.state_history = (self.l1_history > 0).then_some(self.l1_history);
         options.stall_after = Duration::from_secs(self.stall_after.max(1));
+        options.logs = LogPolicy {
+            max_bytes: self.log_max_bytes.max(1),
+            files: self.log_files,
+        };
         options.restart = RestartPolicy {
             max_restarts: self.max_restarts,
             ..RestartPolicy::default()

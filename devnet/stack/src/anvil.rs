@@ -6,7 +6,7 @@
 //! a port picked in advance. The child runs in its own process group (so the group can be
 //! signalled as a whole) with a parent-death signal, and its output goes to a log file.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::Duration;
@@ -118,8 +118,18 @@ impl Anvil {
         if let Some(parent) = log_path.parent() {
             fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
-        let log =
-            File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+        // A new log, appended to, so the supervisor can truncate it in place when it rotates
+        // it ([`logs`](crate::logs)).
+        match fs::remove_file(&log_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", log_path.display())),
+        }
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
         let log_err = log.try_clone().context("duplicating the log handle")?;
 
         let mut command = Command::new(&bin);

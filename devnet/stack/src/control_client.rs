@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use serde_json::Value;
+
+use crate::error::Class;
 
 use crate::state_file::supervisor_alive;
 use crate::supervisor::control::SOCKET_FILE;
@@ -15,6 +17,75 @@ const BASE: &str = "http://devnet";
 
 /// How long a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A failed control API request, typed so callers can tell "nothing was sent" from "sent, no
+/// answer" from "answered with an error".
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// No connection was made: the request never reached the supervisor.
+    #[error("{what} through {}: {source}", socket.display())]
+    Unreachable {
+        /// The request.
+        what: String,
+        /// The socket.
+        socket: PathBuf,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The request was sent but no (complete) answer came back.
+    #[error("{what} through {}: {source}", socket.display())]
+    NoAnswer {
+        /// The request.
+        what: String,
+        /// The socket.
+        socket: PathBuf,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The supervisor answered with an error: `{"error": message, "code": code}`.
+    #[error("{what}: the supervisor answered {status}: {message}")]
+    Answered {
+        /// The request.
+        what: String,
+        /// The HTTP status.
+        status: u16,
+        /// The error's code (`bad_request`, `not_found`, `not_running`, `refused`, `stopped`,
+        /// `busy`, `timeout`, `internal`), when the answer has one.
+        code: Option<String>,
+        /// The supervisor's words.
+        message: String,
+    },
+}
+
+impl ControlError {
+    /// `not_running` (the devnet is not ready for the request) is environmental, like
+    /// [`DevnetError::NotRunning`](crate::DevnetError::NotRunning); anything else a failure.
+    pub fn class(&self) -> Class {
+        match self {
+            Self::Answered { code, .. } if code.as_deref() == Some("not_running") => {
+                Class::Environment
+            }
+            _ => Class::Failure,
+        }
+    }
+
+    /// Whether the request certainly never reached the supervisor (so sending it another way
+    /// cannot apply it twice).
+    pub fn unsent(&self) -> bool {
+        matches!(self, Self::Unreachable { .. })
+    }
+
+    /// The error's code, if the supervisor answered one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Answered { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
 
 /// A client of one state directory's control API.
 #[derive(Clone, Debug)]
@@ -48,21 +119,47 @@ impl ControlClient {
         &self,
         request: reqwest::RequestBuilder,
         what: &str,
-    ) -> Result<reqwest::Response> {
-        let reply = request
-            .send()
-            .await
-            .with_context(|| format!("{what} through {}", self.socket.display()))?;
+    ) -> Result<reqwest::Response, ControlError> {
+        let reply = request.send().await.map_err(|source| {
+            let (what, socket) = (what.to_owned(), self.socket.clone());
+            if source.is_connect() {
+                ControlError::Unreachable {
+                    what,
+                    socket,
+                    source,
+                }
+            } else {
+                ControlError::NoAnswer {
+                    what,
+                    socket,
+                    source,
+                }
+            }
+        })?;
         let status = reply.status();
         if status.is_success() {
             return Ok(reply);
         }
         let body = reply.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or(body);
-        bail!("{what}: the supervisor answered {status}: {message}")
+        let parsed = serde_json::from_str::<Value>(&body).ok();
+        let field = |name: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.get(name).and_then(Value::as_str).map(str::to_owned))
+        };
+        Err(ControlError::Answered {
+            what: what.to_owned(),
+            status: status.as_u16(),
+            code: field("code"),
+            message: field("error").unwrap_or(body),
+        })
+    }
+
+    /// `DELETE path`, answered with JSON within `timeout`.
+    pub async fn delete_json(&self, path: &str, timeout: Duration) -> Result<Value> {
+        let request = self.http.delete(format!("{BASE}{path}")).timeout(timeout);
+        let reply = self.send(request, &format!("DELETE {path}")).await?;
+        parse(reply, &format!("DELETE {path}")).await
     }
 
     /// `GET path` as JSON, within `timeout`.

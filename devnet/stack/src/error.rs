@@ -68,6 +68,9 @@ pub fn classify(error: &anyhow::Error) -> Class {
         if let Some(devnet) = cause.downcast_ref::<DevnetError>() {
             return devnet.class();
         }
+        if let Some(control) = cause.downcast_ref::<crate::ControlError>() {
+            return control.class();
+        }
         if cause.is::<AddressDrift>() {
             return Class::Environment;
         }

@@ -16,6 +16,9 @@
 //!   backoff ([`RestartPolicy`]), health and chain-halt checks, [`state_file`] (`devnet.json`,
 //!   the lock), lifecycle [`events`] and the [`control`] API on a Unix socket
 //!   ([`ControlClient`] is its client).
+//! - [`tx`] sends deposits, transfers, withdrawals and direct inputs to a running devnet
+//!   ([`tx::Target`]), for `devnet tx` and the control API.
+//! - [`logs`] bounds log files (size cap, rotated files kept) and reads them across rotation.
 //! - [`persist`] keeps a devnet's chain across `down --keep` and `up`, and [`disk`] measures
 //!   what a state directory holds.
 //! - [`DevnetError`] and [`classify`] are the errors of the supervisor and the CLI and the
@@ -32,6 +35,7 @@ mod front;
 mod install;
 mod l1_client;
 mod local;
+pub mod logs;
 pub mod ops;
 pub mod persist;
 pub mod process;
@@ -39,12 +43,13 @@ mod sequencer_child;
 pub mod snapshot;
 pub mod state_file;
 mod supervisor;
+pub mod tx;
 
 pub use anvil::{Anvil, AnvilOptions, DEFAULT_STATE_HISTORY};
 pub use contracts::{
     AddressDrift, Deployment, PlannedContract, deploy, pinned_address, rollups_plan,
 };
-pub use control_client::ControlClient;
+pub use control_client::{ControlClient, ControlError};
 pub use devnet::{Devnet, DevnetBuilder};
 pub use error::{Class, DevnetError, classify};
 pub use front::Front;

@@ -9,6 +9,9 @@
 //! - [`save_kept`]: copies the chain `devnet down --keep` kept.
 //! - [`restore`]: on a stopped devnet, installs the snapshot as the kept chain and clears the
 //!   sequencer's data; the next `devnet up` resumes it.
+//! - [`chain_of`]: the checked chain of a snapshot, which a running supervisor restores in
+//!   place ([`LocalStack::restore_chain`](crate::LocalStack::restore_chain): anvil restarted on
+//!   it, the sequencer's data cleared, the sequencer restarted).
 //!
 //! A snapshot is written aside (`.<NAME>.tmp-<pid>`) and renamed into place; one of other pins
 //! is refused on restore like a kept chain.
@@ -241,10 +244,13 @@ pub async fn save_kept(dir: &Path, name: &str, replace: bool) -> Result<Snapshot
     .await
 }
 
-/// Restores snapshot `name` into the stopped devnet of `dir`: it becomes the kept chain (the
-/// next `devnet up` resumes it) and the sequencer's data is cleared (it recovers from that
-/// chain). The watchdog state directory is left alone.
-pub fn restore(dir: &Path, name: &str) -> Result<SnapshotInfo> {
+/// Whether a snapshot named `name` is saved in `dir`.
+pub fn exists(dir: &Path, name: &str) -> bool {
+    check_name(name).is_ok() && snapshots_dir(dir).join(name).is_dir()
+}
+
+/// The checked chain of snapshot `name`: its manifest (made by these pins) and its dump.
+pub fn chain_of(dir: &Path, name: &str) -> Result<(Kept, PathBuf)> {
     check_name(name)?;
     let snapshot = snapshots_dir(dir).join(name);
     let kept = read_manifest(&snapshot)?
@@ -252,6 +258,19 @@ pub fn restore(dir: &Path, name: &str) -> Result<SnapshotInfo> {
     kept.check_pins(&snapshot)?;
     let chain = snapshot.join(SNAPSHOT_CHAIN);
     ensure!(chain.is_file(), "{} is missing", chain.display());
+    Ok((kept, chain))
+}
+
+/// Describes snapshot `name` holding `kept`.
+pub fn info(name: &str, kept: &Kept) -> SnapshotInfo {
+    SnapshotInfo::new(name, kept)
+}
+
+/// Restores snapshot `name` into the stopped devnet of `dir`: it becomes the kept chain (the
+/// next `devnet up` resumes it) and the sequencer's data is cleared (it recovers from that
+/// chain). The watchdog state directory is left alone.
+pub fn restore(dir: &Path, name: &str) -> Result<SnapshotInfo> {
+    let (kept, chain) = chain_of(dir, name)?;
     let state = chain_state_path(dir);
     if let Some(parent) = state.parent() {
         create_private_dir(parent)?;

@@ -28,6 +28,7 @@ pub struct LocalStackBuilder {
     run_id: Option<String>,
     state_history: Option<Option<usize>>,
     resume: Option<PathBuf>,
+    log_policy: crate::logs::LogPolicy,
 }
 
 impl fmt::Debug for LocalStackBuilder {
@@ -104,6 +105,14 @@ impl LocalStackBuilder {
         self
     }
 
+    /// How logs are bounded when the stack replaces a child (default
+    /// [`LogPolicy::default`](crate::logs::LogPolicy)): the replaced anvil's log is kept as
+    /// one of `files` rotated files.
+    pub fn log_policy(mut self, policy: crate::logs::LogPolicy) -> Self {
+        self.log_policy = policy;
+        self
+    }
+
     /// The run id children carry in `DEVNET_RUN_ID` (default: a fresh one).
     pub fn run_id(mut self, run_id: impl Into<String>) -> Self {
         self.run_id = Some(run_id.into());
@@ -144,7 +153,7 @@ impl LocalStackBuilder {
                 })
             }
         };
-        let mut l1 = L1Setup {
+        let l1 = L1Setup {
             anvil_bin: self.anvil_bin,
             ready_timeout: self.ready_timeout,
             mining: self.mining,
@@ -185,6 +194,7 @@ impl LocalStackBuilder {
             http: http_client()?,
             temp,
             keep: self.keep,
+            log_policy: self.log_policy,
         };
         stack.spawned.push(stack.devnet.anvil().pid());
         stack.start_sequencer(false).await?;
@@ -214,7 +224,7 @@ impl L1Setup {
     }
 
     /// The L1 of a state dump (the deployment found in place).
-    pub(super) async fn resume(&mut self, state: &std::path::Path) -> Result<Devnet> {
+    pub(super) async fn resume(&self, state: &std::path::Path) -> Result<Devnet> {
         let timeout = self
             .ready_timeout
             .unwrap_or_default()

@@ -69,6 +69,7 @@ pub struct LocalStack {
     http: reqwest::Client,
     temp: Option<tempfile::TempDir>,
     keep: bool,
+    log_policy: crate::logs::LogPolicy,
 }
 
 impl LocalStack {
@@ -247,12 +248,8 @@ impl LocalStack {
         if let Some(running) = self.sequencer.take() {
             running.shutdown().await?;
         }
-        // Keep the log of the L1 that is being replaced.
-        let old_log = self
-            .dirs
-            .logs
-            .join(format!("anvil.generation-{}.log", self.generation));
-        let _ = std::fs::rename(&self.l1.log, old_log);
+        // The log of the L1 that is being replaced goes aside as the newest rotated file.
+        crate::logs::rotate_now(&self.l1.log, self.log_policy.files)?;
         let fresh = self.l1.provision().await?;
         let old = std::mem::replace(&mut self.devnet, fresh);
         old.shutdown().await?;
@@ -261,6 +258,51 @@ impl LocalStack {
         self.config.rpc_url = self.devnet.rpc_url().to_owned();
         wipe(&self.dirs.sequencer_data)?;
         self.start_sequencer(false).await
+    }
+
+    /// Rewinds the L1 and the sequencer together to the chain dumped at `state` (a snapshot's
+    /// `chain.json`), whose head must be `kept`'s: stops the sequencer, starts an anvil on that
+    /// chain (the running one's log goes aside as its newest rotated file), checks the head,
+    /// stops the old anvil, clears the sequencer's data and starts the sequencer again, which
+    /// recovers from the rewound chain. Addresses and mining stay; the L1 endpoint changes (a
+    /// [`Front`](crate::Front) hides that). When the new anvil does not start or holds another
+    /// head, the running L1 stays and the sequencer is started on it again.
+    pub async fn restore_chain(&mut self, state: &Path, kept: &crate::persist::Kept) -> Result<()> {
+        if let Some(running) = self.sequencer.take() {
+            running.shutdown().await?;
+        }
+        crate::logs::rotate_now(&self.l1.log, self.log_policy.files)?;
+        let fresh = match self.l1.resume(state).await {
+            Ok(fresh) => match crate::persist::verify_resumed(fresh.anvil().provider(), kept).await
+            {
+                Ok(()) => Ok(fresh),
+                Err(e) => {
+                    let _ = fresh.shutdown().await;
+                    Err(e)
+                }
+            },
+            Err(e) => Err(e),
+        };
+        let fresh = match fresh {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                if let Err(again) = self.start_sequencer(true).await {
+                    tracing::warn!(target: "devnet::stack", error = %format!("{again:#}"), "the sequencer did not start again on the running L1");
+                }
+                return Err(e.context("restoring the chain"));
+            }
+        };
+        let old = std::mem::replace(&mut self.devnet, fresh);
+        old.shutdown().await?;
+        self.spawned.push(self.devnet.anvil().pid());
+        self.config.rpc_url = self.devnet.rpc_url().to_owned();
+        wipe(&self.dirs.sequencer_data)?;
+        self.start_sequencer(true).await
+    }
+
+    /// How this stack bounds its logs on restarts and restores.
+    pub fn log_policy(&self) -> crate::logs::LogPolicy {
+        self.log_policy
     }
 
     async fn start_sequencer(&mut self, reuse_ports: bool) -> Result<()> {

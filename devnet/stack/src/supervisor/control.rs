@@ -1,17 +1,25 @@
 //! The supervisor's control API: HTTP/1.1 + JSON on the Unix socket `control.sock` in the state
 //! directory (mode 0600, in a 0700 directory), served for the supervisor's whole life and
-//! removed at teardown. `devnet status`, `env`, `logs`, `events` and `sequencer restart` are
-//! its clients ([`ControlClient`](crate::ControlClient)).
+//! removed at teardown. `devnet status`, `env`, `logs`, `events`, `tx`, `snapshot` and
+//! `sequencer restart` are its clients ([`ControlClient`](crate::ControlClient)).
 //!
 //! | Route | Answer |
 //! |---|---|
 //! | `GET /v1/status` | `devnet.json` as the supervisor holds it |
-//! | `GET /v1/logs/{component}?tail=N` | the last N (default 100) lines of `anvil`, `sequencer` or `supervisor`'s log, as text |
+//! | `GET /v1/logs/{component}?tail=N` | the last N (default 100) lines of `anvil`, `sequencer` or `supervisor`'s log across its rotated files, as text |
 //! | `GET /v1/events?since=SEQ&follow=BOOL` | lifecycle events after SEQ as JSON lines; with `follow`, the stream stays open |
 //! | `POST /v1/sequencer/restart` `{"binary": PATH?}` | replaces the sequencer (rolling), the L1 untouched |
+//! | `POST /v1/tx/{deposit\|transfer\|withdraw\|input}` [`TxBody`] | sends the transaction and waits as asked; answers its JSON line ([`crate::tx`]) |
+//! | `GET /v1/snapshots` | `{"snapshots": [...]}` |
+//! | `POST /v1/snapshots/{name}` `{"force": BOOL?}` | saves the running stack as `name`; `{"saved": ...}` |
+//! | `POST /v1/snapshots/{name}/restore` | rewinds the running L1 and sequencer to `name`; `{"restored": ...}` |
+//! | `DELETE /v1/snapshots/{name}` | removes `name`; `{"removed": name}` |
 //!
-//! Errors are `{"error": "..."}` with 400 (bad request), 404 (unknown component or route),
-//! 409 (the supervisor is busy restarting something) or 500.
+//! Errors are `{"error": "...", "code": "..."}`: 400 `bad_request`, 404 `not_found` (unknown
+//! component, route or snapshot), 409 `busy` (a restart or restore is under way), 422
+//! `refused` (a transaction the devnet refused: nothing was applied), 503 `not_running` (the
+//! devnet is not ready) or `stopped` (it stopped while a transaction waited), 504 `timeout`,
+//! 500 `internal`.
 //!
 //! **Adding a route** (e.g. `snapshot`, `tx`): a read-only one needs only the shared
 //! [`ControlState`]; one that acts on the stack adds a [`ControlRequest`] variant (carrying a
@@ -36,7 +44,10 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::events::{Event, EventKind, EventLog};
-use crate::state_file::StateFile;
+use crate::error::DevnetError;
+use crate::snapshot;
+use crate::state_file::{RunState, StateFile};
+use crate::tx::{OP_KINDS, Stopped, Target, TxBody};
 
 /// The control socket's name in the state directory.
 pub const SOCKET_FILE: &str = "control.sock";
@@ -53,6 +64,22 @@ pub enum ControlRequest {
         /// The new binary, if any.
         binary: Option<PathBuf>,
         /// The answer: a JSON body, or a status and a message.
+        reply: oneshot::Sender<Answer>,
+    },
+    /// Save the running stack as a snapshot.
+    SaveSnapshot {
+        /// Its name.
+        name: String,
+        /// Replace one of that name.
+        force: bool,
+        /// The answer.
+        reply: oneshot::Sender<Answer>,
+    },
+    /// Rewind the running stack (L1 and sequencer) to a snapshot.
+    RestoreSnapshot {
+        /// Its name.
+        name: String,
+        /// The answer.
         reply: oneshot::Sender<Answer>,
     },
 }
@@ -80,6 +107,13 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/logs/{component}", get(logs))
         .route("/v1/events", get(events))
         .route("/v1/sequencer/restart", post(restart_sequencer))
+        .route("/v1/tx/{op}", post(tx))
+        .route("/v1/snapshots", get(list_snapshots))
+        .route(
+            "/v1/snapshots/{name}",
+            post(save_snapshot).delete(remove_snapshot),
+        )
+        .route("/v1/snapshots/{name}/restore", post(restore_snapshot))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
         .with_state(state)
 }
@@ -140,7 +174,25 @@ fn set_private(path: &Path) -> Result<()> {
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    json_response(status, &json!({"error": message.into()}))
+    coded(status, code_of(status), message)
+}
+
+/// An error answer with an explicit code.
+fn coded(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    json_response(status, &json!({"error": message.into(), "code": code}))
+}
+
+/// The code an error status carries by default.
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::CONFLICT => "busy",
+        StatusCode::UNPROCESSABLE_ENTITY => "refused",
+        StatusCode::SERVICE_UNAVAILABLE => "stopped",
+        StatusCode::GATEWAY_TIMEOUT => "timeout",
+        _ => "internal",
+    }
 }
 
 fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
@@ -203,21 +255,17 @@ async fn logs(
             format!("no component {component:?} (anvil, sequencer, supervisor)"),
         );
     };
-    let text = match tokio::fs::read(&path).await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("reading {}: {e}", path.display()),
-            );
-        }
-    };
-    let mut tail = crate::process::last_lines(&text, query.tail.unwrap_or(100)).join("\n");
-    if !tail.is_empty() {
-        tail.push('\n');
+    let lines = query.tail.unwrap_or(100);
+    let read = tokio::task::spawn_blocking(move || crate::logs::read_tail(&path, lines)).await;
+    match read {
+        Ok(Ok(tail)) => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            tail.unwrap_or_default(),
+        )
+            .into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the log: {e}")),
     }
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], tail).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,4 +333,134 @@ async fn restart_sequencer(State(state): State<ControlState>, body: axum::body::
         reply,
     })
     .await
+}
+
+/// Parses an optional JSON body (empty = the default).
+fn body_or_default<T: Default + serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> std::result::Result<T, Response> {
+    if body.is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))
+}
+
+async fn tx(
+    State(state): State<ControlState>,
+    RoutePath(op): RoutePath<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if !OP_KINDS.contains(&op.as_str()) {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no operation {op:?} (deposit, transfer, withdraw, input)"),
+        );
+    }
+    let body: TxBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
+    };
+    let checked = match body.fields.check(&op) {
+        Ok(checked) => checked,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("{e:#}")),
+    };
+    let current = state.state.borrow().clone();
+    let watch = state.state.clone();
+    // The devnet runs until the supervisor starts tearing down.
+    let alive = std::sync::Arc::new(move || {
+        Ok(matches!(
+            watch.borrow().state,
+            RunState::Starting | RunState::Ready | RunState::Degraded
+        ))
+    });
+    let target = match Target::of_state(&current, alive) {
+        Ok(target) => target,
+        Err(e) => return failed(&e),
+    };
+    let timeout = Duration::from_secs(body.timeout_secs);
+    match target
+        .send(&checked, body.wait, timeout, !body.skip_balance_check)
+        .await
+    {
+        Ok(line) => json_response(StatusCode::OK, &line),
+        Err(e) => failed(&e),
+    }
+}
+
+/// The answer to a failed transaction.
+fn failed(e: &anyhow::Error) -> Response {
+    let message = format!("{e:#}");
+    for cause in e.chain() {
+        if cause.is::<Stopped>() {
+            return coded(StatusCode::SERVICE_UNAVAILABLE, "stopped", message);
+        }
+        if let Some(DevnetError::NotRunning(_)) = cause.downcast_ref::<DevnetError>() {
+            return coded(StatusCode::SERVICE_UNAVAILABLE, "not_running", message);
+        }
+    }
+    error(StatusCode::UNPROCESSABLE_ENTITY, message)
+}
+
+async fn list_snapshots(State(state): State<ControlState>) -> Response {
+    match snapshot::list(&state.dir) {
+        Ok(found) => json_response(StatusCode::OK, &json!({"snapshots": found})),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SaveBody {
+    #[serde(default)]
+    force: bool,
+}
+
+async fn save_snapshot(
+    State(state): State<ControlState>,
+    RoutePath(name): RoutePath<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body: SaveBody = match body_or_default(&body) {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    if let Err(e) = snapshot::check_name(&name) {
+        return error(StatusCode::BAD_REQUEST, format!("{e:#}"));
+    }
+    ask(&state, |reply| ControlRequest::SaveSnapshot {
+        name,
+        force: body.force,
+        reply,
+    })
+    .await
+}
+
+async fn restore_snapshot(
+    State(state): State<ControlState>,
+    RoutePath(name): RoutePath<String>,
+) -> Response {
+    if let Err(e) = snapshot::check_name(&name) {
+        return error(StatusCode::BAD_REQUEST, format!("{e:#}"));
+    }
+    if !snapshot::exists(&state.dir, &name) {
+        return error(StatusCode::NOT_FOUND, format!("no snapshot {name:?}"));
+    }
+    ask(&state, |reply| ControlRequest::RestoreSnapshot { name, reply }).await
+}
+
+async fn remove_snapshot(
+    State(state): State<ControlState>,
+    RoutePath(name): RoutePath<String>,
+) -> Response {
+    if let Err(e) = snapshot::check_name(&name) {
+        return error(StatusCode::BAD_REQUEST, format!("{e:#}"));
+    }
+    if !snapshot::exists(&state.dir, &name) {
+        return error(StatusCode::NOT_FOUND, format!("no snapshot {name:?}"));
+    }
+    match snapshot::remove(&state.dir, &name) {
+        Ok(()) => json_response(StatusCode::OK, &json!({"removed": name})),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    }
 }

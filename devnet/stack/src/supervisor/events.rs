@@ -3,9 +3,11 @@
 //! object a line, readable after the supervisor is gone), kept in memory for the control API's
 //! `GET /v1/events`, and broadcast to followers (`devnet events --follow`).
 //!
-//! Kinds: `started`, `ready` (or `failed`), `child_exited` (component, exit `code` or `signal`),
-//! `restart_scheduled` (component, `delay_ms`, `attempt`), `restarted` (component),
-//! `sequencer_replaced` (binary), `gave_up` (component, reason), `degraded` (reasons),
+//! Kinds: `started`, `resumed` (the kept chain's head, before `ready`), `ready` (or `failed`),
+//! `child_exited` (component, exit `code` or `signal`), `restart_scheduled` (component,
+//! `delay_ms`, `attempt`), `restarted` (component), `sequencer_replaced` (binary),
+//! `snapshot_saved` (name, block), `restoring` / `restored` (name, block, hash) or
+//! `restore_failed` (name, reason), `gave_up` (component, reason), `degraded` (reasons),
 //! `recovered`, `stopping`, `stopped`.
 
 use std::collections::VecDeque;
@@ -16,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use alloy::primitives::B256;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -42,6 +45,15 @@ pub enum EventKind {
     Failed {
         /// Why.
         reason: String,
+    },
+    /// The chain kept by `devnet down --keep` runs again (before `ready`).
+    Resumed {
+        /// The kept head.
+        block_number: u64,
+        /// Its hash (checked on the resumed chain).
+        block_hash: B256,
+        /// The run that kept it.
+        kept_by: String,
     },
     /// Every component runs and answers.
     Ready {
@@ -81,6 +93,37 @@ pub enum EventKind {
         binary: PathBuf,
         /// Its new pid.
         pid: Option<u32>,
+    },
+    /// The running stack was saved as a snapshot.
+    SnapshotSaved {
+        /// The snapshot.
+        name: String,
+        /// The L1 head it holds.
+        block_number: u64,
+    },
+    /// The stack is being rewound to a snapshot: the sequencer stops, anvil restarts on the
+    /// snapshot's chain.
+    Restoring {
+        /// The snapshot.
+        name: String,
+        /// The L1 head it holds.
+        block_number: u64,
+    },
+    /// The L1 and the sequencer run again, rewound to the snapshot.
+    Restored {
+        /// The snapshot.
+        name: String,
+        /// The L1 head it holds.
+        block_number: u64,
+        /// Its hash (checked on the restored chain).
+        block_hash: B256,
+    },
+    /// The restore failed; the stack runs on as before (or the restart policy takes over).
+    RestoreFailed {
+        /// The snapshot.
+        name: String,
+        /// Why.
+        reason: String,
     },
     /// A component exhausted its restarts; the supervisor stops.
     GaveUp {

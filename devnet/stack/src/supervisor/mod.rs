@@ -14,7 +14,11 @@
 //!   checkpoint stops moving while the L1 holds inputs it has not finalized → `degraded` (an
 //!   event), and `ready` again (`recovered`) once both move.
 //! - **Control**: the [`control`] API on `control.sock` serves the state, logs and [`events`],
-//!   and replaces the sequencer on request (a rolling restart; the L1 keeps running).
+//!   sends transactions, saves, lists and removes snapshots, rewinds the running stack to a
+//!   snapshot (anvil restarted on its chain, the sequencer on cleared data), and replaces the
+//!   sequencer on request (a rolling restart; the L1 keeps running).
+//! - **Logs**: `logs/anvil.log`, `sequencer.log` and `supervisor.log` are rotated past a size
+//!   cap, a few rotated files kept ([`LogPolicy`](crate::logs::LogPolicy)).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -78,6 +82,8 @@ pub struct UpOptions {
     /// Under interval mining: how long the sequencer's checkpoint may stand still while the L1
     /// holds inputs it has not finalized before the stack is `degraded`.
     pub stall_after: Duration,
+    /// How the logs (`anvil.log`, `sequencer.log`, `supervisor.log`) are bounded.
+    pub logs: crate::logs::LogPolicy,
 }
 
 impl UpOptions {
@@ -99,6 +105,7 @@ impl UpOptions {
             restart: RestartPolicy::default(),
             health_interval: Duration::from_secs(2),
             stall_after: Duration::from_secs(30),
+            logs: crate::logs::LogPolicy::default(),
         }
     }
 }
@@ -248,6 +255,11 @@ impl Supervisor {
             // The chain lives in anvil again; a later `down --keep` dumps it anew.
             persist::discard_kept(&dir)?;
             tracing::info!(target: "devnet::supervisor", block = kept.block_number, kept_by = %kept.run_id, "resumed the kept chain");
+            events.emit(EventKind::Resumed {
+                block_number: kept.block_number,
+                block_hash: kept.block_hash,
+                kept_by: kept.run_id,
+            });
         }
         publish.send_replace(state.clone());
         events.emit(EventKind::Ready { ready_after_ms });
@@ -271,6 +283,7 @@ impl Supervisor {
             policy: options.restart,
             health_interval: options.health_interval,
             stall_after: options.stall_after,
+            logs: options.logs,
             keep: options.keep,
             events,
             control,
@@ -333,6 +346,7 @@ async fn bring_up(
         .run_id(run_id)
         .mining(options.mining)
         .state_history(options.state_history)
+        .log_policy(options.logs)
         .sequencer(SequencerMode::Child {
             bin: options.sequencer_bin.clone(),
             upstream: options.upstream.clone(),

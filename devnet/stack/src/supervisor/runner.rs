@@ -23,6 +23,10 @@ use crate::state_file::{
 const TICK: Duration = Duration::from_millis(100);
 /// How often a healthy devnet logs a heartbeat.
 const HEARTBEAT: Duration = Duration::from_secs(60);
+/// How often the log sizes are checked against their cap.
+const LOG_CHECK: Duration = Duration::from_secs(1);
+/// The logs the supervisor bounds.
+const LOGS: [&str; 3] = ["anvil", "sequencer", "supervisor"];
 
 /// Everything the loop owns.
 pub(super) struct Parts {
@@ -36,6 +40,7 @@ pub(super) struct Parts {
     pub(super) policy: RestartPolicy,
     pub(super) health_interval: Duration,
     pub(super) stall_after: Duration,
+    pub(super) logs: crate::logs::LogPolicy,
     pub(super) keep: bool,
     pub(super) events: EventLog,
     pub(super) control: ControlServer,
@@ -50,6 +55,7 @@ pub(super) struct Runner {
     sequencer_restart_at: Option<Instant>,
     next_health: Instant,
     next_heartbeat: Instant,
+    next_log_check: Instant,
     progress: health::Progress,
     http: reqwest::Client,
     /// Set when a control request made a component give up.
@@ -90,6 +96,7 @@ impl Runner {
             sequencer_restart_at: None,
             next_health: now,
             next_heartbeat: now + HEARTBEAT,
+            next_log_check: now,
             progress: health::Progress::default(),
             http: reqwest::Client::new(),
             given_up: None,
@@ -121,6 +128,10 @@ impl Runner {
             return Some(outcome);
         }
         let now = Instant::now();
+        if now >= self.next_log_check {
+            self.next_log_check = now + LOG_CHECK;
+            self.bound_logs();
+        }
         if self.anvil_restart_at.is_none() && self.parts.stack.anvil_exited() {
             tracing::warn!(target: "devnet::supervisor", "anvil exited");
             self.parts.l1_front.set_target(None);
@@ -173,6 +184,24 @@ impl Runner {
             self.check_health(now).await;
         }
         None
+    }
+
+    /// Rotates the logs past their cap.
+    fn bound_logs(&self) {
+        for component in LOGS {
+            let Some(path) = super::control::log_path(&self.parts.dir, component) else {
+                continue;
+            };
+            match crate::logs::rotate_if_over(&path, self.parts.logs) {
+                Ok(true) => {
+                    tracing::debug!(target: "devnet::supervisor", log = %path.display(), "log rotated");
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(target: "devnet::supervisor", error = %format!("{e:#}"), "log not rotated");
+                }
+            }
+        }
     }
 
     /// Decides about an exit (or a failed restart) of `which`.
@@ -359,6 +388,108 @@ impl Runner {
             ControlRequest::RestartSequencer { binary, reply } => {
                 let answer = self.replace_sequencer(binary).await;
                 let _ = reply.send(answer);
+            }
+            ControlRequest::SaveSnapshot { name, force, reply } => {
+                let answer = self.save_snapshot(&name, force).await;
+                let _ = reply.send(answer);
+            }
+            ControlRequest::RestoreSnapshot { name, reply } => {
+                let answer = self.restore_snapshot(&name).await;
+                let _ = reply.send(answer);
+            }
+        }
+    }
+
+    /// Refuses a request that needs a settled stack while a restart is due.
+    fn settled(&self) -> Result<(), (StatusCode, String)> {
+        if self.anvil_restart_at.is_some() || self.sequencer_restart_at.is_some() {
+            return Err((
+                StatusCode::CONFLICT,
+                "a restart is already scheduled; try again".to_owned(),
+            ));
+        }
+        if self.parts.state.state != RunState::Ready {
+            return Err((
+                StatusCode::CONFLICT,
+                format!("the devnet is {:?}, not ready; try again", self.parts.state.state),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn save_snapshot(&mut self, name: &str, force: bool) -> super::control::Answer {
+        self.settled()?;
+        let info = crate::snapshot::save_running(&self.parts.dir, &self.parts.state, name, force)
+            .await
+            .map_err(|e| (StatusCode::BAD_REQUEST, format!("{e:#}")))?;
+        self.parts.events.emit(EventKind::SnapshotSaved {
+            name: info.name.clone(),
+            block_number: info.block_number,
+        });
+        Ok(json!({"saved": info}))
+    }
+
+    /// Rewinds the running stack to snapshot `name`: the L1 on the snapshot's chain, the
+    /// sequencer on cleared data (it recovers from that chain); the fronts keep their ports.
+    async fn restore_snapshot(&mut self, name: &str) -> super::control::Answer {
+        self.settled()?;
+        let (kept, chain) = crate::snapshot::chain_of(&self.parts.dir, name)
+            .map_err(|e| (StatusCode::BAD_REQUEST, format!("{e:#}")))?;
+        tracing::info!(target: "devnet::supervisor", snapshot = name, block = kept.block_number, "restoring");
+        self.parts.events.emit(EventKind::Restoring {
+            name: name.to_owned(),
+            block_number: kept.block_number,
+        });
+        self.parts.l1_front.set_target(None);
+        self.parts.seq_front.set_target(None);
+        let result = self.parts.stack.restore_chain(&chain, &kept).await;
+        let now = Instant::now();
+        self.anvil.started(now);
+        self.sequencer.started(now);
+        self.progress = health::Progress::default();
+        self.next_health = now;
+        let stack = &mut self.parts.stack;
+        let anvil_runs = !stack.anvil_exited();
+        if anvil_runs {
+            self.parts.l1_front.set_target(Some(stack.anvil_addr()));
+            record_anvil(&mut self.parts.state.components.anvil, stack);
+        }
+        if stack.sequencer_running() {
+            self.parts.seq_front.set_target(stack.sequencer_addr());
+            record_sequencer(&mut self.parts.state.components.sequencer, stack);
+        } else if anvil_runs {
+            // Nothing else notices a sequencer that was stopped and did not start again.
+            self.parts.state.components.sequencer.process = None;
+            let reason = "not running after the restore".to_owned();
+            if let Some(outcome) = self.schedule(Which::Sequencer, now, reason) {
+                self.given_up = Some(outcome);
+            }
+        }
+        match result {
+            Ok(()) => {
+                self.parts.events.emit(EventKind::Restored {
+                    name: name.to_owned(),
+                    block_number: kept.block_number,
+                    block_hash: kept.block_hash,
+                });
+                tracing::info!(target: "devnet::supervisor", snapshot = name, block = kept.block_number, "restored");
+                self.persist();
+                Ok(json!({
+                    "restored": crate::snapshot::info(name, &kept),
+                    "block_hash": kept.block_hash,
+                    "endpoints": self.parts.state.endpoints,
+                }))
+            }
+            Err(e) => {
+                let reason = format!("{e:#}");
+                tracing::warn!(target: "devnet::supervisor", error = %reason, "the restore failed");
+                self.parts.events.emit(EventKind::RestoreFailed {
+                    name: name.to_owned(),
+                    reason: reason.clone(),
+                });
+                // Whatever does not run now is handled as an exit by the next step.
+                self.persist();
+                Err((StatusCode::INTERNAL_SERVER_ERROR, reason))
             }
         }
     }

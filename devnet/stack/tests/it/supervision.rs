@@ -240,7 +240,8 @@ async fn a_killed_anvil_is_reprovisioned_behind_the_same_front() {
     )
     .await;
     assert_eq!(point["inclusion_block"], 0);
-    assert!(dir.path().join("logs/anvil.generation-0.log").is_file());
+    // The replaced L1's log is kept as the newest rotated file.
+    assert!(dir.path().join("logs/anvil.log.1").is_file());
     let events = devnet_stack::events::read_events(dir.path()).unwrap();
     let exited = events
         .iter()

@@ -1,4 +1,4 @@
-//! What `devnet tx` takes: accounts by role name, index or address, amounts, payloads, and
+//! What a transaction takes: accounts by role name, index or address, amounts, payloads, and
 //! how long to wait. Every check happens before anything is sent.
 
 use std::str::FromStr;
@@ -6,10 +6,13 @@ use std::str::FromStr;
 use alloy::primitives::{Address, Bytes, U256};
 use anyhow::{Result, anyhow, bail};
 use devnet_pins::{ANVIL_ADDRESSES, roles};
-use devnet_stack::state_file::account_roles;
+use serde::{Deserialize, Serialize};
 
-/// How far `devnet tx` waits before it prints its line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+use crate::state_file::account_roles;
+
+/// How far a transaction is waited for before its line is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Wait {
     /// Sent: the L1 transaction hash, or the sequencer's acknowledgement.
     None,
@@ -23,6 +26,9 @@ pub enum Wait {
 }
 
 impl Wait {
+    /// Every value, in order.
+    pub const ALL: [Self; 3] = [Self::None, Self::Soft, Self::Finalized];
+
     /// Its name on the command line and in the output.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -30,6 +36,17 @@ impl Wait {
             Self::Soft => "soft",
             Self::Finalized => "finalized",
         }
+    }
+}
+
+impl FromStr for Wait {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|w| w.as_str() == text)
+            .ok_or_else(|| anyhow!("bad wait {text:?}: none, soft or finalized"))
     }
 }
 
@@ -100,7 +117,7 @@ impl FromStr for Account {
 }
 
 /// A positive whole number of token units (the devnet token has 6 decimals).
-pub(super) fn parse_amount(text: &str) -> Result<U256> {
+pub fn parse_amount(text: &str) -> Result<U256> {
     let bad = |why: &str| anyhow!("bad amount {text:?}: {why}");
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("expected a positive whole number of token units"));
@@ -116,7 +133,7 @@ pub(super) fn parse_amount(text: &str) -> Result<U256> {
 }
 
 /// Hex bytes, with or without `0x`.
-pub(super) fn parse_payload(text: &str) -> Result<Bytes> {
+pub fn parse_payload(text: &str) -> Result<Bytes> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
     alloy::primitives::hex::decode(digits)
         .map(Bytes::from)

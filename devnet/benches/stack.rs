@@ -191,6 +191,7 @@ async fn throughput() {
     for &sender in &SENDERS {
         stack
             .devnet()
+            .l1()
             .deposit_erc20(
                 ANVIL_ADDRESSES[sender],
                 U256::from(1_000_000_000_000u64),

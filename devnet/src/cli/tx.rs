@@ -165,7 +165,11 @@ pub(super) async fn tx(dir: &Path, args: &TxArgs, out: &mut dyn Write) -> Result
         let body = serde_json::to_value(&body)?;
         // The supervisor gives up at `timeout`; this side waits a little longer for its answer.
         let answer = client
-            .post_json(&format!("/v1/tx/{kind}"), &body, timeout + Duration::from_secs(15))
+            .post_json(
+                &format!("/v1/tx/{kind}"),
+                &body,
+                timeout + Duration::from_secs(15),
+            )
             .await;
         match answer {
             Ok(mut line) => {

@@ -1,10 +1,11 @@
-//! The devnet stack as an RAII value: anvil plus the deployed contracts, with helpers for the
-//! L1 actions tests need (deposits through the portal, direct inputs, mining).
+//! The devnet stack as an RAII value: anvil plus the deployed contracts, with anvil's controls
+//! (mining, snapshots, reorgs) here and the L1 actions tests need (mints, deposits through the
+//! portal, direct inputs, input counts) on its [`L1Client`] ([`Devnet::l1`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use alloy::primitives::{Address, Bytes, TxHash, U256};
+use alloy::primitives::{Address, U256};
 use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _};
 use anyhow::{Context, Result, anyhow, ensure};
@@ -12,7 +13,6 @@ use devnet_pins::ANVIL_ADDRESSES;
 
 use crate::anvil::{Anvil, AnvilOptions};
 use crate::contracts::{self, Deployment};
-use crate::l1_client::AddedInput;
 use crate::l1_client::{L1Client, wallet};
 
 /// Options for [`Devnet::start`].
@@ -133,7 +133,8 @@ impl Devnet {
         self.l1.provider()
     }
 
-    /// The L1 actions (mints, deposits, inputs) on this devnet.
+    /// The L1 actions on this devnet: mints, balances, deposits through the portal, direct
+    /// inputs, the application's input count.
     pub fn l1(&self) -> &L1Client {
         &self.l1
     }
@@ -205,50 +206,6 @@ impl Devnet {
             .anvil_set_auto_mine(enabled)
             .await
             .context("evm_setAutomine")
-    }
-
-    /// The application's number of inputs (`InputBox.getNumberOfInputs`) at the latest block.
-    pub async fn input_count(&self) -> Result<u64> {
-        self.l1.input_count().await
-    }
-
-    /// The token balance of `holder`.
-    pub async fn token_balance(&self, holder: Address) -> Result<U256> {
-        self.l1.token_balance(holder).await
-    }
-
-    /// Mints `amount` tokens to `to` (the token's mint is open; account 0 pays).
-    pub async fn mint(&self, to: Address, amount: U256) -> Result<()> {
-        self.l1.mint(to, amount).await
-    }
-
-    /// Deposits `amount` tokens of `depositor` into the application through the ERC-20
-    /// portal: mint, `approve(portal)`, `depositErc20Tokens(token, app, amount, data)`.
-    /// Requires automine; returns the portal's input.
-    pub async fn deposit_erc20(
-        &self,
-        depositor: Address,
-        amount: U256,
-        exec_layer_data: Bytes,
-    ) -> Result<AddedInput> {
-        self.l1
-            .deposit_erc20(depositor, amount, exec_layer_data)
-            .await
-    }
-
-    /// Adds a direct input from `from` and waits for it to be mined (requires automine).
-    pub async fn add_input(&self, from: Address, payload: impl Into<Bytes>) -> Result<AddedInput> {
-        self.l1.add_input(from, payload).await
-    }
-
-    /// Sends an `addInput` from `from` without waiting for it to be mined (for filling blocks
-    /// with automine off). Returns the transaction hash.
-    pub async fn submit_add_input(
-        &self,
-        from: Address,
-        payload: impl Into<Bytes>,
-    ) -> Result<TxHash> {
-        self.l1.submit_add_input(from, payload).await
     }
 
     /// Stops anvil (SIGTERM, then SIGKILL).

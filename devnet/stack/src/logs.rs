@@ -72,7 +72,8 @@ pub fn rotate_now(path: &Path, files: usize) -> Result<()> {
     }
     shift(path, files)?;
     let to = rotated(path, 1);
-    fs::rename(path, &to).with_context(|| format!("renaming {} to {}", path.display(), to.display()))
+    fs::rename(path, &to)
+        .with_context(|| format!("renaming {} to {}", path.display(), to.display()))
 }
 
 /// Rotates `path` when it is larger than the policy's cap: copies it to `.1` (shifting older
@@ -111,7 +112,11 @@ const READ_STEP: u64 = 1 << 16;
 /// rotated one exists.
 pub fn read_tail(path: &Path, lines: usize) -> Result<Option<String>> {
     let mut files = vec![path.to_owned()];
-    files.extend((1..=MAX_ROTATED).map(|i| rotated(path, i)).take_while(|p| p.exists()));
+    files.extend(
+        (1..=MAX_ROTATED)
+            .map(|i| rotated(path, i))
+            .take_while(|p| p.exists()),
+    );
     if files.iter().all(|p| !p.exists()) {
         return Ok(None);
     }
@@ -213,7 +218,10 @@ mod tests {
         assert!(rotations >= 10, "{rotations}");
         assert!(fs::metadata(&log).unwrap().len() <= policy.max_bytes);
         assert!(rotated(&log, 2).exists());
-        assert!(!rotated(&log, 3).exists(), "only two rotated files are kept");
+        assert!(
+            !rotated(&log, 3).exists(),
+            "only two rotated files are kept"
+        );
         for index in 1..=2 {
             assert!(fs::metadata(rotated(&log, index)).unwrap().len() <= 2 * policy.max_bytes);
         }

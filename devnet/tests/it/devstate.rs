@@ -154,7 +154,7 @@ fn json_line(output: &Output) -> Value {
 }
 
 /// The served finalized state.
-async fn finalized(sequencer: &str) -> WalletSnapshot {
+pub(crate) async fn finalized(sequencer: &str) -> WalletSnapshot {
     let (status, body) = get(sequencer, "/finalized_state").await.unwrap();
     assert_eq!(status, 200);
     WalletSnapshot::decode(&body).unwrap()

@@ -15,3 +15,4 @@ mod fake_upstream;
 #[path = "../shared/http.rs"]
 mod http;
 mod proxy_cli;
+mod rewind;

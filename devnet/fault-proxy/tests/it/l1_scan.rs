@@ -18,6 +18,7 @@ async fn busy_devnet() -> (Devnet, HashMap<TxHash, Bytes>) {
     let mut expected = HashMap::new();
     let alice = ANVIL_ADDRESSES[roles::ALICE];
     let deposit = devnet
+        .l1()
         .deposit_erc20(alice, U256::from(600_000u64), Bytes::new())
         .await
         .unwrap();
@@ -32,6 +33,7 @@ async fn busy_devnet() -> (Devnet, HashMap<TxHash, Bytes>) {
         for k in 0..block % 4 {
             let payload = Bytes::from(format!("block {block} input {k}").into_bytes());
             let hash = devnet
+                .l1()
                 .submit_add_input(sender, payload.clone())
                 .await
                 .unwrap();

@@ -23,12 +23,14 @@ async fn the_proxy_refuses_wide_ranges_and_large_answers_like_a_provider() {
     let devnet = Devnet::start().await.unwrap();
     let sender = ANVIL_ADDRESSES[roles::DIRECT_INPUTS];
     let first = devnet
+        .l1()
         .add_input(sender, Bytes::from_static(b"0"))
         .await
         .unwrap()
         .block_number;
     for i in 1..8u8 {
         devnet
+            .l1()
             .add_input(sender, Bytes::from(vec![i]))
             .await
             .unwrap();

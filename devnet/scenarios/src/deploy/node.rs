@@ -135,7 +135,8 @@ impl L1Node for Devnet {
 
     fn deposit_erc20(&self, who: Address, amount: U256) -> BoxFuture<'_, Result<Landed, L1Error>> {
         Box::pin(async move {
-            Devnet::deposit_erc20(self, who, amount, Bytes::new())
+            self.l1()
+                .deposit_erc20(who, amount, Bytes::new())
                 .await
                 .map(landed)
                 .map_err(devnet_error("ERC-20 deposit"))
@@ -148,7 +149,8 @@ impl L1Node for Devnet {
         payload: Bytes,
     ) -> BoxFuture<'_, Result<Landed, L1Error>> {
         Box::pin(async move {
-            Devnet::add_input(self, sender, payload)
+            self.l1()
+                .add_input(sender, payload)
                 .await
                 .map(landed)
                 .map_err(devnet_error("direct input"))

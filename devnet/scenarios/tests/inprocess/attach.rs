@@ -23,7 +23,7 @@ async fn attach_to_a_local_deployment_has_mining_and_reorgs() {
         .await
         .unwrap();
     local.l1().mine(3).await.unwrap();
-    let app_tokens = || devnet.token_balance(addresses::APPLICATION);
+    let app_tokens = || devnet.l1().token_balance(addresses::APPLICATION);
     assert_eq!(app_tokens().await.unwrap(), U256::from(600_000u64));
     let head = local.l1().block_number().await.unwrap();
     let replacement = Replacement {
@@ -42,7 +42,7 @@ async fn attach_to_a_local_deployment_has_mining_and_reorgs() {
     assert!(reorged.old.iter().zip(&reorged.new).all(|(a, b)| a != b));
     assert_eq!(local.l1().block_number().await.unwrap(), head);
     assert_eq!(app_tokens().await.unwrap(), U256::from(500_000u64));
-    assert_eq!(devnet.input_count().await.unwrap(), landed.index + 1);
+    assert_eq!(devnet.l1().input_count().await.unwrap(), landed.index + 1);
     let attach = AttachDeployer::new(local.url(Edge::ClientToL1), local.sequencer().url());
     let caps = attach.probe().await.unwrap();
     assert_eq!(caps, Caps::RPC_FAULTS | Caps::MINING | Caps::REORG);

@@ -264,7 +264,10 @@ async fn logs(
         )
             .into_response(),
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the log: {e}")),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading the log: {e}"),
+        ),
     }
 }
 
@@ -446,7 +449,11 @@ async fn restore_snapshot(
     if !snapshot::exists(&state.dir, &name) {
         return error(StatusCode::NOT_FOUND, format!("no snapshot {name:?}"));
     }
-    ask(&state, |reply| ControlRequest::RestoreSnapshot { name, reply }).await
+    ask(&state, |reply| ControlRequest::RestoreSnapshot {
+        name,
+        reply,
+    })
+    .await
 }
 
 async fn remove_snapshot(

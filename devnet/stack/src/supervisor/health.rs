@@ -83,7 +83,7 @@ async fn check_finality(
         .ok()?
         .ok()??;
     let block = status.get("checkpoint")?.get("inclusion_block")?.as_u64()?;
-    let on_l1 = tokio::time::timeout(PROBE_TIMEOUT, stack.devnet().input_count())
+    let on_l1 = tokio::time::timeout(PROBE_TIMEOUT, stack.devnet().l1().input_count())
         .await
         .ok()?
         .ok()?;

@@ -411,7 +411,10 @@ impl Runner {
         if self.parts.state.state != RunState::Ready {
             return Err((
                 StatusCode::CONFLICT,
-                format!("the devnet is {:?}, not ready; try again", self.parts.state.state),
+                format!(
+                    "the devnet is {:?}, not ready; try again",
+                    self.parts.state.state
+                ),
             ));
         }
         Ok(())

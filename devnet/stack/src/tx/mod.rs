@@ -364,7 +364,12 @@ fn l1_send_failed(from: Account) -> String {
 mod tests {
     use super::*;
 
-    fn fields(from: &str, to: Option<&str>, amount: Option<&str>, payload: Option<&str>) -> OpFields {
+    fn fields(
+        from: &str,
+        to: Option<&str>,
+        amount: Option<&str>,
+        payload: Option<&str>,
+    ) -> OpFields {
         OpFields {
             from: from.to_owned(),
             to: to.map(str::to_owned),
@@ -375,15 +380,35 @@ mod tests {
 
     #[test]
     fn fields_are_checked_per_operation() {
-        let op = fields("alice", Some("bob"), Some("5"), None).check("transfer").unwrap();
+        let op = fields("alice", Some("bob"), Some("5"), None)
+            .check("transfer")
+            .unwrap();
         assert!(matches!(op, Op::Transfer { .. }));
-        let op = fields("8", None, None, Some("0xdead")).check("input").unwrap();
+        let op = fields("8", None, None, Some("0xdead"))
+            .check("input")
+            .unwrap();
         assert!(matches!(op, Op::Input { .. }));
         for (kind, f, why) in [
-            ("transfer", fields("alice", None, Some("5"), None), "needs `to`"),
-            ("deposit", fields("alice", Some("bob"), Some("5"), None), "takes no `to`"),
-            ("input", fields("submitter", None, None, Some("0x01")), "batch submitter"),
-            ("withdraw", fields("bob", None, Some("0"), None), "bad amount"),
+            (
+                "transfer",
+                fields("alice", None, Some("5"), None),
+                "needs `to`",
+            ),
+            (
+                "deposit",
+                fields("alice", Some("bob"), Some("5"), None),
+                "takes no `to`",
+            ),
+            (
+                "input",
+                fields("submitter", None, None, Some("0x01")),
+                "batch submitter",
+            ),
+            (
+                "withdraw",
+                fields("bob", None, Some("0"), None),
+                "bad amount",
+            ),
             ("mint", fields("bob", None, Some("1"), None), "no operation"),
         ] {
             let err = f.check(kind).unwrap_err().to_string();

@@ -13,6 +13,7 @@ async fn a_portal_deposit_becomes_an_evm_advance_with_the_packed_deposit() {
     let amount = U256::from(600_000u64);
 
     let added = devnet
+        .l1()
         .deposit_erc20(alice, amount, Bytes::new())
         .await
         .unwrap();
@@ -35,12 +36,16 @@ async fn a_portal_deposit_becomes_an_evm_advance_with_the_packed_deposit() {
     assert!(deposit.exec_layer_data.is_empty());
 
     // The tokens moved to the application.
-    assert_eq!(devnet.token_balance(d.application).await.unwrap(), amount);
-    assert_eq!(devnet.token_balance(alice).await.unwrap(), U256::ZERO);
+    assert_eq!(
+        devnet.l1().token_balance(d.application).await.unwrap(),
+        amount
+    );
+    assert_eq!(devnet.l1().token_balance(alice).await.unwrap(), U256::ZERO);
 
     // A second deposit with exec-layer data, then a direct input: indices continue.
     let data = Bytes::from_static(b"\x01\x02\x03");
     let second = devnet
+        .l1()
         .deposit_erc20(alice, U256::from(7u64), data.clone())
         .await
         .unwrap();
@@ -54,6 +59,7 @@ async fn a_portal_deposit_becomes_an_evm_advance_with_the_packed_deposit() {
 
     let sender = ANVIL_ADDRESSES[roles::DIRECT_INPUTS];
     let direct = devnet
+        .l1()
         .add_input(sender, Bytes::from_static(b"hello"))
         .await
         .unwrap();
@@ -62,5 +68,5 @@ async fn a_portal_deposit_becomes_an_evm_advance_with_the_packed_deposit() {
     assert_eq!(advance.msg_sender, sender);
     assert_eq!(advance.payload, Bytes::from_static(b"hello"));
     assert!(advance.block_number > added.block_number);
-    assert_eq!(devnet.input_count().await.unwrap(), 3);
+    assert_eq!(devnet.l1().input_count().await.unwrap(), 3);
 }

@@ -43,7 +43,7 @@ async fn an_hour_of_blocks_with_inputs_stays_under_the_disk_bound() {
                 .unwrap(),
         );
     }
-    let start_inputs = devnet.input_count().await.unwrap();
+    let start_inputs = devnet.l1().input_count().await.unwrap();
     let payload = Bytes::from(vec![0xab; 128]);
     for block in 0..BLOCKS {
         for (i, nonce) in SENDERS.zip(nonces.iter_mut()) {
@@ -75,7 +75,7 @@ async fn an_hour_of_blocks_with_inputs_stays_under_the_disk_bound() {
     }
     let senders = u64::try_from(SENDERS.count()).unwrap();
     assert_eq!(
-        devnet.input_count().await.unwrap(),
+        devnet.l1().input_count().await.unwrap(),
         start_inputs + BLOCKS * senders
     );
     // Recent history is served, old states are gone (pruned, not spilled to disk).

@@ -35,6 +35,7 @@ async fn a_transfer_on_anvil_finalizes_to_the_canonical_replay() {
     );
 
     let deposit = devnet
+        .l1()
         .deposit_erc20(alice, U256::from(1_000_000u64), Bytes::new())
         .await
         .unwrap();

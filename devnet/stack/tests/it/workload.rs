@@ -49,6 +49,7 @@ async fn deposit_transfer_and_withdrawal_finalize_to_the_canonical_replay() {
 
     let deposit = stack
         .devnet()
+        .l1()
         .deposit_erc20(alice, U256::from(600_000u64), Bytes::new())
         .await
         .unwrap();

@@ -1,0 +1,288 @@
+//! A detached devnet end to end with a real anvil: transactions and snapshots through the
+//! control API, a snapshot restored into the running devnet (L1 and sequencer rewound
+//! together, a watchdog initialized at the snapshot agreeing afterwards), logs rotated at a
+//! small cap and read across rotation, and `down --keep` then `up --detach` resuming the kept
+//! chain with a `resumed` event; `status` says where it read from.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use devnet_scenarios::driver::{WatchdogDriver, ensure_watchdog_binary};
+use serde_json::Value;
+
+use crate::cli::{json_line, lone_devnet};
+use crate::devstate::finalized;
+use crate::http::{get, poll};
+
+struct Detached {
+    bin: PathBuf,
+    dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Detached {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let bin = lone_devnet(tmp.path());
+        let dir = tmp.path().join("state");
+        Self {
+            bin,
+            dir,
+            _tmp: tmp,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .args(args)
+            .arg("--state-dir")
+            .arg(&self.dir)
+            .env("DEVNET_LOG", "info")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "devnet {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        json_line(&output)
+    }
+
+    fn events(&self) -> Vec<Value> {
+        let output = self.run(&["events"]);
+        assert_eq!(output.status.code(), Some(0));
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    async fn watchdog(&self) -> WatchdogDriver {
+        let exports = self.ok(&["env", "--format", "json"]);
+        let exports = exports
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect();
+        WatchdogDriver::new(ensure_watchdog_binary(false).await.unwrap(), exports)
+    }
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        let _ = self.run(&["down"]);
+    }
+}
+
+/// Ticks until the watchdog agrees at `block` or later; every tick exits 0.
+async fn agree_at(driver: &WatchdogDriver, block: u64) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..40 {
+        let run = driver.run(&["tick"]).await.unwrap();
+        assert_eq!(
+            run.exit_code,
+            Some(0),
+            "{}\n{}",
+            run.summary_line,
+            run.stderr
+        );
+        if run.outcome() == "agreed" && run.summary["target_block"].as_u64().unwrap_or(0) >= block {
+            return run.summary;
+        }
+        last = run.summary;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("no agreement at {block}: {last}");
+}
+
+fn lines(text: &[u8]) -> usize {
+    String::from_utf8_lossy(text).lines().count()
+}
+
+fn log_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("logs"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("anvil.log"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_keep() {
+    let devnet = Detached::new();
+    let ready = devnet.ok(&[
+        "up",
+        "--detach",
+        "--log-max-bytes",
+        "8192",
+        "--log-files",
+        "2",
+    ]);
+    assert_eq!(ready["state"], "ready");
+    assert_eq!(ready["source"], "control_api");
+    let endpoints = ready["endpoints"].clone();
+    let sequencer = endpoints["sequencer"].as_str().unwrap().to_owned();
+
+    // Transactions through the control API; a refusal is still exit 1 with nothing sent.
+    let deposit = devnet.ok(&[
+        "tx",
+        "deposit",
+        "--from",
+        "alice",
+        "--amount",
+        "600000",
+        "--wait",
+        "finalized",
+    ]);
+    assert_eq!(deposit["source"], "control_api");
+    assert!(deposit["finalized_block"].as_u64().is_some());
+    let refused = devnet.run(&["tx", "withdraw", "--from", "bob", "--amount", "1"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("insufficient balance"), "{stderr}");
+    assert!(refused.stdout.is_empty());
+
+    // A snapshot of the running devnet, and a watchdog initialized at it.
+    let saved = devnet.ok(&["snapshot", "save", "drill"]);
+    assert_eq!(saved["source"], "control_api");
+    assert_eq!(saved["saved"]["name"], "drill");
+    let at_snapshot = finalized(&sequencer).await;
+    let driver = devnet.watchdog().await;
+    let init = driver.run(&["init"]).await.unwrap();
+    assert_eq!(init.exit_code, Some(0), "{}", init.stderr);
+    let refused = devnet.run(&["snapshot", "save", "drill"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "an existing name needs --force"
+    );
+
+    // More activity, which the restore takes back.
+    let transfer = devnet.ok(&[
+        "tx",
+        "transfer",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--amount",
+        "400000",
+        "--wait",
+        "finalized",
+    ]);
+    assert_eq!(transfer["source"], "control_api");
+    assert_ne!(finalized(&sequencer).await, at_snapshot);
+
+    // Restore into the running devnet: same endpoints, L1 and sequencer rewound together.
+    let missing = devnet.run(&["snapshot", "restore", "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no snapshot"));
+    let restored = devnet.ok(&["snapshot", "restore", "drill"]);
+    assert_eq!(restored["source"], "control_api");
+    assert_eq!(restored["restored"]["name"], "drill");
+    assert_eq!(
+        restored["endpoints"], endpoints,
+        "the fronts keep their ports"
+    );
+    let kinds: Vec<Value> = devnet.events().iter().map(|e| e["kind"].clone()).collect();
+    for kind in ["snapshot_saved", "restoring", "restored"] {
+        assert!(kinds.contains(&Value::from(kind)), "{kind}: {kinds:?}");
+    }
+    let rewound = poll(
+        "the sequencer to serve the snapshot's finalized state",
+        Duration::from_secs(60),
+        || async {
+            let (status, body) = get(&sequencer, "/finalized_state").await?;
+            (status == 200)
+                .then(|| canonical::WalletSnapshot::decode(&body).ok())
+                .flatten()
+        },
+        || async {},
+    )
+    .await;
+    assert_eq!(rewound, at_snapshot);
+    let status = devnet.ok(&["status"]);
+    assert_eq!(status["state"], "ready");
+    // The watchdog initialized at the snapshot agrees with the rewound stack, and with what
+    // comes after it.
+    let again = devnet.ok(&[
+        "tx",
+        "transfer",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--amount",
+        "1000",
+        "--wait",
+        "finalized",
+    ]);
+    agree_at(&driver, again["finalized_block"].as_u64().unwrap()).await;
+
+    // Snapshots listed and removed through the API.
+    devnet.ok(&["snapshot", "save", "spare"]);
+    let listed = devnet.ok(&["snapshot", "list"]);
+    assert_eq!(listed["source"], "control_api");
+    assert_eq!(listed["snapshots"].as_array().unwrap().len(), 2);
+    let removed = devnet.ok(&["snapshot", "remove", "spare"]);
+    assert_eq!(removed["removed"], "spare");
+
+    // Logs: rotated at the cap, two rotated files kept, read across rotation.
+    poll(
+        "anvil's log to rotate",
+        Duration::from_secs(60),
+        || async { devnet.dir.join("logs/anvil.log.2").exists().then_some(()) },
+        || async {},
+    )
+    .await;
+    assert!(!devnet.dir.join("logs/anvil.log.3").exists());
+    let names = log_files(&devnet.dir);
+    assert_eq!(names, ["anvil.log", "anvil.log.1", "anvil.log.2"]);
+    let tail = devnet.run(&["logs", "anvil", "--tail", "300"]);
+    assert_eq!(tail.status.code(), Some(0));
+    assert_eq!(lines(&tail.stdout), 300, "the tail spans rotated files");
+
+    // down --keep of the detached devnet: status from the files, with the kept chain.
+    let down = devnet.ok(&["down", "--keep"]);
+    let kept_block = down["kept"]["block_number"].as_u64().unwrap();
+    let status = json_line(&devnet.run(&["status"]));
+    assert_eq!(status["source"], "devnet.json");
+    assert_eq!(status["state"], "stopped");
+    assert_eq!(status["running"], false);
+    assert_eq!(status["kept"]["block_number"], kept_block);
+    assert!(status["disk"]["anvil_bytes"].as_u64().unwrap() > 0);
+    let tail = devnet.run(&["logs", "supervisor", "--tail", "5"]);
+    assert_eq!(tail.status.code(), Some(0));
+    assert_eq!(lines(&tail.stdout), 5);
+    let listed = devnet.ok(&["snapshot", "list"]);
+    assert_eq!(listed["source"], "files");
+
+    // up --detach resumes the kept chain: a `resumed` event with the kept head.
+    let ready = devnet.ok(&["up", "--detach"]);
+    assert_eq!(ready["state"], "ready");
+    assert_eq!(ready["source"], "control_api");
+    assert_eq!(ready["endpoints"], endpoints);
+    assert_eq!(ready["kept"], Value::Null, "the kept chain runs again");
+    let resumed = devnet
+        .events()
+        .into_iter()
+        .find(|e| e["kind"] == "resumed")
+        .expect("a resumed event");
+    assert_eq!(resumed["block_number"], kept_block);
+    assert_eq!(resumed["block_hash"], down["kept"]["block_hash"]);
+    let run = driver.run(&["tick"]).await.unwrap();
+    assert_eq!(run.exit_code, Some(0), "{}", run.summary_line);
+    let down = devnet.ok(&["down"]);
+    assert_eq!(down["orphans"], Value::Array(Vec::new()));
+}

@@ -1,5 +1,5 @@
 //! The `devnet` command line: `doctor`, `up`, `status`, `env`, `logs`, `events`, `list`,
-//! `down`, `tx`, `snapshot`, `sequencer`, `demo`, `run`, `proxy`.
+//! `down`, `tx`, `snapshot`, `mine`, `reorg`, `fault`, `sequencer`, `demo`, `run`, `proxy`.
 //!
 //! Each subcommand is a variant of [`Command`] with its own argument struct and one arm in
 //! [`run`]; new subcommands slot in the same way and can build on [`LocalStack`] (a scenario's
@@ -17,6 +17,7 @@
 //! | `down [--keep]` | stop a running `up` (or clean a dead one); idempotent; `--keep` keeps the chain, which the next `up` resumes |
 //! | `tx deposit\|transfer\|withdraw\|input … [--wait none\|soft\|finalized]` | a transaction against the running devnet, through its control API; one JSON line |
 //! | `snapshot save NAME [--force]\|restore NAME\|list\|remove NAME` | named snapshots of L1 and sequencer; `restore` rewinds a running devnet in place, or makes a stopped one resume the snapshot at the next `up` |
+//! | `mine N`, `reorg DEPTH`, `fault set SPEC…\|clear\|list` | runtime controls of the running devnet through its control API: mine, replace the newest blocks, arm or disarm sequencer faults |
 //! | `doctor [--strict]` | anvil version, binaries, pins |
 //! | `demo [--keep]` | the README demonstration; exit 0 only if the watchdog behaved as expected |
 //! | `run NAME…\|--all\|--list [--backend local\|in-process\|attach] [--l1 URL --sequencer URL [--control URL]] [--seed S] [--keep] [--strict] [--json] [--report PATH]` | named scenarios with a verdict table and `report.json`; exit 0 only if all passed |
@@ -49,6 +50,7 @@ mod inspect;
 mod names;
 mod observe;
 mod proxy;
+mod runtime;
 mod sequencer;
 mod snapshot;
 mod tx;
@@ -60,6 +62,7 @@ pub use inspect::{DoctorArgs, EnvArgs, StatusArgs};
 pub use names::{DEFAULT_NAME, ListArgs, check_name, default_root};
 pub use observe::{EventsArgs, LogComponent, LogsArgs};
 pub use proxy::{ProxyArgs, ProxyMode};
+pub use runtime::{FaultAction, FaultArgs, MineArgs, ReorgArgs};
 pub use sequencer::{RestartArgs, SequencerAction, SequencerArgs};
 pub use snapshot::{SnapshotAction, SnapshotArgs};
 pub use tx::{Account, Op, Target, TxArgs, TxOp, Wait};
@@ -127,8 +130,15 @@ pub enum Command {
     /// Send a deposit, transfer, withdrawal or direct input to the running devnet; one JSON
     /// line (L1 tx hash or sequencer acknowledgement, inclusion and finalized blocks).
     Tx(TxArgs),
-    /// Save, restore, list or remove named snapshots of the whole stack (L1 and sequencer).
+    /// Save, restore, list or remove named snapshots of the whole stack (L1 and sequencer);
+    /// `restore` rewinds a running devnet in place.
     Snapshot(SnapshotArgs),
+    /// Mine N blocks on the running devnet's L1.
+    Mine(MineArgs),
+    /// Replace the newest DEPTH blocks of the running devnet's L1 with empty ones.
+    Reorg(ReorgArgs),
+    /// Arm, disarm or list the running devnet's sequencer faults.
+    Fault(FaultArgs),
     /// The README demonstration: a stack, a workload, agreement, a divergence drill.
     Demo(DemoArgs),
     /// Run named scenarios (drills) and print a verdict table.
@@ -201,6 +211,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Down(args) => down::down(&dir, &args, out).await,
         Command::Tx(args) => tx::tx(&dir, &args, out).await,
         Command::Snapshot(args) => snapshot::snapshot(&dir, &args, out).await,
+        Command::Mine(args) => runtime::mine(&dir, &args, out).await,
+        Command::Reorg(args) => runtime::reorg(&dir, &args, out).await,
+        Command::Fault(args) => runtime::fault(&dir, &args, out).await,
         Command::Demo(args) => drill::demo(&args, out).await,
         Command::Run(args) => drill::run(&args, &dir, out).await,
         Command::Sequencer(args) => sequencer::sequencer(&dir, *args, out).await,

@@ -286,3 +286,54 @@ async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_
     let down = devnet.ok(&["down"]);
     assert_eq!(down["orphans"], Value::Array(Vec::new()));
 }
+
+#[tokio::test]
+async fn mine_reorg_and_faults_act_on_a_running_devnet_through_its_control_api() {
+    let devnet = Detached::new();
+    // Nothing runs yet: exit 3, and bad usage is exit 2 before anything is asked.
+    assert_eq!(devnet.run(&["mine", "1"]).status.code(), Some(3));
+    assert_eq!(devnet.run(&["fault", "list"]).status.code(), Some(3));
+    assert_eq!(devnet.run(&["mine", "0"]).status.code(), Some(2));
+    assert_eq!(devnet.run(&["reorg", "0"]).status.code(), Some(2));
+    assert_eq!(
+        devnet.run(&["fault", "set", "nonsense"]).status.code(),
+        Some(2)
+    );
+
+    devnet.ok(&["up", "--detach", "--mining", "manual"]);
+    let first = devnet.ok(&["mine", "3"]);
+    assert_eq!(first["source"], "control_api");
+    let second = devnet.ok(&["mine", "2"]);
+    assert_eq!(
+        second["head"].as_u64().unwrap(),
+        first["head"].as_u64().unwrap() + 2
+    );
+    let reorged = devnet.ok(&["reorg", "2"]);
+    assert_eq!(reorged["head"], second["head"], "same height, new blocks");
+    assert_ne!(reorged["old_head_hash"], reorged["new_head_hash"]);
+    let event = devnet
+        .events()
+        .into_iter()
+        .find(|e| e["kind"] == "reorged")
+        .expect("a reorged event");
+    assert_eq!(event["depth"], 2);
+    assert_eq!(event["new_head_hash"], reorged["new_head_hash"]);
+    let too_deep = devnet.run(&["reorg", "100000"]);
+    assert_eq!(too_deep.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&too_deep.stderr).contains("past genesis"));
+
+    assert_eq!(
+        devnet.ok(&["fault", "list"])["faults"],
+        serde_json::json!([])
+    );
+    let armed = devnet.ok(&["fault", "set", "tamper-state", "drop-deposit:1"]);
+    let faults = armed["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{armed}");
+    assert_eq!(devnet.ok(&["fault", "list"])["faults"], armed["faults"]);
+    assert_eq!(
+        devnet.ok(&["fault", "clear"])["faults"],
+        serde_json::json!([])
+    );
+    let down = devnet.ok(&["down"]);
+    assert_eq!(down["orphans"], Value::Array(Vec::new()));
+}

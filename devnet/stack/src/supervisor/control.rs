@@ -14,6 +14,9 @@
 //! | `POST /v1/snapshots/{name}` `{"force": BOOL?}` | saves the running stack as `name`; `{"saved": ...}` |
 //! | `POST /v1/snapshots/{name}/restore` | rewinds the running L1 and sequencer to `name`; `{"restored": ...}` |
 //! | `DELETE /v1/snapshots/{name}` | removes `name`; `{"removed": name}` |
+//! | `POST /v1/l1/mine` `{"blocks": N}` | mines N blocks at once; `{"mined": N, "head": B}` |
+//! | `POST /v1/l1/reorg` `{"depth": D}` | replaces the newest D blocks with empty ones; old and new head hashes |
+//! | `GET /v1/faults`, `POST /v1/faults` `{"set"\|"add": [SPEC…]}`, `DELETE /v1/faults` | the sequencer's armed faults (until it restarts), as its control listener answers |
 //!
 //! Errors are `{"error": "...", "code": "..."}`: 400 `bad_request`, 404 `not_found` (unknown
 //! component, route or snapshot), 409 `busy` (a restart or restore is under way), 422
@@ -75,6 +78,20 @@ pub enum ControlRequest {
         /// The answer.
         reply: oneshot::Sender<Answer>,
     },
+    /// Mine blocks on the L1.
+    Mine {
+        /// How many.
+        blocks: u64,
+        /// The answer.
+        reply: oneshot::Sender<Answer>,
+    },
+    /// Replace the newest blocks of the L1 with empty ones.
+    Reorg {
+        /// How many.
+        depth: u64,
+        /// The answer.
+        reply: oneshot::Sender<Answer>,
+    },
     /// Rewind the running stack (L1 and sequencer) to a snapshot.
     RestoreSnapshot {
         /// Its name.
@@ -114,6 +131,12 @@ pub fn router(state: ControlState) -> Router {
             post(save_snapshot).delete(remove_snapshot),
         )
         .route("/v1/snapshots/{name}/restore", post(restore_snapshot))
+        .route("/v1/l1/mine", post(mine))
+        .route("/v1/l1/reorg", post(reorg))
+        .route(
+            "/v1/faults",
+            get(list_faults).post(change_faults).delete(clear_faults),
+        )
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
         .with_state(state)
 }
@@ -470,4 +493,120 @@ async fn remove_snapshot(
         Ok(()) => json_response(StatusCode::OK, &json!({"removed": name})),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MineBody {
+    blocks: u64,
+}
+
+/// The most blocks one request mines.
+const MAX_MINE: u64 = 100_000;
+
+async fn mine(State(state): State<ControlState>, body: axum::body::Bytes) -> Response {
+    let body: MineBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
+    };
+    if !(1..=MAX_MINE).contains(&body.blocks) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("blocks must be 1 to {MAX_MINE}, not {}", body.blocks),
+        );
+    }
+    ask(&state, |reply| ControlRequest::Mine {
+        blocks: body.blocks,
+        reply,
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReorgBody {
+    depth: u64,
+}
+
+async fn reorg(State(state): State<ControlState>, body: axum::body::Bytes) -> Response {
+    let body: ReorgBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
+    };
+    if body.depth == 0 {
+        return error(StatusCode::BAD_REQUEST, "depth must be at least 1");
+    }
+    ask(&state, |reply| ControlRequest::Reorg {
+        depth: body.depth,
+        reply,
+    })
+    .await
+}
+
+/// Forwards a faults request to the running sequencer's control listener.
+async fn forward_faults(
+    state: &ControlState,
+    method: reqwest::Method,
+    body: Option<axum::body::Bytes>,
+) -> Response {
+    let control = state
+        .state
+        .borrow()
+        .components
+        .sequencer
+        .control_url
+        .clone();
+    let running = state.state.borrow().components.sequencer.process.is_some();
+    let Some(control) = control.filter(|_| running) else {
+        return coded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_running",
+            "no devnet sequencer with a control listener runs (the upstream sequencer has none)",
+        );
+    };
+    let client = reqwest::Client::new();
+    let mut request = client
+        .request(method, format!("{control}/faults"))
+        .timeout(Duration::from_secs(10));
+    if let Some(body) = body {
+        request = request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body);
+    }
+    let reply = match request.send().await {
+        Ok(reply) => reply,
+        Err(e) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the sequencer's control listener: {}", e.without_url()),
+            );
+        }
+    };
+    let status = reply.status();
+    let bytes = reply.bytes().await.unwrap_or_default();
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if status.is_success() {
+        return json_response(StatusCode::OK, &value);
+    }
+    let message = value["message"]
+        .as_str()
+        .or_else(|| value["error"].as_str())
+        .map_or_else(
+            || String::from_utf8_lossy(&bytes).into_owned(),
+            str::to_owned,
+        );
+    let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    error(status, message)
+}
+
+async fn list_faults(State(state): State<ControlState>) -> Response {
+    forward_faults(&state, reqwest::Method::GET, None).await
+}
+
+async fn change_faults(State(state): State<ControlState>, body: axum::body::Bytes) -> Response {
+    forward_faults(&state, reqwest::Method::POST, Some(body)).await
+}
+
+async fn clear_faults(State(state): State<ControlState>) -> Response {
+    forward_faults(&state, reqwest::Method::DELETE, None).await
 }

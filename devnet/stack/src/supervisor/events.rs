@@ -7,7 +7,7 @@
 //! `child_exited` (component, exit `code` or `signal`), `restart_scheduled` (component,
 //! `delay_ms`, `attempt`), `restarted` (component), `sequencer_replaced` (binary),
 //! `snapshot_saved` (name, block), `restoring` / `restored` (name, block, hash) or
-//! `restore_failed` (name, reason), `gave_up` (component, reason), `degraded` (reasons),
+//! `restore_failed` (name, reason), `reorged` (depth, old and new head hashes), `gave_up` (component, reason), `degraded` (reasons),
 //! `recovered`, `stopping`, `stopped`.
 
 use std::collections::VecDeque;
@@ -124,6 +124,17 @@ pub enum EventKind {
         name: String,
         /// Why.
         reason: String,
+    },
+    /// The newest blocks of the L1 were replaced on request (`devnet reorg`).
+    Reorged {
+        /// How many blocks.
+        depth: u64,
+        /// The head after it.
+        head: u64,
+        /// The head's hash before.
+        old_head_hash: B256,
+        /// The head's hash after.
+        new_head_hash: B256,
     },
     /// A component exhausted its restarts; the supervisor stops.
     GaveUp {

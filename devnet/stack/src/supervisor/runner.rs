@@ -393,6 +393,14 @@ impl Runner {
                 let answer = self.save_snapshot(&name, force).await;
                 let _ = reply.send(answer);
             }
+            ControlRequest::Mine { blocks, reply } => {
+                let answer = self.mine(blocks).await;
+                let _ = reply.send(answer);
+            }
+            ControlRequest::Reorg { depth, reply } => {
+                let answer = self.reorg(depth).await;
+                let _ = reply.send(answer);
+            }
             ControlRequest::RestoreSnapshot { name, reply } => {
                 let answer = self.restore_snapshot(&name).await;
                 let _ = reply.send(answer);
@@ -418,6 +426,61 @@ impl Runner {
             ));
         }
         Ok(())
+    }
+
+    async fn head(&self) -> Result<alloy::rpc::types::Header, (StatusCode, String)> {
+        use alloy::providers::Provider as _;
+        let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
+        self.parts
+            .stack
+            .devnet()
+            .provider()
+            .get_block(alloy::eips::BlockId::latest())
+            .await
+            .map_err(|e| internal(format!("eth_getBlockByNumber latest: {e}")))?
+            .map(|block| block.header)
+            .ok_or_else(|| internal("anvil has no latest block".to_owned()))
+    }
+
+    async fn mine(&mut self, blocks: u64) -> super::control::Answer {
+        self.settled()?;
+        self.parts
+            .stack
+            .mine(blocks)
+            .await
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))?;
+        let head = self.head().await?;
+        Ok(json!({"mined": blocks, "head": head.number}))
+    }
+
+    async fn reorg(&mut self, depth: u64) -> super::control::Answer {
+        self.settled()?;
+        let before = self.head().await?;
+        if depth > before.number {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("depth {depth} is past genesis (head {})", before.number),
+            ));
+        }
+        self.parts
+            .stack
+            .devnet()
+            .reorg(depth)
+            .await
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))?;
+        let after = self.head().await?;
+        self.parts.events.emit(EventKind::Reorged {
+            depth,
+            head: after.number,
+            old_head_hash: before.hash,
+            new_head_hash: after.hash,
+        });
+        Ok(json!({
+            "depth": depth,
+            "head": after.number,
+            "old_head_hash": before.hash,
+            "new_head_hash": after.hash,
+        }))
     }
 
     async fn save_snapshot(&mut self, name: &str, force: bool) -> super::control::Answer {

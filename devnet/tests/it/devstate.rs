@@ -18,16 +18,17 @@ use crate::http::{get, get_json, poll};
 /// The `devnet` binary of this build.
 const DEVNET_BIN: &str = env!("CARGO_BIN_EXE_devnet");
 
-struct Devnet {
+/// A devnet in its own state directory, run by a private copy of the binary; `down` on drop.
+pub(crate) struct Devnet {
     bin: PathBuf,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     tmp: tempfile::TempDir,
     up: Option<Child>,
     ups: usize,
 }
 
 impl Devnet {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         let bin = tmp.path().join("devnet");
         if std::fs::hard_link(DEVNET_BIN, &bin).is_err() {
@@ -63,12 +64,12 @@ impl Devnet {
             .unwrap()
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
 
     /// Runs a command that must succeed; returns its JSON line.
-    fn ok(&self, args: &[&str]) -> Value {
+    pub(crate) fn ok(&self, args: &[&str]) -> Value {
         let output = self.run(args);
         assert_eq!(
             output.status.code(),
@@ -139,8 +140,9 @@ impl Devnet {
 
 impl Drop for Devnet {
     fn drop(&mut self) {
+        // Also stops a detached supervisor.
+        let _ = self.run(&["down"]);
         if let Some(mut up) = self.up.take() {
-            let _ = self.run(&["down"]);
             let _ = up.kill();
             let _ = up.wait();
         }
@@ -174,9 +176,25 @@ async fn nonce(sequencer: &str, role: usize) -> u64 {
         .unwrap()
 }
 
-/// A watchdog with the devnet's exports.
-async fn watchdog(devnet: &Devnet) -> WatchdogDriver {
-    let exports = devnet.ok(&["env", "--format", "json"]);
+/// The finalized state the sequencer serves, once it serves one (after a restart or a
+/// restore it recovers first).
+pub(crate) async fn served_state(sequencer: &str) -> WalletSnapshot {
+    poll(
+        "the sequencer to serve a finalized state",
+        Duration::from_secs(60),
+        || async {
+            let (status, body) = get(sequencer, "/finalized_state").await?;
+            (status == 200)
+                .then(|| WalletSnapshot::decode(&body).ok())
+                .flatten()
+        },
+        || async {},
+    )
+    .await
+}
+
+/// A watchdog with the exports `devnet env --format json` printed.
+pub(crate) async fn watchdog_of(exports: &Value) -> WatchdogDriver {
     let exports = exports
         .as_object()
         .unwrap()
@@ -184,6 +202,11 @@ async fn watchdog(devnet: &Devnet) -> WatchdogDriver {
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
         .collect();
     WatchdogDriver::new(ensure_watchdog_binary(false).await.unwrap(), exports)
+}
+
+/// A watchdog with the devnet's exports.
+async fn watchdog(devnet: &Devnet) -> WatchdogDriver {
+    watchdog_of(&devnet.ok(&["env", "--format", "json"])).await
 }
 
 /// One tick, which must exit 0.
@@ -195,7 +218,7 @@ async fn tick(driver: &WatchdogDriver) -> devnet_scenarios::driver::Run {
 }
 
 /// Ticks until the watchdog agrees at `block` or later (exit 0 every time).
-async fn agree_at(driver: &WatchdogDriver, block: u64) -> Value {
+pub(crate) async fn agree_at(driver: &WatchdogDriver, block: u64) -> Value {
     let mut last = Value::Null;
     for _ in 0..30 {
         let run = tick(driver).await;
@@ -415,18 +438,7 @@ async fn transactions_keep_resume_and_snapshots_end_to_end() {
     assert_eq!(restored["restored"]["name"], "drill");
     let ready = devnet.up(&[]).await;
     let sequencer = ready["endpoints"]["sequencer"].as_str().unwrap().to_owned();
-    let rewound = poll(
-        "the sequencer to serve the snapshot's finalized state",
-        Duration::from_secs(60),
-        || async {
-            let (status, body) = get(&sequencer, "/finalized_state").await?;
-            (status == 200)
-                .then(|| WalletSnapshot::decode(&body).ok())
-                .flatten()
-        },
-        || async {},
-    )
-    .await;
+    let rewound = served_state(&sequencer).await;
     assert_eq!(rewound, at_snapshot);
     let listed = devnet.ok(&["snapshot", "list"]);
     assert_eq!(listed["snapshots"][0]["name"], "drill");

@@ -4,104 +4,44 @@
 //! small cap and read across rotation, and `down --keep` then `up --detach` resuming the kept
 //! chain with a `resumed` event; `status` says where it read from.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
-use devnet_scenarios::driver::{WatchdogDriver, ensure_watchdog_binary};
+use devnet_scenarios::driver::WatchdogDriver;
 use serde_json::Value;
 
-use crate::cli::{json_line, lone_devnet};
-use crate::devstate::finalized;
-use crate::http::{get, poll};
+use crate::cli::json_line;
+use crate::devstate::{Devnet, agree_at, finalized, served_state, watchdog_of};
+use crate::http::poll;
 
-struct Detached {
-    bin: PathBuf,
-    dir: PathBuf,
-    _tmp: tempfile::TempDir,
+/// The events of the devnet, recorded or live.
+fn events(devnet: &Devnet) -> Vec<Value> {
+    let output = devnet.run(&["events"]);
+    assert_eq!(output.status.code(), Some(0));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
-impl Detached {
-    fn new() -> Self {
-        let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let bin = lone_devnet(tmp.path());
-        let dir = tmp.path().join("state");
-        Self {
-            bin,
-            dir,
-            _tmp: tmp,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(&self.bin)
-            .args(args)
-            .arg("--state-dir")
-            .arg(&self.dir)
-            .env("DEVNET_LOG", "info")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> Value {
-        let output = self.run(args);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "devnet {args:?}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        json_line(&output)
-    }
-
-    fn events(&self) -> Vec<Value> {
-        let output = self.run(&["events"]);
-        assert_eq!(output.status.code(), Some(0));
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-
-    async fn watchdog(&self) -> WatchdogDriver {
-        let exports = self.ok(&["env", "--format", "json"]);
-        let exports = exports
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-            .collect();
-        WatchdogDriver::new(ensure_watchdog_binary(false).await.unwrap(), exports)
-    }
+/// A transfer from Alice to Bob, waited for until finalized.
+fn transfer(devnet: &Devnet, amount: &str) -> Value {
+    devnet.ok(&[
+        "tx",
+        "transfer",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--amount",
+        amount,
+        "--wait",
+        "finalized",
+    ])
 }
 
-impl Drop for Detached {
-    fn drop(&mut self) {
-        let _ = self.run(&["down"]);
-    }
-}
-
-/// Ticks until the watchdog agrees at `block` or later; every tick exits 0.
-async fn agree_at(driver: &WatchdogDriver, block: u64) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..40 {
-        let run = driver.run(&["tick"]).await.unwrap();
-        assert_eq!(
-            run.exit_code,
-            Some(0),
-            "{}\n{}",
-            run.summary_line,
-            run.stderr
-        );
-        if run.outcome() == "agreed" && run.summary["target_block"].as_u64().unwrap_or(0) >= block {
-            return run.summary;
-        }
-        last = run.summary;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("no agreement at {block}: {last}");
+async fn watchdog(devnet: &Devnet) -> WatchdogDriver {
+    watchdog_of(&devnet.ok(&["env", "--format", "json"])).await
 }
 
 fn lines(text: &[u8]) -> usize {
@@ -120,7 +60,7 @@ fn log_files(dir: &Path) -> Vec<String> {
 
 #[tokio::test]
 async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_keep() {
-    let devnet = Detached::new();
+    let devnet = Devnet::new();
     let ready = devnet.ok(&[
         "up",
         "--detach",
@@ -158,7 +98,7 @@ async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_
     assert_eq!(saved["source"], "control_api");
     assert_eq!(saved["saved"]["name"], "drill");
     let at_snapshot = finalized(&sequencer).await;
-    let driver = devnet.watchdog().await;
+    let driver = watchdog(&devnet).await;
     let init = driver.run(&["init"]).await.unwrap();
     assert_eq!(init.exit_code, Some(0), "{}", init.stderr);
     let refused = devnet.run(&["snapshot", "save", "drill"]);
@@ -169,19 +109,8 @@ async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_
     );
 
     // More activity, which the restore takes back.
-    let transfer = devnet.ok(&[
-        "tx",
-        "transfer",
-        "--from",
-        "alice",
-        "--to",
-        "bob",
-        "--amount",
-        "400000",
-        "--wait",
-        "finalized",
-    ]);
-    assert_eq!(transfer["source"], "control_api");
+    let moved = transfer(&devnet, "400000");
+    assert_eq!(moved["source"], "control_api");
     assert_ne!(finalized(&sequencer).await, at_snapshot);
 
     // Restore into the running devnet: same endpoints, L1 and sequencer rewound together.
@@ -195,39 +124,17 @@ async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_
         restored["endpoints"], endpoints,
         "the fronts keep their ports"
     );
-    let kinds: Vec<Value> = devnet.events().iter().map(|e| e["kind"].clone()).collect();
+    let kinds: Vec<Value> = events(&devnet).iter().map(|e| e["kind"].clone()).collect();
     for kind in ["snapshot_saved", "restoring", "restored"] {
         assert!(kinds.contains(&Value::from(kind)), "{kind}: {kinds:?}");
     }
-    let rewound = poll(
-        "the sequencer to serve the snapshot's finalized state",
-        Duration::from_secs(60),
-        || async {
-            let (status, body) = get(&sequencer, "/finalized_state").await?;
-            (status == 200)
-                .then(|| canonical::WalletSnapshot::decode(&body).ok())
-                .flatten()
-        },
-        || async {},
-    )
-    .await;
+    let rewound = served_state(&sequencer).await;
     assert_eq!(rewound, at_snapshot);
     let status = devnet.ok(&["status"]);
     assert_eq!(status["state"], "ready");
     // The watchdog initialized at the snapshot agrees with the rewound stack, and with what
     // comes after it.
-    let again = devnet.ok(&[
-        "tx",
-        "transfer",
-        "--from",
-        "alice",
-        "--to",
-        "bob",
-        "--amount",
-        "1000",
-        "--wait",
-        "finalized",
-    ]);
+    let again = transfer(&devnet, "1000");
     agree_at(&driver, again["finalized_block"].as_u64().unwrap()).await;
 
     // Snapshots listed and removed through the API.
@@ -262,9 +169,10 @@ async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_
     assert_eq!(status["running"], false);
     assert_eq!(status["kept"]["block_number"], kept_block);
     assert!(status["disk"]["anvil_bytes"].as_u64().unwrap() > 0);
-    let tail = devnet.run(&["logs", "supervisor", "--tail", "5"]);
+    // From the files now, still across rotation.
+    let tail = devnet.run(&["logs", "anvil", "--tail", "300"]);
     assert_eq!(tail.status.code(), Some(0));
-    assert_eq!(lines(&tail.stdout), 5);
+    assert_eq!(lines(&tail.stdout), 300);
     let listed = devnet.ok(&["snapshot", "list"]);
     assert_eq!(listed["source"], "files");
 
@@ -274,8 +182,7 @@ async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_
     assert_eq!(ready["source"], "control_api");
     assert_eq!(ready["endpoints"], endpoints);
     assert_eq!(ready["kept"], Value::Null, "the kept chain runs again");
-    let resumed = devnet
-        .events()
+    let resumed = events(&devnet)
         .into_iter()
         .find(|e| e["kind"] == "resumed")
         .expect("a resumed event");
@@ -289,7 +196,7 @@ async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_
 
 #[tokio::test]
 async fn mine_reorg_and_faults_act_on_a_running_devnet_through_its_control_api() {
-    let devnet = Detached::new();
+    let devnet = Devnet::new();
     // Nothing runs yet: exit 3, and bad usage is exit 2 before anything is asked.
     assert_eq!(devnet.run(&["mine", "1"]).status.code(), Some(3));
     assert_eq!(devnet.run(&["fault", "list"]).status.code(), Some(3));
@@ -311,8 +218,7 @@ async fn mine_reorg_and_faults_act_on_a_running_devnet_through_its_control_api()
     let reorged = devnet.ok(&["reorg", "2"]);
     assert_eq!(reorged["head"], second["head"], "same height, new blocks");
     assert_ne!(reorged["old_head_hash"], reorged["new_head_hash"]);
-    let event = devnet
-        .events()
+    let event = events(&devnet)
         .into_iter()
         .find(|e| e["kind"] == "reorged")
         .expect("a reorged event");

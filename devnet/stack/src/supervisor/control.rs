@@ -346,13 +346,9 @@ struct RestartBody {
 }
 
 async fn restart_sequencer(State(state): State<ControlState>, body: axum::body::Bytes) -> Response {
-    let body: RestartBody = if body.is_empty() {
-        RestartBody::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(body) => body,
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
-        }
+    let body: RestartBody = match body_or_default(&body) {
+        Ok(body) => body,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     ask(&state, |reply| ControlRequest::RestartSequencer {
         binary: body.binary,
@@ -361,15 +357,14 @@ async fn restart_sequencer(State(state): State<ControlState>, body: axum::body::
     .await
 }
 
-/// Parses an optional JSON body (empty = the default).
+/// Parses an optional JSON body (empty = the default); the error is the message of a 400.
 fn body_or_default<T: Default + serde::de::DeserializeOwned>(
     body: &[u8],
-) -> std::result::Result<T, Response> {
+) -> std::result::Result<T, String> {
     if body.is_empty() {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| format!("bad request body: {e}"))
 }
 
 async fn tx(
@@ -449,7 +444,7 @@ async fn save_snapshot(
 ) -> Response {
     let body: SaveBody = match body_or_default(&body) {
         Ok(body) => body,
-        Err(answer) => return answer,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     if let Err(e) = snapshot::check_name(&name) {
         return error(StatusCode::BAD_REQUEST, format!("{e:#}"));
@@ -462,15 +457,27 @@ async fn save_snapshot(
     .await
 }
 
+/// `Err` with the answer unless `name` is a valid name of a saved snapshot.
+#[allow(clippy::result_large_err)] // The error is the finished answer, returned at once.
+fn saved(state: &ControlState, name: &str) -> std::result::Result<(), Response> {
+    if let Err(e) = snapshot::check_name(name) {
+        return Err(error(StatusCode::BAD_REQUEST, format!("{e:#}")));
+    }
+    if !snapshot::exists(&state.dir, name) {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no snapshot {name:?}"),
+        ));
+    }
+    Ok(())
+}
+
 async fn restore_snapshot(
     State(state): State<ControlState>,
     RoutePath(name): RoutePath<String>,
 ) -> Response {
-    if let Err(e) = snapshot::check_name(&name) {
-        return error(StatusCode::BAD_REQUEST, format!("{e:#}"));
-    }
-    if !snapshot::exists(&state.dir, &name) {
-        return error(StatusCode::NOT_FOUND, format!("no snapshot {name:?}"));
+    if let Err(answer) = saved(&state, &name) {
+        return answer;
     }
     ask(&state, |reply| ControlRequest::RestoreSnapshot {
         name,
@@ -483,11 +490,8 @@ async fn remove_snapshot(
     State(state): State<ControlState>,
     RoutePath(name): RoutePath<String>,
 ) -> Response {
-    if let Err(e) = snapshot::check_name(&name) {
-        return error(StatusCode::BAD_REQUEST, format!("{e:#}"));
-    }
-    if !snapshot::exists(&state.dir, &name) {
-        return error(StatusCode::NOT_FOUND, format!("no snapshot {name:?}"));
+    if let Err(answer) = saved(&state, &name) {
+        return answer;
     }
     match snapshot::remove(&state.dir, &name) {
         Ok(()) => json_response(StatusCode::OK, &json!({"removed": name})),

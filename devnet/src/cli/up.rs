@@ -69,6 +69,11 @@ pub struct UpArgs {
     /// (checked every second).
     #[arg(long, default_value_t = LogPolicy::default().max_bytes, value_name = "BYTES")]
     pub log_max_bytes: u64,
+    /// The L1's chain id (the contracts land at the same addresses; the sequencer signs and
+    /// checks ops for it; a kept chain resumes only with the chain id it was kept with).
+    #[arg(long, default_value_t = devnet_pins::CHAIN_ID, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub chain_id: u64,
     /// Rotated files kept per log (`anvil.log.1` … `anvil.log.N`); `logs` reads across them.
     #[arg(long, default_value_t = LogPolicy::default().files, value_name = "N")]
     pub log_files: usize,
@@ -89,6 +94,7 @@ impl UpArgs {
         options.keep = self.keep;
         options.state_history = (self.l1_history > 0).then_some(self.l1_history);
         options.stall_after = Duration::from_secs(self.stall_after.max(1));
+        options.chain_id = self.chain_id;
         options.logs = LogPolicy {
             max_bytes: self.log_max_bytes.max(1),
             files: self.log_files,

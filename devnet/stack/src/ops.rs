@@ -9,7 +9,8 @@ use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 use sequencer_client::{SequencerClient, TxRequest};
 
 /// Signs `method` for anvil account `account` (0..=9) of application `app`, with the nonce
-/// `/nonce` names next and the max fee `/fee` suggests.
+/// `/nonce` names next, the max fee `/fee` suggests and the chain id of the sequencer's
+/// `/domain` (the L1's, which need not be the wallet configuration's).
 pub async fn sign_op(
     client: &SequencerClient,
     app: Address,
@@ -22,7 +23,9 @@ pub async fn sign_op(
         .ok_or_else(|| anyhow!("no anvil account {account}"))?;
     let nonce = client.next_nonce(*sender).await?.next_nonce;
     let max_fee = client.fee().await?.suggested_max_fee;
-    let op = InputBuilder::new(WalletConfig::devnet(), app)
+    let mut builder = InputBuilder::new(WalletConfig::devnet(), app);
+    builder.chain_id = client.domain().await?.chain_id;
+    let op = builder
         .sign(key, nonce, max_fee, method)
         .context("signing")?;
     Ok(TxRequest {

@@ -24,7 +24,6 @@ use alloy::primitives::B256;
 use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _};
 use anyhow::{Context as _, Result, anyhow};
-use devnet_pins as pins;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DevnetError;
@@ -116,10 +115,10 @@ impl Kept {
         )
     }
 
-    /// Refuses a chain made by other pins (anvil, the Rollups release, the chain id, the
-    /// addresses): the error names both.
-    pub fn check_pins(&self, dir: &Path) -> Result<(), DevnetError> {
-        let pinned = pinned_description();
+    /// Refuses a chain made by other pins (anvil, the Rollups release, the addresses) or on
+    /// another chain id than `chain_id` (`None`: its own): the error names both.
+    pub fn check_pins(&self, dir: &Path, chain_id: Option<u64>) -> Result<(), DevnetError> {
+        let pinned = pinned_description(chain_id.unwrap_or(self.chain_id));
         let kept = self.pins();
         if kept == pinned {
             Ok(())
@@ -142,16 +141,11 @@ fn describe_pins(anvil: &str, rollups: &str, chain_id: u64, a: &Addresses) -> St
     )
 }
 
-/// This build's pins, described like [`Kept::pins`].
-fn pinned_description() -> String {
+/// This build's pins on chain `chain_id`, described like [`Kept::pins`].
+fn pinned_description(chain_id: u64) -> String {
     let versions = Versions::default();
     let addresses = Addresses::from(&crate::Deployment::pinned(0));
-    describe_pins(
-        &versions.anvil,
-        &versions.rollups,
-        pins::CHAIN_ID,
-        &addresses,
-    )
+    describe_pins(&versions.anvil, &versions.rollups, chain_id, &addresses)
 }
 
 /// Dumps anvil's chain (blocks, transactions, accounts and its in-memory historical states) to
@@ -205,13 +199,14 @@ pub async fn keep(stack: &mut LocalStack, dir: &Path) -> Result<Kept> {
     Ok(kept)
 }
 
-/// The kept chain of `dir` that the next `up` resumes: `None` when there is none; an error when
-/// it is incomplete or was made by other pins.
-pub fn resumable(dir: &Path) -> Result<Option<(Kept, PathBuf)>> {
+/// The kept chain of `dir` that the next `up` resumes on chain `chain_id` (`None`: any):
+/// `None` when there is none; an error when it is incomplete, was made by other pins or runs
+/// another chain id.
+pub fn resumable(dir: &Path, chain_id: Option<u64>) -> Result<Option<(Kept, PathBuf)>> {
     let Some(kept) = Kept::read(dir)? else {
         return Ok(None);
     };
-    kept.check_pins(dir)?;
+    kept.check_pins(dir, chain_id)?;
     let state = chain_state_path(dir);
     if !state.is_file() {
         return Err(anyhow!(
@@ -296,6 +291,7 @@ pub fn remove_anvil_files(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use alloy::primitives::Address;
+    use devnet_pins as pins;
 
     use super::*;
 
@@ -320,15 +316,28 @@ mod tests {
         let kept = kept();
         kept.write(dir.path()).unwrap();
         assert_eq!(Kept::read(dir.path()).unwrap(), Some(kept.clone()));
-        kept.check_pins(dir.path()).unwrap();
+        kept.check_pins(dir.path(), Some(pins::CHAIN_ID)).unwrap();
+        // On another chain id it is refused, naming both.
+        let err = kept
+            .check_pins(dir.path(), Some(1337))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("chain 31337") && err.contains("chain 1337"),
+            "{err}"
+        );
         // Without the dump it is not resumable, and says why.
-        let err = resumable(dir.path()).unwrap_err().to_string();
+        let err = resumable(dir.path(), None).unwrap_err().to_string();
         assert!(err.contains("state.json"), "{err}");
         std::fs::create_dir_all(dir.path().join(ANVIL_DIR)).unwrap();
         std::fs::write(chain_state_path(dir.path()), b"{}").unwrap();
-        assert!(resumable(dir.path()).unwrap().is_some());
+        assert!(
+            resumable(dir.path(), Some(pins::CHAIN_ID))
+                .unwrap()
+                .is_some()
+        );
         discard_kept(dir.path()).unwrap();
-        assert!(resumable(dir.path()).unwrap().is_none());
+        assert!(resumable(dir.path(), None).unwrap().is_none());
         assert!(!chain_state_path(dir.path()).exists());
     }
 
@@ -339,7 +348,7 @@ mod tests {
         other.versions.anvil = "1.4.4".to_owned();
         other.addresses.application = Address::repeat_byte(1);
         other.write(dir.path()).unwrap();
-        let err = resumable(dir.path()).unwrap_err();
+        let err = resumable(dir.path(), None).unwrap_err();
         assert_eq!(crate::classify(&err), crate::Class::Environment);
         let text = err.to_string();
         assert!(text.contains("anvil 1.4.4"), "{text}");

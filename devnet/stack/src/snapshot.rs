@@ -228,7 +228,7 @@ fn dumped_head(path: &Path) -> Result<Option<u64>> {
 
 /// Saves the chain kept in `dir` (by `devnet down --keep`) as `name`.
 pub async fn save_kept(dir: &Path, name: &str, replace: bool) -> Result<SnapshotInfo> {
-    let (kept, state) = persist::resumable(dir)?.ok_or_else(|| {
+    let (kept, state) = persist::resumable(dir, None)?.ok_or_else(|| {
         anyhow!(
             "no devnet runs in {} and no chain is kept there",
             dir.display()
@@ -249,13 +249,14 @@ pub fn exists(dir: &Path, name: &str) -> bool {
     check_name(name).is_ok() && snapshots_dir(dir).join(name).is_dir()
 }
 
-/// The checked chain of snapshot `name`: its manifest (made by these pins) and its dump.
-pub fn chain_of(dir: &Path, name: &str) -> Result<(Kept, PathBuf)> {
+/// The checked chain of snapshot `name`: its manifest (made by these pins, on chain `chain_id`
+/// unless `None`) and its dump.
+pub fn chain_of(dir: &Path, name: &str, chain_id: Option<u64>) -> Result<(Kept, PathBuf)> {
     check_name(name)?;
     let snapshot = snapshots_dir(dir).join(name);
     let kept = read_manifest(&snapshot)?
         .ok_or_else(|| anyhow!("no snapshot {name:?} in {}", snapshots_dir(dir).display()))?;
-    kept.check_pins(&snapshot)?;
+    kept.check_pins(&snapshot, chain_id)?;
     let chain = snapshot.join(SNAPSHOT_CHAIN);
     ensure!(chain.is_file(), "{} is missing", chain.display());
     Ok((kept, chain))
@@ -270,7 +271,8 @@ pub fn info(name: &str, kept: &Kept) -> SnapshotInfo {
 /// next `devnet up` resumes it) and the sequencer's data is cleared (it recovers from that
 /// chain). The watchdog state directory is left alone.
 pub fn restore(dir: &Path, name: &str) -> Result<SnapshotInfo> {
-    let (kept, chain) = chain_of(dir, name)?;
+    // The next `up` checks the chain id it runs with.
+    let (kept, chain) = chain_of(dir, name, None)?;
     let state = chain_state_path(dir);
     if let Some(parent) = state.parent() {
         create_private_dir(parent)?;

@@ -243,3 +243,50 @@ async fn mine_reorg_and_faults_act_on_a_running_devnet_through_its_control_api()
     let down = devnet.ok(&["down"]);
     assert_eq!(down["orphans"], Value::Array(Vec::new()));
 }
+
+#[tokio::test]
+async fn a_devnet_on_another_chain_id_takes_ops_agrees_and_resumes_only_on_that_chain() {
+    let devnet = Devnet::new();
+    let ready = devnet.ok(&["up", "--detach", "--chain-id", "1337"]);
+    assert_eq!(ready["chain_id"], 1337);
+    let exports = devnet.ok(&["env", "--format", "json"]);
+    assert_eq!(exports["CARTESI_WATCHDOG_BLOCKCHAIN_ID"], "1337");
+    let sequencer = ready["endpoints"]["sequencer"].as_str().unwrap().to_owned();
+    let domain = crate::http::get_json(&sequencer, "/domain").await;
+    assert_eq!(domain["chainId"], 1337, "{domain}");
+    devnet.ok(&[
+        "tx",
+        "deposit",
+        "--from",
+        "alice",
+        "--amount",
+        "600000",
+        "--wait",
+        "finalized",
+    ]);
+    let driver = watchdog_of(&exports).await;
+    let init = driver.run(&["init"]).await.unwrap();
+    assert_eq!(init.exit_code, Some(0), "{}", init.stderr);
+    // An op signed for chain 1337 is accepted and finalized; the watchdog agrees.
+    let moved = transfer(&devnet, "400000");
+    agree_at(&driver, moved["finalized_block"].as_u64().unwrap()).await;
+
+    // A chain kept on 1337 resumes only on 1337.
+    let down = devnet.ok(&["down", "--keep"]);
+    let refused = devnet.run(&["up", "--detach"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("chain 1337") && stderr.contains("chain 31337"),
+        "{stderr}"
+    );
+    let ready = devnet.ok(&["up", "--detach", "--chain-id", "1337"]);
+    assert_eq!(ready["chain_id"], 1337);
+    let resumed = events(&devnet)
+        .into_iter()
+        .find(|e| e["kind"] == "resumed")
+        .expect("a resumed event");
+    assert_eq!(resumed["block_number"], down["kept"]["block_number"]);
+    let run = driver.run(&["tick"]).await.unwrap();
+    assert_eq!(run.exit_code, Some(0), "{}", run.summary_line);
+}

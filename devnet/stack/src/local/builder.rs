@@ -29,6 +29,7 @@ pub struct LocalStackBuilder {
     state_history: Option<Option<usize>>,
     resume: Option<PathBuf>,
     log_policy: crate::logs::LogPolicy,
+    chain_id: Option<u64>,
 }
 
 impl fmt::Debug for LocalStackBuilder {
@@ -113,6 +114,13 @@ impl LocalStackBuilder {
         self
     }
 
+    /// Runs the L1 with this chain id instead of the devnet's 31337 (the contracts land at the
+    /// same addresses); the sequencer is configured for it.
+    pub fn chain_id(mut self, chain_id: u64) -> Self {
+        self.chain_id = Some(chain_id);
+        self
+    }
+
     /// The run id children carry in `DEVNET_RUN_ID` (default: a fresh one).
     pub fn run_id(mut self, run_id: impl Into<String>) -> Self {
         self.run_id = Some(run_id.into());
@@ -160,6 +168,7 @@ impl LocalStackBuilder {
             log: dirs.logs.join("anvil.log"),
             run_id: run_id.clone(),
             cache_dir: dirs.anvil_cache.clone(),
+            chain_id: self.chain_id,
             state_history: self
                 .state_history
                 .unwrap_or(Some(crate::DEFAULT_STATE_HISTORY)),
@@ -172,6 +181,7 @@ impl LocalStackBuilder {
         let d = *devnet.deployment();
         let mut config = SequencerConfig::devnet(devnet.rpc_url(), d.application);
         config.input_box = Some(d.input_box);
+        config.chain_id = devnet.anvil().chain_id();
         config.state_dir = Some(dirs.sequencer_data.clone());
         for tweak in self.tweaks {
             tweak(&mut config);
@@ -212,6 +222,7 @@ pub(super) struct L1Setup {
     pub(super) run_id: String,
     pub(super) cache_dir: PathBuf,
     pub(super) state_history: Option<usize>,
+    pub(super) chain_id: Option<u64>,
 }
 
 /// The readiness deadline of an anvil that loads a dump (a long chain takes a while).
@@ -241,6 +252,9 @@ impl L1Setup {
             .anvil_env(RUN_ID_ENV, &self.run_id)
             .anvil_cache_dir(&self.cache_dir)
             .state_history(self.state_history);
+        if let Some(chain_id) = self.chain_id {
+            builder = builder.chain_id(chain_id);
+        }
         if let Some(bin) = &self.anvil_bin {
             builder = builder.anvil_bin(bin);
         }

@@ -84,6 +84,9 @@ pub struct UpOptions {
     pub stall_after: Duration,
     /// How the logs (`anvil.log`, `sequencer.log`, `supervisor.log`) are bounded.
     pub logs: crate::logs::LogPolicy,
+    /// The L1's chain id (default the devnet's 31337); the sequencer signs and checks ops for
+    /// it, and a kept chain resumes only with the same one.
+    pub chain_id: u64,
 }
 
 impl UpOptions {
@@ -106,6 +109,7 @@ impl UpOptions {
             health_interval: Duration::from_secs(2),
             stall_after: Duration::from_secs(30),
             logs: crate::logs::LogPolicy::default(),
+            chain_id: CHAIN_ID,
         }
     }
 }
@@ -153,7 +157,7 @@ impl Supervisor {
         persist::take_keep_request(&dir);
         // A kept chain is resumed with the sequencer data and the watchdog state of its run; a
         // fresh L1 makes everything of a previous run stale.
-        let resume = persist::resumable(&dir)?;
+        let resume = persist::resumable(&dir, Some(options.chain_id))?;
         if resume.is_none() {
             wipe(&dirs.sequencer_data)?;
             wipe(&dir.join("watchdog"))?;
@@ -185,7 +189,7 @@ impl Supervisor {
                 pid: me,
                 start_time: process::start_time(me),
             },
-            chain_id: CHAIN_ID,
+            chain_id: options.chain_id,
             mining: options.mining.to_string(),
             endpoints: Endpoints {
                 l1_rpc: l1_front.url(),
@@ -347,6 +351,7 @@ async fn bring_up(
         .mining(options.mining)
         .state_history(options.state_history)
         .log_policy(options.logs)
+        .chain_id(options.chain_id)
         .sequencer(SequencerMode::Child {
             bin: options.sequencer_bin.clone(),
             upstream: options.upstream.clone(),

@@ -499,7 +499,8 @@ impl Runner {
     /// sequencer on cleared data (it recovers from that chain); the fronts keep their ports.
     async fn restore_snapshot(&mut self, name: &str) -> super::control::Answer {
         self.settled()?;
-        let (kept, chain) = crate::snapshot::chain_of(&self.parts.dir, name)
+        let chain_id = Some(self.parts.state.chain_id);
+        let (kept, chain) = crate::snapshot::chain_of(&self.parts.dir, name, chain_id)
             .map_err(|e| (StatusCode::BAD_REQUEST, format!("{e:#}")))?;
         tracing::info!(target: "devnet::supervisor", snapshot = name, block = kept.block_number, "restoring");
         self.parts.events.emit(EventKind::Restoring {

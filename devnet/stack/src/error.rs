@@ -100,5 +100,17 @@ mod tests {
             classify(&DevnetError::Orphans(vec![1]).into()),
             Class::Failure
         );
+        // A control API answer keeps the class of what the supervisor said.
+        let answered = |code: &str| {
+            anyhow::Error::new(crate::ControlError::Answered {
+                what: "POST /v1/tx/deposit".to_owned(),
+                status: 503,
+                code: Some(code.to_owned()),
+                message: "m".to_owned(),
+            })
+            .context("tx")
+        };
+        assert_eq!(classify(&answered("not_running")), Class::Environment);
+        assert_eq!(classify(&answered("refused")), Class::Failure);
     }
 }

@@ -87,8 +87,9 @@ const API_TIMEOUT: Duration = Duration::from_secs(10);
 /// `devnet.json`, `events.jsonl`, `logs/` (rotated past a size cap), the supervisor's lock,
 /// snapshots, a kept chain, and while it runs its pid file and control socket
 /// (`control.sock`, HTTP/1.1 + JSON, mode 0600), which `status`, `env`, `logs`, `events`,
-/// `tx`, `snapshot` and `sequencer restart` talk to (falling back to `devnet.json` and the
-/// files when no supervisor answers).
+/// `tx`, `snapshot`, `mine`, `reorg`, `fault` and `sequencer restart` talk to (`status`,
+/// `logs`, `events` and `snapshot` fall back to `devnet.json` and the files when no supervisor
+/// answers).
 #[derive(Debug, Parser)]
 #[command(name = "devnet", version)]
 pub struct Cli {

@@ -15,38 +15,36 @@ use crate::supervisor::events::EventKind;
 impl Runner {
     /// Answers a control API request.
     pub(super) async fn handle(&mut self, request: ControlRequest) {
-        match request {
+        let (reply, answer) = match request {
             ControlRequest::RestartSequencer { binary, reply } => {
-                let answer = self.replace_sequencer(binary).await;
-                let _ = reply.send(answer);
+                (reply, self.replace_sequencer(binary).await)
             }
             ControlRequest::SaveSnapshot { name, force, reply } => {
-                let answer = self.save_snapshot(&name, force).await;
-                let _ = reply.send(answer);
+                (reply, self.save_snapshot(&name, force).await)
             }
-            ControlRequest::Mine { blocks, reply } => {
-                let answer = self.mine(blocks).await;
-                let _ = reply.send(answer);
-            }
-            ControlRequest::Reorg { depth, reply } => {
-                let answer = self.reorg(depth).await;
-                let _ = reply.send(answer);
-            }
+            ControlRequest::Mine { blocks, reply } => (reply, self.mine(blocks).await),
+            ControlRequest::Reorg { depth, reply } => (reply, self.reorg(depth).await),
             ControlRequest::RestoreSnapshot { name, reply } => {
-                let answer = self.restore_snapshot(&name).await;
-                let _ = reply.send(answer);
+                (reply, self.restore_snapshot(&name).await)
             }
-        }
+        };
+        let _ = reply.send(answer);
     }
 
-    /// Refuses a request that needs a settled stack while a restart is due.
-    fn settled(&self) -> Result<(), (StatusCode, String)> {
+    /// Refuses a request while a restart is due.
+    fn no_restart_due(&self) -> Result<(), (StatusCode, String)> {
         if self.anvil_restart_at.is_some() || self.sequencer_restart_at.is_some() {
             return Err((
                 StatusCode::CONFLICT,
                 "a restart is already scheduled; try again".to_owned(),
             ));
         }
+        Ok(())
+    }
+
+    /// Refuses a request that needs a settled stack: no restart due, the devnet ready.
+    fn settled(&self) -> Result<(), (StatusCode, String)> {
+        self.no_restart_due()?;
         if self.parts.state.state != RunState::Ready {
             return Err((
                 StatusCode::CONFLICT,
@@ -193,12 +191,8 @@ impl Runner {
     }
 
     async fn replace_sequencer(&mut self, binary: Option<PathBuf>) -> Answer {
-        if self.anvil_restart_at.is_some() || self.sequencer_restart_at.is_some() {
-            return Err((
-                StatusCode::CONFLICT,
-                "a restart is already scheduled; try again".to_owned(),
-            ));
-        }
+        // Also while degraded: a new sequencer may be what brings the stack back.
+        self.no_restart_due()?;
         tracing::info!(target: "devnet::supervisor", binary = ?binary, "replacing the sequencer");
         let result = self.parts.stack.replace_sequencer(binary).await;
         let now = Instant::now();

@@ -193,6 +193,36 @@ pub(crate) async fn served_state(sequencer: &str) -> WalletSnapshot {
     .await
 }
 
+/// `tx deposit --from FROM --amount AMOUNT --wait finalized`, which must succeed.
+pub(crate) fn finalized_deposit(devnet: &Devnet, from: &str, amount: &str) -> Value {
+    devnet.ok(&[
+        "tx",
+        "deposit",
+        "--from",
+        from,
+        "--amount",
+        amount,
+        "--wait",
+        "finalized",
+    ])
+}
+
+/// `tx transfer --from FROM --to TO --amount AMOUNT --wait finalized`, which must succeed.
+pub(crate) fn finalized_transfer(devnet: &Devnet, from: &str, to: &str, amount: &str) -> Value {
+    devnet.ok(&[
+        "tx",
+        "transfer",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--amount",
+        amount,
+        "--wait",
+        "finalized",
+    ])
+}
+
 /// A watchdog with the exports `devnet env --format json` printed.
 pub(crate) async fn watchdog_of(exports: &Value) -> WatchdogDriver {
     let exports = exports
@@ -262,32 +292,12 @@ async fn transactions_keep_resume_and_snapshots_end_to_end() {
     assert_eq!(nonce(&sequencer, roles::BOB).await, 0, "nothing was sent");
 
     // The spec's workload through the CLI.
-    let deposit = devnet.ok(&[
-        "tx",
-        "deposit",
-        "--from",
-        "alice",
-        "--amount",
-        "600000",
-        "--wait",
-        "finalized",
-    ]);
+    let deposit = finalized_deposit(&devnet, "alice", "600000");
     assert_eq!(deposit["op"], "deposit");
     assert!(deposit["l1_tx"].as_str().unwrap().starts_with("0x"));
     let included = deposit["inclusion_block"].as_u64().unwrap();
     assert!(deposit["finalized_block"].as_u64().unwrap() >= included);
-    let transfer = devnet.ok(&[
-        "tx",
-        "transfer",
-        "--from",
-        "alice",
-        "--to",
-        "bob",
-        "--amount",
-        "400000",
-        "--wait",
-        "finalized",
-    ]);
+    let transfer = finalized_transfer(&devnet, "alice", "bob", "400000");
     assert_eq!(transfer["ack"]["nonce"], 0);
     assert!(transfer["finalized_block"].as_u64().unwrap() > included);
     let withdraw = devnet.ok(&[
@@ -359,18 +369,7 @@ async fn transactions_keep_resume_and_snapshots_end_to_end() {
     let driver = watchdog(&devnet).await;
     let init = driver.run(&["init"]).await.unwrap();
     assert_eq!(init.exit_code, Some(0), "{}", init.stderr);
-    let settled = devnet.ok(&[
-        "tx",
-        "transfer",
-        "--from",
-        "bob",
-        "--to",
-        "alice",
-        "--amount",
-        "1000",
-        "--wait",
-        "finalized",
-    ]);
+    let settled = finalized_transfer(&devnet, "bob", "alice", "1000");
     agreed_block = agreed_block.max(settled["finalized_block"].as_u64().unwrap());
     agree_at(&driver, agreed_block).await;
 
@@ -378,18 +377,7 @@ async fn transactions_keep_resume_and_snapshots_end_to_end() {
     let saved = devnet.ok(&["snapshot", "save", "drill"]);
     assert_eq!(saved["saved"]["name"], "drill");
     let at_snapshot = finalized(&sequencer).await;
-    let later = devnet.ok(&[
-        "tx",
-        "transfer",
-        "--from",
-        "bob",
-        "--to",
-        "alice",
-        "--amount",
-        "5000",
-        "--wait",
-        "finalized",
-    ]);
+    let later = finalized_transfer(&devnet, "bob", "alice", "5000");
     let later_block = later["finalized_block"].as_u64().unwrap();
     agree_at(&driver, later_block).await;
     let before_down = finalized(&sequencer).await;
@@ -417,16 +405,7 @@ async fn transactions_keep_resume_and_snapshots_end_to_end() {
         run.summary_line
     );
     assert_eq!(finalized(&sequencer).await, before_down);
-    let after = devnet.ok(&[
-        "tx",
-        "deposit",
-        "--from",
-        "alice",
-        "--amount",
-        "3",
-        "--wait",
-        "finalized",
-    ]);
+    let after = finalized_deposit(&devnet, "alice", "3");
     assert!(after["inclusion_block"].as_u64().unwrap() > kept_block);
     agree_at(&driver, after["finalized_block"].as_u64().unwrap()).await;
 

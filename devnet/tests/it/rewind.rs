@@ -11,7 +11,9 @@ use devnet_scenarios::driver::WatchdogDriver;
 use serde_json::Value;
 
 use crate::cli::json_line;
-use crate::devstate::{Devnet, agree_at, finalized, served_state, watchdog_of};
+use crate::devstate::{
+    Devnet, agree_at, finalized, finalized_deposit, finalized_transfer, served_state, watchdog_of,
+};
 use crate::http::poll;
 
 /// The events of the devnet, recorded or live.
@@ -26,18 +28,7 @@ fn events(devnet: &Devnet) -> Vec<Value> {
 
 /// A transfer from Alice to Bob, waited for until finalized.
 fn transfer(devnet: &Devnet, amount: &str) -> Value {
-    devnet.ok(&[
-        "tx",
-        "transfer",
-        "--from",
-        "alice",
-        "--to",
-        "bob",
-        "--amount",
-        amount,
-        "--wait",
-        "finalized",
-    ])
+    finalized_transfer(devnet, "alice", "bob", amount)
 }
 
 async fn watchdog(devnet: &Devnet) -> WatchdogDriver {
@@ -75,16 +66,7 @@ async fn a_detached_devnet_rewinds_in_place_rotates_logs_and_resumes_after_down_
     let sequencer = endpoints["sequencer"].as_str().unwrap().to_owned();
 
     // Transactions through the control API; a refusal is still exit 1 with nothing sent.
-    let deposit = devnet.ok(&[
-        "tx",
-        "deposit",
-        "--from",
-        "alice",
-        "--amount",
-        "600000",
-        "--wait",
-        "finalized",
-    ]);
+    let deposit = finalized_deposit(&devnet, "alice", "600000");
     assert_eq!(deposit["source"], "control_api");
     assert!(deposit["finalized_block"].as_u64().is_some());
     let refused = devnet.run(&["tx", "withdraw", "--from", "bob", "--amount", "1"]);
@@ -254,16 +236,7 @@ async fn a_devnet_on_another_chain_id_takes_ops_agrees_and_resumes_only_on_that_
     let sequencer = ready["endpoints"]["sequencer"].as_str().unwrap().to_owned();
     let domain = crate::http::get_json(&sequencer, "/domain").await;
     assert_eq!(domain["chainId"], 1337, "{domain}");
-    devnet.ok(&[
-        "tx",
-        "deposit",
-        "--from",
-        "alice",
-        "--amount",
-        "600000",
-        "--wait",
-        "finalized",
-    ]);
+    finalized_deposit(&devnet, "alice", "600000");
     let driver = watchdog_of(&exports).await;
     let init = driver.run(&["init"]).await.unwrap();
     assert_eq!(init.exit_code, Some(0), "{}", init.stderr);

@@ -263,3 +263,46 @@ async fn a_devnet_on_another_chain_id_takes_ops_agrees_and_resumes_only_on_that_
     let run = driver.run(&["tick"]).await.unwrap();
     assert_eq!(run.exit_code, Some(0), "{}", run.summary_line);
 }
+
+#[tokio::test]
+async fn a_restore_that_cannot_load_leaves_the_running_devnet_as_it_was() {
+    let devnet = Devnet::new();
+    let ready = devnet.ok(&["up", "--detach"]);
+    let sequencer = ready["endpoints"]["sequencer"].as_str().unwrap().to_owned();
+    devnet.ok(&["snapshot", "save", "good"]);
+    // A snapshot whose manifest is fine but whose chain anvil cannot load.
+    let snapshots = devnet.dir.join("snapshots");
+    std::fs::create_dir_all(snapshots.join("bad")).unwrap();
+    std::fs::copy(
+        snapshots.join("good/snapshot.json"),
+        snapshots.join("bad/snapshot.json"),
+    )
+    .unwrap();
+    std::fs::write(snapshots.join("bad/chain.json"), b"{not a dump").unwrap();
+    let before = finalized(&sequencer).await;
+
+    let refused = devnet.run(&["snapshot", "restore", "bad"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("restoring the chain"), "{stderr}");
+    let failed = events(&devnet)
+        .into_iter()
+        .find(|e| e["kind"] == "restore_failed")
+        .expect("a restore_failed event");
+    assert_eq!(failed["name"], "bad");
+    // The running L1 and sequencer go on: ready, serving, taking transactions.
+    let status = devnet.ok(&["status"]);
+    assert_eq!(status["state"], "ready");
+    assert_eq!(status["components"]["anvil"]["alive"], true);
+    assert_eq!(served_state(&sequencer).await, before);
+    let deposit = finalized_deposit(&devnet, "alice", "5");
+    assert_eq!(deposit["source"], "control_api");
+    assert!(!devnet.dir.join("logs/anvil.log.next").exists());
+    // A name that is no snapshot is refused before anything stops.
+    let missing = devnet.run(&["snapshot", "restore", "../good"]);
+    assert_eq!(missing.status.code(), Some(1));
+    // The good one still restores.
+    let restored = devnet.ok(&["snapshot", "restore", "good"]);
+    assert_eq!(restored["restored"]["name"], "good");
+    assert_eq!(served_state(&sequencer).await, before);
+}

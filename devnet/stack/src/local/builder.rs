@@ -236,11 +236,24 @@ impl L1Setup {
 
     /// The L1 of a state dump (the deployment found in place).
     pub(super) async fn resume(&self, state: &std::path::Path) -> Result<Devnet> {
+        self.resume_logging_to(state, &self.log).await
+    }
+
+    /// The L1 of a state dump, its output in `log` instead of the usual log.
+    pub(super) async fn resume_logging_to(
+        &self,
+        state: &std::path::Path,
+        log: &std::path::Path,
+    ) -> Result<Devnet> {
         let timeout = self
             .ready_timeout
             .unwrap_or_default()
             .max(RESUME_READY_TIMEOUT);
-        let builder = self.builder().load_state(state).ready_timeout(timeout);
+        let builder = self
+            .builder()
+            .anvil_log(log)
+            .load_state(state)
+            .ready_timeout(timeout);
         self.start(builder)
             .await
             .with_context(|| format!("resuming the chain of {}", state.display()))

@@ -262,17 +262,19 @@ impl LocalStack {
 
     /// Rewinds the L1 and the sequencer together to the chain dumped at `state` (a snapshot's
     /// `chain.json`), whose head must be `kept`'s: stops the sequencer, starts an anvil on that
-    /// chain (the running one's log goes aside as its newest rotated file), checks the head,
-    /// stops the old anvil, clears the sequencer's data and starts the sequencer again, which
-    /// recovers from the rewound chain. Addresses and mining stay; the L1 endpoint changes (a
+    /// chain (logging to `anvil.log.next`), checks the head, stops the old anvil, moves its log
+    /// aside as the newest rotated file and the new one's into place, clears the sequencer's
+    /// data and starts the sequencer again, which recovers from the rewound chain. Addresses and mining stay; the L1 endpoint changes (a
     /// [`Front`](crate::Front) hides that). When the new anvil does not start or holds another
     /// head, the running L1 stays and the sequencer is started on it again.
     pub async fn restore_chain(&mut self, state: &Path, kept: &crate::persist::Kept) -> Result<()> {
         if let Some(running) = self.sequencer.take() {
             running.shutdown().await?;
         }
-        crate::logs::rotate_now(&self.l1.log, self.log_policy.files)?;
-        let fresh = match self.l1.resume(state).await {
+        let mut next_log = self.l1.log.clone().into_os_string();
+        next_log.push(".next");
+        let next_log = PathBuf::from(next_log);
+        let fresh = match self.l1.resume_logging_to(state, &next_log).await {
             Ok(fresh) => match crate::persist::verify_resumed(fresh.anvil().provider(), kept).await
             {
                 Ok(()) => Ok(fresh),
@@ -286,6 +288,8 @@ impl LocalStack {
         let fresh = match fresh {
             Ok(fresh) => fresh,
             Err(e) => {
+                // Its output is in the error (the log tail).
+                let _ = std::fs::remove_file(&next_log);
                 if let Err(again) = self.start_sequencer(true).await {
                     tracing::warn!(target: "devnet::stack", error = %format!("{again:#}"), "the sequencer did not start again on the running L1");
                 }
@@ -294,6 +298,14 @@ impl LocalStack {
         };
         let old = std::mem::replace(&mut self.devnet, fresh);
         old.shutdown().await?;
+        crate::logs::rotate_now(&self.l1.log, self.log_policy.files)?;
+        std::fs::rename(&next_log, &self.l1.log).with_context(|| {
+            format!(
+                "renaming {} to {}",
+                next_log.display(),
+                self.l1.log.display()
+            )
+        })?;
         self.spawned.push(self.devnet.anvil().pid());
         self.config.rpc_url = self.devnet.rpc_url().to_owned();
         wipe(&self.dirs.sequencer_data)?;

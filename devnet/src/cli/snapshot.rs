@@ -5,7 +5,8 @@
 //!   else from the chain `down --keep` kept.
 //! - `restore NAME`: on a running devnet, rewinds it in place: the sequencer stops, anvil
 //!   restarts on the snapshot's chain (the endpoints stay), the sequencer restarts on cleared
-//!   data and recovers from that chain (events `restoring`, `restored`). On a stopped devnet,
+//!   data and recovers from that chain (events `restoring`, `restored`); a chain anvil cannot
+//!   load is refused (`restore_failed`) and the devnet runs on as it was. On a stopped devnet,
 //!   the snapshot becomes the kept chain, the sequencer's data is cleared, and the next
 //!   `devnet up` resumes there. Either way L1 and sequencer are rewound together.
 //! - `list`, `remove NAME`.

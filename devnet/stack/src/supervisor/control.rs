@@ -24,10 +24,11 @@
 //! devnet is not ready) or `stopped` (it stopped while a transaction waited), 504 `timeout`,
 //! 500 `internal`.
 //!
-//! **Adding a route** (e.g. `snapshot`, `tx`): a read-only one needs only the shared
-//! [`ControlState`]; one that acts on the stack adds a [`ControlRequest`] variant (carrying a
-//! reply channel), a handler that sends it with [`ask`], and one arm in the supervision loop's
-//! `Runner::handle`, which owns the stack. Register the route in [`router`].
+//! **Adding a route**: a read-only one, or one that only needs the published endpoints (as
+//! `tx` and `faults`), needs only the shared [`ControlState`]; one that acts on the stack (as
+//! `snapshots`, `l1/mine`) adds a [`ControlRequest`] variant (carrying a reply channel), a
+//! handler that sends it with [`ask`], and one arm in the supervision loop's `Runner::handle`
+//! (`runner/requests.rs`), which owns the stack. Register the route in [`router`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -7,8 +7,11 @@
 #                  dockerd with its data root, pid file and log under .cache/docker (its sockets
 #                  under /run) and stops it again when the sourcing script exits.
 #
-# The started engine uses the vfs storage driver (no overlay mounts needed) and no bridge and
-# no iptables rules: builds and containers use the host's network or none.
+# The started engine uses the vfs storage driver (no overlay mounts needed) and no default
+# bridge: builds and containers use the host's network or none, except the private networks
+# the compose backend makes. Its iptables rules stay on: without them a Docker 20.10
+# `--internal` network still has a default route through the host (which forwards), so it
+# would be neither internal nor could a container be cut off one by disconnecting it.
 #
 # The functions and DOCKER_BUILD are used by the scripts that source this file and from traps.
 # shellcheck disable=SC2034,SC2317
@@ -144,7 +147,7 @@ engine_start() {
     # must leave the engine to the exit trap, which still needs it to remove what it made.
     setsid dockerd --data-root "${engine_cache}/data" --exec-root "${engine_run}" \
         --pidfile "${engine_pidfile}" --host "unix://${engine_socket}" \
-        --storage-driver vfs --bridge none --iptables=false --ip6tables=false \
+        --storage-driver vfs --bridge none --iptables=true --ip6tables=false \
         --log-level warn >"${engine_log}" 2>&1 &
     engine_started_pid=$!
     export DOCKER_HOST="unix://${engine_socket}"

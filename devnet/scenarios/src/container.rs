@@ -90,9 +90,21 @@ pub fn under_ci() -> bool {
 
 /// A named volume, removed with [`remove_volume`].
 pub async fn create_volume(prefix: &str) -> Result<String> {
-    let name = format!("{prefix}-{}-{:x}", std::process::id(), rand_suffix());
+    let name = unique_name(prefix);
     docker(&["volume", "create", &name]).await?;
     Ok(name)
+}
+
+/// `<prefix>-<pid>-<suffix>`: a name no other run and no earlier call of this run uses.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{prefix}-{}-{:x}{}",
+        std::process::id(),
+        rand_suffix(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Removes a volume (best effort callers log the error).

@@ -138,12 +138,20 @@ pub async fn ensure_watchdog_binary(release: bool) -> Result<PathBuf> {
 
 /// Where a [`WatchdogDriver`] in container mode runs the watchdog: its image, the Docker
 /// network of the container and the named volume mounted as its state volume.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ContainerSpec {
     /// The image (its entrypoint is `sequencer-watchdog`).
     pub image: String,
     /// `host`, or a Docker network by name.
     pub network: String,
+    /// More networks the container joins before it starts (`compose`: the application
+    /// network, besides the L1 network in `network`).
+    pub extra_networks: Vec<String>,
+    /// A label (`KEY=VALUE`) on the container, by which its deployment removes it.
+    pub label: Option<String>,
+    /// The container's name (default: a fresh one per command); set it to reach a running
+    /// command's container, e.g. to cut it off a network.
+    pub name: Option<String>,
     /// The named volume mounted at [`IMAGE_STATE_VOLUME`].
     pub volume: String,
 }
@@ -186,6 +194,16 @@ impl WatchdogDriver {
         driver
     }
 
+    /// The same driver, its commands in a container named `name` (container mode only: on the
+    /// host the driver is returned unchanged).
+    pub fn named(&self, name: impl Into<String>) -> Self {
+        let mut driver = self.clone();
+        if let Some(spec) = &mut driver.container {
+            spec.name = Some(name.into());
+        }
+        driver
+    }
+
     /// The container this driver runs in, if any.
     pub fn container(&self) -> Option<&ContainerSpec> {
         self.container.as_ref()
@@ -220,24 +238,34 @@ impl WatchdogDriver {
                 None
             }
             Some(spec) => {
-                let name = container_name();
-                command.args(["run", "--rm", "--name", &name, "--network", &spec.network]);
+                let name = spec.name.clone().unwrap_or_else(container_name);
+                // With more networks the container is made, joined to them, then started with
+                // its output attached (`docker start -a` exits with the command's status).
+                let verb = if spec.extra_networks.is_empty() {
+                    "run"
+                } else {
+                    "create"
+                };
+                command.args([verb, "--rm", "--name", &name, "--network", &spec.network]);
+                if let Some(label) = &spec.label {
+                    command.args(["--label", label]);
+                }
                 command.args(["--volume", &format!("{}:{IMAGE_STATE_VOLUME}", spec.volume)]);
                 for key in env.keys() {
                     command.args(["--env", key]);
                 }
                 command.arg(&spec.image).args(args);
+                if !spec.extra_networks.is_empty() {
+                    scrubbed_env(&mut command, &env);
+                    prepare_container(&mut command, &spec.extra_networks, &name).await?;
+                    command = tokio::process::Command::new(&self.binary);
+                    command.args(["start", "--attach", &name]);
+                }
                 Some(name)
             }
         };
+        scrubbed_env(&mut command, &env);
         command
-            .env_clear()
-            .envs(
-                ["PATH", "HOME", "LANG", "DOCKER_HOST", "DOCKER_CONFIG"]
-                    .iter()
-                    .filter_map(|k| Some((*k, std::env::var(k).ok()?))),
-            )
-            .envs(&env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -283,6 +311,49 @@ impl WatchdogDriver {
             stderr,
         })
     }
+}
+
+/// Clears `command`'s environment but for what the Docker client and the watchdog need, then
+/// sets `env`.
+fn scrubbed_env(command: &mut tokio::process::Command, env: &BTreeMap<String, String>) {
+    command
+        .env_clear()
+        .envs(
+            ["PATH", "HOME", "LANG", "DOCKER_HOST", "DOCKER_CONFIG"]
+                .iter()
+                .filter_map(|k| Some((*k, std::env::var(k).ok()?))),
+        )
+        .envs(env);
+}
+
+/// Runs `create` (the `docker create …` in `command`, with the command's environment, which
+/// the container's `--env NAME`s read) and joins the container to `networks`.
+async fn prepare_container(
+    command: &mut tokio::process::Command,
+    networks: &[String],
+    name: &str,
+) -> Result<()> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .context("`docker create` did not finish in 30 s")??;
+    if !output.status.success() {
+        bail!(
+            "`docker create` of the watchdog's container failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    for network in networks {
+        if let Err(e) = crate::container::docker(&["network", "connect", network, name]).await {
+            let _ = crate::container::docker(&["rm", "--force", name]).await;
+            return Err(e.context("joining the watchdog's container to a network"));
+        }
+    }
+    Ok(())
 }
 
 /// A container name no other run uses.

@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::deploy::{Backend, Caps, InProcessDeployer, LocalDeployer};
+use crate::deploy::{Backend, Caps, ComposeDeployer, InProcessDeployer, LocalDeployer};
 
 pub use attach::{
     ATTACH_APP_ENV, ATTACH_CONTROL_ENV, ATTACH_L1_ENV, ATTACH_SEQUENCER_ENV,
@@ -60,12 +60,24 @@ pub const BACKEND_ENV: &str = "DEVNET_BACKEND";
 
 /// The capabilities of a deployment on `backend` (`None` for `attach`: they come from
 /// probing the target), without `Image`, which the environment decides on every backend
-/// ([`container::image_unavailable`]).
+/// ([`container::image_unavailable`]; on `compose`, every scenario needs it:
+/// [`deploy::compose_unavailable`]).
 pub fn backend_caps(backend: Backend) -> Option<Caps> {
     match backend {
         Backend::Local => Some(LocalDeployer::CAPS),
         Backend::InProcess => Some(InProcessDeployer::CAPS),
         Backend::Attach => None,
+        Backend::Compose => Some(ComposeDeployer::CAPS),
+    }
+}
+
+/// What scenario `info` needs on `backend`: on `compose` everything runs in containers, so
+/// every scenario also needs `Image` (the engine and the anvil, sequencer and watchdog
+/// images).
+pub fn needs_on(info: &ScenarioInfo, backend: Backend) -> Caps {
+    match backend {
+        Backend::Compose => info.needs | Caps::IMAGE,
+        _ => info.needs,
     }
 }
 
@@ -155,9 +167,10 @@ pub async fn run_with(name: &str, options: &RunOptions) -> Option<Verdict> {
     stack.seed = options.seed;
     stack.backend = options.backend;
     stack.attach = options.attach.clone();
-    let (error, evidence, kept) = match caps(options, info.needs).await {
+    let needs = needs_on(info, options.backend);
+    let (error, evidence, kept) = match caps(options, needs).await {
         Err(e) => (Some(format!("setup: {e:#}")), Evidence::default(), None),
-        Ok((caps, why)) if !info.missing(caps).is_empty() => {
+        Ok((caps, why)) if !caps.missing(needs).is_empty() => {
             return Some(Verdict {
                 name: info.name,
                 backend: options.backend.to_string(),
@@ -165,7 +178,7 @@ pub async fn run_with(name: &str, options: &RunOptions) -> Option<Verdict> {
                 expected: info.expected,
                 checks: Vec::new(),
                 error: None,
-                skipped: Some(info.missing(caps).to_string()),
+                skipped: Some(caps.missing(needs).to_string()),
                 duration: started.elapsed(),
                 evidence: Evidence {
                     notes: why.into_iter().collect(),
@@ -215,7 +228,11 @@ async fn caps(options: &RunOptions, needs: Caps) -> anyhow::Result<(Caps, Option
     if !needs.contains(Caps::IMAGE) {
         return Ok((caps, None));
     }
-    Ok(match container::image_unavailable().await {
+    let unavailable = match options.backend {
+        Backend::Compose => deploy::compose_unavailable().await,
+        _ => container::image_unavailable().await,
+    };
+    Ok(match unavailable {
         None => (caps | Caps::IMAGE, None),
         Some(why) => (caps, Some(why)),
     })

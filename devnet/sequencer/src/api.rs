@@ -89,6 +89,23 @@ async fn cors(request: Request, next: Next) -> Response {
     response
 }
 
+/// Counts a request in `held_requests` while a `stall` holds it (also when the client goes
+/// away and the request future is dropped).
+struct HeldRequest<'a>(&'a Shared);
+
+impl<'a> HeldRequest<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared.held.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(shared)
+    }
+}
+
+impl Drop for HeldRequest<'_> {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Applies the `slow`, `stall` and `unavailable` faults before a route runs.
 async fn fault_gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
@@ -102,6 +119,7 @@ async fn fault_gate(State(shared): State<Arc<Shared>>, request: Request, next: N
                 break;
             }
             Some(Hold::Stall) => {
+                let _held = HeldRequest::new(&shared);
                 if shared.is_shutting_down() || changes.changed().await.is_err() {
                     return ApiError::new(Code::Unavailable, "sequencer shutting down")
                         .into_response();

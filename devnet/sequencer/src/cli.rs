@@ -31,16 +31,20 @@ pub struct Args {
     /// InputBox address (default: discovered from the application).
     #[arg(long, env = "DEVNET_SEQUENCER_INPUT_BOX")]
     pub input_box: Option<Address>,
-    /// Public API listener (loopback only).
+    /// Public API listener (loopback only, unless --allow-private-listen).
     #[arg(long, default_value = "127.0.0.1:0", env = "DEVNET_SEQUENCER_LISTEN")]
     pub listen: SocketAddr,
-    /// Control API listener (loopback only).
+    /// Control API listener (loopback only, unless --allow-private-listen).
     #[arg(
         long,
         default_value = "127.0.0.1:0",
         env = "DEVNET_SEQUENCER_CONTROL_LISTEN"
     )]
     pub control_listen: SocketAddr,
+    /// Also allow a private IPv4 address (10/8, 172.16/12, 192.168/16) for both listeners: the
+    /// container's own address on a private network with no route out. Never 0.0.0.0.
+    #[arg(long, env = "DEVNET_SEQUENCER_ALLOW_PRIVATE_LISTEN")]
+    pub allow_private_listen: bool,
     /// L1 chain id (default: the wallet configuration's).
     #[arg(long, env = "DEVNET_SEQUENCER_CHAIN_ID")]
     pub chain_id: Option<u64>,
@@ -114,6 +118,7 @@ impl Args {
         config.input_box = self.input_box;
         config.listen = self.listen;
         config.control_listen = self.control_listen;
+        config.private_listen = self.allow_private_listen;
         config.fee_exponent = self.fee_exponent;
         config.frame_interval = self.frame_interval;
         config.batch_max_ops = self.batch_max_ops;
@@ -196,5 +201,30 @@ mod tests {
         ])
         .unwrap();
         assert!(bad.config().is_err(), "non-loopback listeners are refused");
+        let parse = |extra: &[&str]| {
+            let mut argv = vec![
+                "devnet-sequencer",
+                "--rpc-url",
+                "x",
+                "--app",
+                "0xee72fC427e6A8e8c1Be1B2921DBE9F8E4e20253c",
+                "--control-listen",
+                "127.0.0.1:0",
+            ];
+            argv.extend_from_slice(extra);
+            Args::try_parse_from(argv).unwrap().config()
+        };
+        assert!(
+            parse(&["--listen", "10.213.7.20:8000"]).is_err(),
+            "a private address needs the explicit setting"
+        );
+        let allowed = parse(&["--listen", "10.213.7.20:8000", "--allow-private-listen"]).unwrap();
+        assert!(allowed.private_listen);
+        for refused in ["0.0.0.0:8000", "203.0.113.9:8000", "[::]:8000"] {
+            assert!(
+                parse(&["--listen", refused, "--allow-private-listen"]).is_err(),
+                "{refused} is refused even with the setting"
+            );
+        }
     }
 }

@@ -39,10 +39,14 @@ pub struct SequencerConfig {
     pub chain_id: u64,
     /// The wallet configuration; its `sequencer_address` submits the batches.
     pub wallet: WalletConfig,
-    /// Public API listener (loopback only).
+    /// Public API listener (loopback only, unless [`private_listen`](Self::private_listen)).
     pub listen: SocketAddr,
-    /// Control listener (loopback only).
+    /// Control listener (loopback only, unless [`private_listen`](Self::private_listen)).
     pub control_listen: SocketAddr,
+    /// Also allow listeners on a private IPv4 address (10/8, 172.16/12, 192.168/16): the
+    /// sequencer's own address on a private container network. Off by default; never the
+    /// unspecified address or a public one.
+    pub private_listen: bool,
     /// Frame fee exponent.
     pub fee_exponent: u16,
     /// Frame rotation step in safe blocks.
@@ -82,6 +86,7 @@ impl SequencerConfig {
             wallet,
             listen: loopback,
             control_listen: loopback,
+            private_listen: false,
             fee_exponent: DEVNET_FEE_EXPONENT,
             frame_interval: FRAME_CLOCK_INTERVAL_SAFE_BLOCKS,
             batch_max_ops: 100,
@@ -103,9 +108,19 @@ impl SequencerConfig {
             "fee exponent {} is above the maximum {MAX_EXPONENT}",
             self.fee_exponent
         );
+        let allowed = |addr: SocketAddr| match addr.ip() {
+            ip if ip.is_loopback() => true,
+            std::net::IpAddr::V4(ip) => self.private_listen && ip.is_private(),
+            std::net::IpAddr::V6(_) => false,
+        };
         ensure!(
-            self.listen.ip().is_loopback() && self.control_listen.ip().is_loopback(),
-            "the sequencer binds loopback addresses only"
+            allowed(self.listen) && allowed(self.control_listen),
+            "{}",
+            if self.private_listen {
+                "the sequencer binds loopback or private IPv4 addresses only"
+            } else {
+                "the sequencer binds loopback addresses only (a private container address needs --allow-private-listen)"
+            }
         );
         ensure!(
             self.frame_interval > 0,

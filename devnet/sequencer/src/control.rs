@@ -141,6 +141,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         "divergence": node.replica.divergence,
         "l1_error": node.l1_error,
         "faults": node.faults.list().iter().map(Fault::to_string).collect::<Vec<_>>(),
+        "held_requests": shared.held.load(std::sync::atomic::Ordering::SeqCst),
     });
     drop(node);
     json_response(StatusCode::OK, &value)

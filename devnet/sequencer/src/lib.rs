@@ -46,7 +46,7 @@
 //! | `POST /faults` | `{"set": [spec…]}` or `{"add": [spec…]}` | replace or extend the armed faults |
 //! | `DELETE /faults` | — | disarm all |
 //! | `POST /batches/close` | — | seal the open batch now if it holds anything; `{"sealed": bool}` |
-//! | `GET /status` | — | safe block, input cursor, open batch, batch counters, checkpoint, divergence |
+//! | `GET /status` | — | safe block, input cursor, open batch, batch counters, checkpoint, divergence, requests a `stall` holds (`held_requests`) |
 //!
 //! # Faults
 //!

@@ -112,6 +112,8 @@ pub(crate) struct Shared {
     pub(crate) wake: Notify,
     /// Bumped whenever faults change or shutdown starts; stalled requests re-check.
     pub(crate) changed: watch::Sender<u64>,
+    /// Requests a `stall` fault is holding right now (`/status` `held_requests`).
+    pub(crate) held: std::sync::atomic::AtomicUsize,
     shutting_down: AtomicBool,
 }
 
@@ -126,6 +128,7 @@ impl Shared {
             era,
             wake: Notify::new(),
             changed: watch::Sender::new(0),
+            held: std::sync::atomic::AtomicUsize::new(0),
             shutting_down: AtomicBool::new(false),
         }
     }

@@ -83,14 +83,21 @@ impl DevnetBuilder {
     /// its code is not there yet, as on a loaded state).
     pub async fn start(self) -> Result<Devnet> {
         let anvil = Anvil::spawn(self.anvil).await?;
-        let provider = alloy::providers::ProviderBuilder::new()
-            .wallet(wallet()?)
-            .connect_http(anvil.endpoint_url().clone())
-            .erased();
-        let deployment = contracts::deploy(&provider).await?;
-        let l1 = L1Client::connect(anvil.endpoint_url().clone(), deployment)?;
+        let l1 = deploy_on(anvil.endpoint_url().clone()).await?;
         Ok(Devnet { anvil, l1 })
     }
+}
+
+/// Deploys the contracts, the token and the application (each only if its code is not there
+/// yet) on the anvil at `url`, one this process does not run (in a container, for example),
+/// and returns the L1 actions on it.
+pub async fn deploy_on(url: reqwest::Url) -> Result<L1Client> {
+    let provider = alloy::providers::ProviderBuilder::new()
+        .wallet(wallet()?)
+        .connect_http(url.clone())
+        .erased();
+    let deployment = contracts::deploy(&provider).await?;
+    L1Client::connect(url, deployment)
 }
 
 /// A running devnet L1: anvil with the Rollups contracts, the token and the application.

@@ -50,7 +50,7 @@ pub use contracts::{
     AddressDrift, Deployment, PlannedContract, deploy, pinned_address, rollups_plan,
 };
 pub use control_client::{ControlClient, ControlError};
-pub use devnet::{Devnet, DevnetBuilder};
+pub use devnet::{Devnet, DevnetBuilder, deploy_on};
 pub use error::{Class, DevnetError, classify};
 pub use front::Front;
 pub use install::{

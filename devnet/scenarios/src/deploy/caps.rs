@@ -35,10 +35,13 @@ impl Caps {
     /// The watchdog's container image (`sequencer-watchdog:local`, or `$DEVNET_WATCHDOG_IMAGE`)
     /// on a Docker engine that answers: the environment decides, on every backend.
     pub const IMAGE: Caps = Caps(1 << 8);
+    /// Cutting a component off a network and joining it again (`compose`: a container
+    /// disconnected from and reconnected to a Docker network).
+    pub const PARTITION: Caps = Caps(1 << 9);
     /// Every capability.
-    pub const ALL: Caps = Caps(0x1ff);
+    pub const ALL: Caps = Caps(0x3ff);
 
-    const NAMES: [(Caps, &'static str); 9] = [
+    const NAMES: [(Caps, &'static str); 10] = [
         (Caps::EVM, "Evm"),
         (Caps::MINING, "Mining"),
         (Caps::REORG, "Reorg"),
@@ -48,6 +51,7 @@ impl Caps {
         (Caps::STATE_DIR_FAULTS, "StateDirFaults"),
         (Caps::L1_INPUTS, "L1Inputs"),
         (Caps::IMAGE, "Image"),
+        (Caps::PARTITION, "Partition"),
     ];
 
     /// Whether every capability of `other` is here.
@@ -144,15 +148,19 @@ pub enum Backend {
     InProcess,
     /// Endpoints given by URL.
     Attach,
+    /// anvil, the devnet sequencer and each watchdog command in containers of locally built
+    /// images on private Docker networks.
+    Compose,
 }
 
 impl Backend {
-    /// `local`, `in-process` or `attach`.
+    /// `local`, `in-process`, `attach` or `compose`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Local => "local",
             Self::InProcess => "in-process",
             Self::Attach => "attach",
+            Self::Compose => "compose",
         }
     }
 }
@@ -165,7 +173,7 @@ impl fmt::Display for Backend {
 
 /// An unknown backend name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown backend {0:?} (local, in-process, attach)")]
+#[error("unknown backend {0:?} (local, in-process, attach, compose)")]
 pub struct UnknownBackend(pub String);
 
 impl FromStr for Backend {
@@ -176,6 +184,7 @@ impl FromStr for Backend {
             "local" => Ok(Self::Local),
             "in-process" => Ok(Self::InProcess),
             "attach" => Ok(Self::Attach),
+            "compose" => Ok(Self::Compose),
             other => Err(UnknownBackend(other.to_owned())),
         }
     }
@@ -192,7 +201,7 @@ mod tests {
         assert!(!in_process.contains(Caps::EVM | Caps::MINING));
         assert_eq!(in_process.missing(Caps::EVM | Caps::MINING), Caps::EVM);
         assert!(in_process.missing(Caps::REORG).is_empty());
-        assert_eq!(Caps::ALL.names().len(), 9);
+        assert_eq!(Caps::ALL.names().len(), 10);
         assert_eq!(
             (Caps::MINING | Caps::RPC_FAULTS).to_string(),
             "Mining|RpcFaults"
@@ -201,6 +210,7 @@ mod tests {
         assert_eq!(serde_json::from_value::<Caps>(json).unwrap(), in_process);
         assert!(serde_json::from_str::<Caps>(r#"["Warp"]"#).is_err());
         assert_eq!("in-process".parse::<Backend>(), Ok(Backend::InProcess));
-        assert!("compose".parse::<Backend>().is_err());
+        assert_eq!("compose".parse::<Backend>(), Ok(Backend::Compose));
+        assert!("kubernetes".parse::<Backend>().is_err());
     }
 }

@@ -51,13 +51,13 @@ async fn with_sequencer_task(
 
 /// `local`: anvil with the Rollups contracts ([`Devnet`]) and the devnet sequencer as a task,
 /// as the scenario harness runs them, on the topology's chain id. Caps: all but `Image`
-/// (which the environment decides).
+/// (which the environment decides) and `Partition` (processes on loopback share one network).
 #[derive(Debug, Clone, Default)]
 pub struct LocalDeployer;
 
 impl LocalDeployer {
     /// What every local deployment can do.
-    pub const CAPS: Caps = Caps::ALL.without(Caps::IMAGE);
+    pub const CAPS: Caps = Caps::ALL.without(Caps::IMAGE).without(Caps::PARTITION);
 }
 
 impl Deployer for LocalDeployer {

@@ -25,6 +25,7 @@
 
 mod anvil_history;
 mod caps;
+mod compose;
 mod deployers;
 mod identity;
 mod l1_error;
@@ -44,6 +45,11 @@ use tempfile::TempDir;
 
 pub(crate) use anvil_history::anvil_rewrite;
 pub use caps::{Backend, Caps, UnknownBackend};
+pub use compose::{
+    ANVIL_IMAGE_ENV, ComposeDeployer, ComposeL1, ComposeNet, DEFAULT_ANVIL_IMAGE,
+    DEFAULT_SEQUENCER_IMAGE, LABEL, SEQUENCER_IMAGE_ENV, anvil_image, compose_unavailable,
+    sequencer_image,
+};
 pub use deployers::{AttachDeployer, InProcessDeployer, LocalDeployer};
 pub use identity::{Identity, WALLET_CONFIGS, config_of_snapshot, exports};
 pub use l1_error::{L1Error, SnapshotId};
@@ -178,6 +184,7 @@ enum L1Handle {
     Anvil(Box<Devnet>),
     Synthetic(SyntheticL1),
     Attached(AttachedL1),
+    Compose(Box<ComposeL1>),
 }
 
 impl L1Handle {
@@ -187,6 +194,7 @@ impl L1Handle {
             Self::Anvil(devnet) => devnet.as_ref(),
             Self::Synthetic(synthetic) => synthetic,
             Self::Attached(attached) => attached,
+            Self::Compose(compose) => compose.as_ref(),
         }
     }
 }
@@ -205,7 +213,19 @@ pub struct Deployment {
     l1: L1Handle,
     routes: BTreeMap<Edge, String>,
     state_dir: PathBuf,
+    /// The networks and containers of a `compose` deployment (removed when dropped, after the
+    /// sequencer and the L1 handles above).
+    compose: Option<ComposeNet>,
     tmp: Option<TempDir>,
+}
+
+/// Who a [`Deployment::partition`] cuts off the L1 network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Member {
+    /// The sequencer (it keeps serving its APIs on the application network).
+    Sequencer,
+    /// A watchdog command's container, by name.
+    Watchdog(String),
 }
 
 impl Deployment {
@@ -244,6 +264,7 @@ impl Deployment {
             l1,
             routes,
             state_dir: tmp.path().join("watchdog"),
+            compose: None,
             tmp: Some(tmp),
         }
     }
@@ -368,13 +389,64 @@ impl Deployment {
         WatchdogDriver::new(binary, self.exports())
     }
 
+    /// The networks of a `compose` deployment.
+    pub fn compose(&self) -> Option<&ComposeNet> {
+        self.compose.as_ref()
+    }
+
+    fn partitionable(&self, what: &'static str) -> Result<&ComposeNet, DeployError> {
+        self.compose.as_ref().ok_or(DeployError::Unsupported {
+            what,
+            backend: self.backend,
+        })
+    }
+
+    /// Cuts `member` off the L1 network (`Partition`): its connections to anvil fail, while the
+    /// sequencer still serves the watchdog and the host on the application network.
+    pub async fn partition(&self, member: &Member) -> Result<(), DeployError> {
+        let net = self.partitionable("a partition")?;
+        match member {
+            Member::Sequencer => {
+                let name = self.sequencer.container_name().ok_or(DeployError::Unsupported {
+                    what: "a partition of a sequencer it does not run",
+                    backend: self.backend,
+                })?;
+                net.disconnect_l1(name).await
+            }
+            Member::Watchdog(name) => net.disconnect_l1(name).await,
+        }
+    }
+
+    /// Joins `member` to the L1 network again (the sequencer at its old address).
+    pub async fn rejoin(&self, member: &Member) -> Result<(), DeployError> {
+        let net = self.partitionable("a partition")?;
+        match member {
+            Member::Sequencer => {
+                let (name, ip) = self
+                    .sequencer
+                    .container_name()
+                    .zip(self.sequencer.container_l1_ip())
+                    .ok_or(DeployError::Unsupported {
+                        what: "a partition of a sequencer it does not run",
+                        backend: self.backend,
+                    })?;
+                net.connect_l1(name, Some(ip)).await
+            }
+            Member::Watchdog(name) => net.connect_l1(name, None).await,
+        }
+    }
+
     /// Keeps the temporary directory (watchdog state) after teardown; returns its path.
     pub fn keep_dir(&mut self) -> Option<PathBuf> {
         self.tmp.take().map(TempDir::keep)
     }
 
-    /// Stops the sequencer, then the proxies, then the L1.
+    /// Stops the sequencer, then the proxies, then the L1 (on `compose`, after saving the
+    /// containers' output under `logs/`).
     pub async fn shutdown(mut self) -> Result<(), DeployError> {
+        if let Some(net) = &self.compose {
+            net.save_logs(self.dir()).await;
+        }
         self.sequencer.shutdown().await?;
         for proxy in std::mem::take(&mut self.proxies).into_values() {
             proxy.shutdown().await;

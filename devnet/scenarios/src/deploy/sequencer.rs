@@ -8,6 +8,7 @@ use canonical::WalletConfig;
 use devnet_pins::addresses;
 use devnet_sequencer::{Fault, ResponseShape, Sequencer, SequencerConfig, SequencerHandle};
 
+use super::compose::SequencerContainer;
 use super::{Backend, DeployError};
 use crate::topology::SequencerSpec;
 
@@ -54,6 +55,8 @@ pub struct SequencerControl {
     /// The task's configuration (`None` for a remote sequencer).
     config: Option<SequencerConfig>,
     handle: Option<SequencerHandle>,
+    /// The sequencer's container (`compose`) and whether it runs.
+    container: Option<(SequencerContainer, bool)>,
     url: String,
     control_url: Option<String>,
 }
@@ -79,7 +82,30 @@ impl SequencerControl {
             control_url: Some(handle.control_url()),
             config: Some(config),
             handle: Some(handle),
+            container: None,
         })
+    }
+
+    /// The sequencer in its (started) container; stops remove it, starts make it again.
+    pub(crate) fn container(config: SequencerConfig, container: SequencerContainer) -> Self {
+        Self {
+            backend: Backend::Compose,
+            url: container.url(),
+            control_url: Some(container.control_url()),
+            config: Some(config),
+            handle: None,
+            container: Some((container, true)),
+        }
+    }
+
+    /// The container's name (`compose`).
+    pub(crate) fn container_name(&self) -> Option<&str> {
+        self.container.as_ref().map(|(c, _)| c.name.as_str())
+    }
+
+    /// The container's address on the L1 network (`compose`).
+    pub(crate) fn container_l1_ip(&self) -> Option<std::net::Ipv4Addr> {
+        self.container.as_ref().map(|(c, _)| c.l1_ip())
     }
 
     /// A sequencer known only by URL (and, if given, its control API).
@@ -88,6 +114,7 @@ impl SequencerControl {
             backend: Backend::Attach,
             config: None,
             handle: None,
+            container: None,
             url: url.trim_end_matches('/').to_owned(),
             control_url: control_url.map(|u| u.trim_end_matches('/').to_owned()),
         }
@@ -117,7 +144,10 @@ impl SequencerControl {
 
     /// Whether the managed task is running (a remote sequencer counts as running).
     pub fn is_running(&self) -> bool {
-        self.handle.is_some() || !self.is_managed()
+        match &self.container {
+            Some((_, running)) => *running,
+            None => self.handle.is_some() || !self.is_managed(),
+        }
     }
 
     /// The running task, if any.
@@ -132,9 +162,17 @@ impl SequencerControl {
         })
     }
 
-    /// Stops the task (as a crash would: unsent batches are lost); no-op when stopped.
+    /// Stops the task, or removes the container (as a crash would: unsent batches are lost);
+    /// no-op when stopped.
     pub async fn stop(&mut self) -> Result<(), DeployError> {
         self.managed("stopping the sequencer")?;
+        if let Some((container, running)) = &mut self.container {
+            if *running {
+                container.remove().await?;
+                *running = false;
+            }
+            return Ok(());
+        }
         if let Some(handle) = self.handle.take() {
             handle
                 .shutdown()
@@ -147,10 +185,18 @@ impl SequencerControl {
         Ok(())
     }
 
-    /// Starts the task again on the same ports, without the start-up faults; it recovers from
+    /// Starts the task (or makes the container) again on the same ports, without the start-up
+    /// faults; it recovers from
     /// the L1. No-op when running.
     pub async fn start(&mut self) -> Result<(), DeployError> {
         let mut config = self.managed("starting the sequencer")?.clone();
+        if let Some((container, running)) = &mut self.container {
+            if !*running {
+                container.start(false).await?;
+                *running = true;
+            }
+            return Ok(());
+        }
         if self.handle.is_some() {
             return Ok(());
         }

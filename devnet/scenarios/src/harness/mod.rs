@@ -38,7 +38,8 @@ use fault_proxy::{GetLogsCap, HttpProxy, ProxyRules, RpcProxy, RuleSet};
 use super::attach::AttachTarget;
 use super::seed::Seed;
 use crate::deploy::{
-    AttachDeployer, Backend, Caps, Deployer, Deployment, InProcessDeployer, LocalDeployer,
+    AttachDeployer, Backend, Caps, ComposeDeployer, Deployer, Deployment, InProcessDeployer,
+    LocalDeployer, Member,
 };
 use crate::driver::{ContainerSpec, Run, WatchdogDriver, ensure_watchdog_binary};
 use crate::topology::{Edge, SequencerSpec, Topology};
@@ -158,6 +159,19 @@ impl Harness {
             Backend::Local => Box::new(LocalDeployer),
             Backend::InProcess => Box::new(InProcessDeployer),
             Backend::Attach => Box::new(attach_deployer(&options)?),
+            Backend::Compose => {
+                if options.wd_l1_rules.is_some()
+                    || options.wd_l1_cap.is_some()
+                    || options.wd_seq_rules.is_some()
+                {
+                    return Err(anyhow::Error::new(NeedsCap {
+                        what: "a proxy on the watchdog's edges",
+                        cap: Caps::RPC_FAULTS,
+                        backend: Backend::Compose,
+                    }));
+                }
+                Box::new(ComposeDeployer)
+            }
         };
         let mut net = deployer
             .deploy(&options.topology())
@@ -203,7 +217,21 @@ impl Harness {
         if let Some(proxy) = &seq_proxy {
             net.route(Edge::WdToSeq, proxy.url());
         }
-        let driver = net.watchdog(binary);
+        let mut volumes = Vec::new();
+        let mut driver = net.watchdog(binary);
+        if let Some(compose) = net.compose() {
+            // Every watchdog command in a container on both networks, its state in a volume.
+            let volume = crate::container::create_volume("devnet-watchdog-state").await?;
+            volumes.push(volume.clone());
+            driver = driver.in_container(ContainerSpec {
+                image: crate::container::watchdog_image(),
+                network: compose.l1_network().to_owned(),
+                extra_networks: vec![compose.app_network().to_owned()],
+                label: Some(compose.label()),
+                name: None,
+                volume,
+            });
+        }
         Ok(Self {
             app: net.app(),
             state_dir: net.state_dir().to_owned(),
@@ -219,7 +247,7 @@ impl Harness {
             notes: Vec::new(),
             keep: false,
             disarm: AtomicBool::new(disarm),
-            volumes: Vec::new(),
+            volumes,
         })
     }
 
@@ -281,6 +309,7 @@ impl Harness {
             image: crate::container::watchdog_image(),
             network: "host".to_owned(),
             volume,
+            ..ContainerSpec::default()
         }))
     }
 
@@ -296,6 +325,34 @@ impl Harness {
         let runs = Arc::clone(&self.runs);
         let dir = self.dir().to_owned();
         tokio::spawn(async move { record(&runs, &dir, driver.run(&["tick"]).await) })
+    }
+
+    /// Starts `sequencer-watchdog tick` in the background in a container named `name`
+    /// (`compose`), so that it can be [`partition`](Self::partition)ed mid-tick.
+    pub fn spawn_named_tick(&self, name: &str) -> tokio::task::JoinHandle<Result<Run>> {
+        let driver = self.driver.named(name);
+        let runs = Arc::clone(&self.runs);
+        let dir = self.dir().to_owned();
+        tokio::spawn(async move { record(&runs, &dir, driver.run(&["tick"]).await) })
+    }
+
+    /// Cuts `member` off the L1 network (`Partition`).
+    pub async fn partition(&self, member: &Member) -> Result<()> {
+        self.need("a partition", Caps::PARTITION)?;
+        Ok(self.net.partition(member).await?)
+    }
+
+    /// Joins `member` to the L1 network again (`Partition`).
+    pub async fn rejoin(&self, member: &Member) -> Result<()> {
+        self.need("a partition", Caps::PARTITION)?;
+        Ok(self.net.rejoin(member).await?)
+    }
+
+    /// Whether the container `name` still runs (`compose`).
+    pub async fn container_running(&self, name: &str) -> bool {
+        crate::container::docker(&["inspect", "--format", "{{.State.Running}}", name])
+            .await
+            .is_ok_and(|out| out.trim() == "true")
     }
 
     /// Sets (or replaces) a watchdog environment variable for later commands.

@@ -9,6 +9,7 @@ mod chaos;
 mod common;
 mod divergence;
 mod liveness;
+mod partition;
 mod provider;
 mod range_cap;
 mod reorg;
@@ -136,7 +137,9 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         "idempotent-retick",
         "0 idle, two L1 requests",
         "after agreement a tick is idle; its only L1 requests are the finality check's two",
-    ),
+    )
+    // It counts the requests through a proxy on the watchdog's L1 edge.
+    .needing(Caps::RPC_FAULTS),
     latching(
         "tampered-state",
         "2 state_mismatch; then latched",
@@ -214,7 +217,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         "1 transient/* each; 0 cleared",
         "unavailable, slow beyond the timeout, stall; through a wd→seq proxy 503, dropped connections, truncated and invalid JSON, a hang → exit 1 transient each, never 2; slow under the timeout → 0; cleared → agreement",
     )
-    .needing(Caps::SEQ_FAULTS),
+    .needing(Caps::SEQ_FAULTS.union(Caps::RPC_FAULTS)),
     info(
         "l1-outage",
         "1 l1_unavailable",
@@ -311,6 +314,18 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
         "20 ticks over a seeded mix of transfers and deposits under seeded transient faults → never 2; 0 once cleared",
     )
     .needing(Caps::RPC_FAULTS.union(Caps::SEQ_FAULTS)),
+    info(
+        "watchdog-l1-partition",
+        "1 l1_unavailable mid-tick; then 0",
+        "a tick held between its sequencer reads and its L1 preflight is cut off the L1 network → exit 1 transient/l1_unavailable, never 2; the next tick, joined, agrees",
+    )
+    .needing(Caps::PARTITION.union(Caps::SEQ_FAULTS)),
+    info(
+        "sequencer-l1-partition",
+        "0 idle, 1 sequencer_stalled; then 0",
+        "the sequencer cut off the L1 network while a deposit lands: idle within the lag limit, 1 liveness/sequencer_stalled past it (never 2); joined again, agreement",
+    )
+    .needing(Caps::PARTITION.union(Caps::SEQ_FAULTS)),
 ];
 
 /// The scenario named `name`.
@@ -353,6 +368,8 @@ pub(super) async fn scenario(name: &str, h: &mut Harness, checks: &mut Checks) -
         "skipped-op" => divergence::skipped_op(h, checks).await,
         "regressed-inclusion" => divergence::regressed_inclusion(h, checks).await,
         "sequencer-stalled" => liveness::sequencer_stalled(h, checks).await,
+        "watchdog-l1-partition" => partition::watchdog_l1_partition(h, checks).await,
+        "sequencer-l1-partition" => partition::sequencer_l1_partition(h, checks).await,
         "clear-relatch" => divergence::clear_relatch(h, checks).await,
         "provider-disagreement" => divergence::provider_disagreement(h, checks).await,
         "log-range-cap" => range_cap::log_range_cap(h, checks, false).await,

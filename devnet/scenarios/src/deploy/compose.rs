@@ -649,6 +649,9 @@ impl Deployer for ComposeDeployer {
                 &port,
                 "--chain-id",
                 &chain_id,
+                // As the local backend's anvil: safe and finalized follow the head closely.
+                "--slots-in-an-epoch",
+                "1",
                 "--prune-history",
                 &history,
             ])

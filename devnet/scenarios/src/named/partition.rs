@@ -130,7 +130,8 @@ pub(super) async fn sequencer_l1_partition(h: &mut Harness, checks: &mut Checks)
     );
 
     h.rejoin(&Member::Sequencer).await?;
-    wait_status(h, "the sequencer reading L1 again", |s| {
+    let what = format!("the sequencer reading L1 again, past the deposit's block {landed}");
+    wait_status(h, &what, |s| {
         s["l1_error"].is_null() && s["scanned_block"].as_u64().unwrap_or(0) >= landed
     })
     .await?;

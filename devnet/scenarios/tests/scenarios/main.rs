@@ -8,7 +8,7 @@
 
 mod attach;
 
-use devnet_scenarios::deploy::{Backend, InProcessDeployer};
+use devnet_scenarios::deploy::{Backend, Caps, ComposeDeployer, InProcessDeployer, LocalDeployer};
 use devnet_scenarios::{RunOptions, SCENARIOS, Status};
 
 async fn scenario(name: &str, backend: Backend) {
@@ -128,6 +128,15 @@ scenario_tests!(Backend::InProcess, IN_PROCESS, {
     chaos_no_false_divergence_in_process => "chaos-no-false-divergence",
 });
 
+// On compose every scenario needs the engine and the images (`Image`): without them it is
+// skipped with the reason printed, except under CI=true, where that fails.
+scenario_tests!(Backend::Compose, COMPOSE, {
+    watchdog_l1_partition_compose => "watchdog-l1-partition",
+    sequencer_l1_partition_compose => "sequencer-l1-partition",
+    genesis_agree_compose => "genesis-agree",
+    kill_sequencer_compose => "kill-sequencer",
+});
+
 /// The spec's † scenarios (`devnet.md` §9): they must run on `in-process`.
 const DAGGER: &[&str] = &[
     "genesis-agree",
@@ -147,8 +156,22 @@ const DAGGER: &[&str] = &[
 
 #[test]
 fn every_scenario_has_a_test() {
-    let registered: Vec<_> = SCENARIOS.iter().map(|s| s.name).collect();
-    assert_eq!(registered, LOCAL, "local runs every scenario");
+    let registered: Vec<_> = SCENARIOS
+        .iter()
+        .filter(|s| s.missing(LocalDeployer::CAPS | Caps::IMAGE).is_empty())
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(registered, LOCAL, "local runs every scenario but Partition's");
+    let on_compose = ComposeDeployer::CAPS | Caps::IMAGE;
+    for info in SCENARIOS {
+        if info.needs.contains(Caps::PARTITION) {
+            assert!(COMPOSE.contains(&info.name), "{} runs on compose", info.name);
+        }
+    }
+    for name in COMPOSE {
+        let info = devnet_scenarios::find(name).expect("registered");
+        assert!(info.missing(on_compose).is_empty(), "{name} can run on compose");
+    }
     let runnable: Vec<_> = SCENARIOS
         .iter()
         .filter(|s| s.missing(InProcessDeployer::CAPS).is_empty())

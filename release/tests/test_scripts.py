@@ -12,8 +12,10 @@ SCRIPTS = (
     RELEASE / "check",
     RELEASE / "tools" / "install",
     RELEASE / "engine.sh",
+    RELEASE / "base.sh",
     RELEASE / "image",
     RELEASE / "image-test",
+    RELEASE / "devnet-images",
 )
 
 

@@ -95,14 +95,18 @@ struct HeldRequest<'a>(&'a Shared);
 
 impl<'a> HeldRequest<'a> {
     fn new(shared: &'a Shared) -> Self {
-        shared.held.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        shared
+            .held
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Self(shared)
     }
 }
 
 impl Drop for HeldRequest<'_> {
     fn drop(&mut self) {
-        self.0.held.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0
+            .held
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

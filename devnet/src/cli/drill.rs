@@ -41,9 +41,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub list: bool,
     /// The backend to run on: `local` (anvil and the real contracts), `in-process` (the
-    /// synthetic L1, no EVM: scenarios needing `Evm` are skipped) or `attach` (the L1 and
+    /// synthetic L1, no EVM: scenarios needing `Evm` are skipped), `attach` (the L1 and
     /// sequencer at `--l1` and `--sequencer`, on any chain; capabilities are probed, and
-    /// scenarios that add L1 inputs are skipped).
+    /// scenarios that add L1 inputs are skipped) or `compose` (anvil, the devnet sequencer and
+    /// each watchdog command in containers of the local images on private internal Docker
+    /// networks: `release/devnet-images` and `release/image` build them; adds `Partition`,
+    /// lacks `RpcFaults`, `StateDirFaults` and `Evm`; without an engine or the images every
+    /// scenario is skipped with the reason).
     #[arg(long, env = "DEVNET_BACKEND", default_value = "local")]
     pub backend: String,
     /// `attach`: the L1's JSON-RPC URL (any chain: the chain id is read from the node).
@@ -289,7 +293,7 @@ mod tests {
         let exit = run(&run_args(&["no-such-drill"]), dir.path(), &mut out).await;
         assert_eq!(exit.unwrap(), Exit::Usage);
         let exit = run(
-            &run_args(&["--backend", "compose", "genesis-agree"]),
+            &run_args(&["--backend", "kubernetes", "genesis-agree"]),
             dir.path(),
             &mut out,
         )

@@ -20,7 +20,7 @@
 //! | `mine N`, `reorg DEPTH`, `fault set SPEC…\|clear\|list` | runtime controls of the running devnet through its control API: mine, replace the newest blocks, arm or disarm sequencer faults |
 //! | `doctor [--strict]` | anvil version, binaries, pins |
 //! | `demo [--keep]` | the README demonstration; exit 0 only if the watchdog behaved as expected |
-//! | `run NAME…\|--all\|--list [--backend local\|in-process\|attach] [--l1 URL --sequencer URL [--control URL]] [--seed S] [--keep] [--strict] [--json] [--report PATH]` | named scenarios with a verdict table and `report.json`; exit 0 only if all passed |
+//! | `run NAME…\|--all\|--list [--backend local\|in-process\|attach\|compose] [--l1 URL --sequencer URL [--control URL]] [--seed S] [--keep] [--strict] [--json] [--report PATH]` | named scenarios with a verdict table and `report.json`; exit 0 only if all passed |
 //! | `sequencer …` | the devnet sequencer in the foreground (`devnet-sequencer`'s flags) |
 //! | `proxy --listen A --upstream URL --mode rpc\|http --rules F` | a fault proxy in the foreground |
 //!

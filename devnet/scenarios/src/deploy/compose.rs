@@ -29,8 +29,8 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider as _;
 use alloy::providers::ext::AnvilApi as _;
 use devnet_pins::addresses;
-use devnet_stack::{AddedInput, L1Client};
 use devnet_sequencer::SequencerConfig;
+use devnet_stack::{AddedInput, L1Client};
 use futures_util::future::BoxFuture;
 use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput};
 
@@ -252,7 +252,11 @@ impl ComposeNet {
     }
 
     /// Joins `container` to the L1 network again, at `ip` if given.
-    pub async fn connect_l1(&self, container: &str, ip: Option<Ipv4Addr>) -> Result<(), DeployError> {
+    pub async fn connect_l1(
+        &self,
+        container: &str,
+        ip: Option<Ipv4Addr>,
+    ) -> Result<(), DeployError> {
         let ip = ip.map(|ip| ip.to_string());
         let mut args = vec!["network", "connect"];
         if let Some(ip) = &ip {
@@ -298,7 +302,13 @@ impl Drop for ComposeNet {
                 .unwrap_or_default()
         };
         let label = self.label();
-        let ids = run(&["ps", "--all", "--quiet", "--filter", &format!("label={label}")]);
+        let ids = run(&[
+            "ps",
+            "--all",
+            "--quiet",
+            "--filter",
+            &format!("label={label}"),
+        ]);
         let ids: Vec<&str> = ids.split_whitespace().collect();
         if !ids.is_empty() {
             let mut args = vec!["rm", "--force", "--volumes"];
@@ -516,7 +526,11 @@ impl SequencerContainer {
         docker(&["start", &self.name])
             .await
             .map_err(|e| component("starting the sequencer's container", e))?;
-        wait_http(&format!("{}/livez", self.url()), "the sequencer's container").await
+        wait_http(
+            &format!("{}/livez", self.url()),
+            "the sequencer's container",
+        )
+        .await
     }
 
     /// Removes the container (SIGKILL: as a crash would).
@@ -659,15 +673,15 @@ impl Deployer for ComposeDeployer {
             .map_err(|e| component("starting anvil's container", e))?;
             let url = format!("http://{anvil_ip}:{ANVIL_PORT}");
             wait_anvil(&url).await?;
-            let parsed: reqwest::Url = url
-                .parse()
-                .map_err(|e| component("anvil's container", e))?;
-            let client = devnet_stack::deploy_on(parsed)
-                .await
-                .map_err(|source| DeployError::Component {
-                    what: "deploying the contracts on anvil's container",
-                    source,
-                })?;
+            let parsed: reqwest::Url =
+                url.parse().map_err(|e| component("anvil's container", e))?;
+            let client =
+                devnet_stack::deploy_on(parsed)
+                    .await
+                    .map_err(|source| DeployError::Component {
+                        what: "deploying the contracts on anvil's container",
+                        source,
+                    })?;
             let l1 = ComposeL1 {
                 url: url.clone(),
                 l1: client,
@@ -695,7 +709,8 @@ impl Deployer for ComposeDeployer {
             };
             container.start(true).await?;
             let sequencer = SequencerControl::container(config, container);
-            let identity = Identity::pinned(topology.l1.chain_id, &topology.sequencer.wallet_config);
+            let identity =
+                Identity::pinned(topology.l1.chain_id, &topology.sequencer.wallet_config);
             debug_assert_eq!(identity.app, addresses::APPLICATION);
             let mut deployment = Deployment::new(
                 Backend::Compose,
@@ -726,7 +741,10 @@ mod tests {
         assert!(routed_in(table, [10, 213, 7]), "the same /24");
         assert!(!routed_in(table, [10, 213, 8]), "a neighbour /24");
         assert!(routed_in(table, [10, 214, 99]), "inside a /16");
-        assert!(!routed_in(table, [10, 215, 1]), "the default route is no conflict");
+        assert!(
+            !routed_in(table, [10, 215, 1]),
+            "the default route is no conflict"
+        );
         assert_eq!(
             Network {
                 name: "n".to_owned(),

@@ -407,10 +407,13 @@ impl Deployment {
         let net = self.partitionable("a partition")?;
         match member {
             Member::Sequencer => {
-                let name = self.sequencer.container_name().ok_or(DeployError::Unsupported {
-                    what: "a partition of a sequencer it does not run",
-                    backend: self.backend,
-                })?;
+                let name = self
+                    .sequencer
+                    .container_name()
+                    .ok_or(DeployError::Unsupported {
+                        what: "a partition of a sequencer it does not run",
+                        backend: self.backend,
+                    })?;
                 net.disconnect_l1(name).await
             }
             Member::Watchdog(name) => net.disconnect_l1(name).await,

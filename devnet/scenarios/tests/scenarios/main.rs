@@ -161,16 +161,26 @@ fn every_scenario_has_a_test() {
         .filter(|s| s.missing(LocalDeployer::CAPS | Caps::IMAGE).is_empty())
         .map(|s| s.name)
         .collect();
-    assert_eq!(registered, LOCAL, "local runs every scenario but Partition's");
+    assert_eq!(
+        registered, LOCAL,
+        "local runs every scenario but Partition's"
+    );
     let on_compose = ComposeDeployer::CAPS | Caps::IMAGE;
     for info in SCENARIOS {
         if info.needs.contains(Caps::PARTITION) {
-            assert!(COMPOSE.contains(&info.name), "{} runs on compose", info.name);
+            assert!(
+                COMPOSE.contains(&info.name),
+                "{} runs on compose",
+                info.name
+            );
         }
     }
     for name in COMPOSE {
         let info = devnet_scenarios::find(name).expect("registered");
-        assert!(info.missing(on_compose).is_empty(), "{name} can run on compose");
+        assert!(
+            info.missing(on_compose).is_empty(),
+            "{name} can run on compose"
+        );
     }
     let runnable: Vec<_> = SCENARIOS
         .iter()

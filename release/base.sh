@@ -10,7 +10,7 @@
 # base_tag is read by the scripts that source this file.
 # shellcheck disable=SC2034
 
-cache="${engine_root}/.cache/image"
+cache="${ENGINE_REPO_ROOT:?set ENGINE_REPO_ROOT before sourcing release/base.sh}/.cache/image"
 
 # The Debian mirror this machine's apt uses for its own release (never named in the project).
 host_mirror() {

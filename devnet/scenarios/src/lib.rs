@@ -5,7 +5,8 @@
 //!
 //! Named scenarios and drills (spec `devnet.md` §8–9): each deploys a fresh stack on a
 //! [`Backend`] (`local`: anvil and the real contracts; `in-process`: the synthetic L1;
-//! `attach`: an L1 and a sequencer running elsewhere, an [`AttachTarget`]), drives
+//! `attach`: an L1 and a sequencer running elsewhere, an [`AttachTarget`]; `compose`: anvil,
+//! the sequencer and each watchdog command in containers on private networks), drives
 //! a workload and faults, runs `sequencer-watchdog` commands, checks what the watchdog did
 //! (plus `log_hygiene` over anvil's log and every watchdog stderr), and leaves a [`Verdict`]
 //! with the evidence for the report. `devnet run <name> --backend B` runs them from the

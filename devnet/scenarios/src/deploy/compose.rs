@@ -27,15 +27,14 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider as _;
-use alloy::providers::ext::AnvilApi as _;
 use devnet_pins::addresses;
 use devnet_sequencer::SequencerConfig;
-use devnet_stack::{AddedInput, L1Client};
+use devnet_stack::L1Client;
 use futures_util::future::BoxFuture;
 use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput};
 
-use super::anvil_history::{anvil_reorg, rewrite_on};
-use super::l1_error::{L1Error, SnapshotId, head_number, rpc_error};
+use super::l1_error::{L1Error, SnapshotId};
+use super::node::{AttachedL1, deposit_on, input_on};
 use super::sequencer::{SequencerControl, config_for};
 use super::{
     Backend, Caps, DeployError, Deployer, Deployment, Identity, L1Handle, L1Node, deployment_dir,
@@ -326,10 +325,11 @@ fn component(what: &'static str, source: impl std::fmt::Display) -> DeployError 
     }
 }
 
-/// anvil in its container, with the contracts deployed from the host.
+/// anvil in its container, with the contracts deployed from the host: its anvil controls are
+/// an attached anvil's, its deposits and inputs go through the devnet's L1 client.
 #[derive(Debug)]
 pub struct ComposeL1 {
-    url: String,
+    anvil: AttachedL1,
     l1: L1Client,
 }
 
@@ -340,59 +340,29 @@ impl ComposeL1 {
     }
 }
 
-fn landed(added: AddedInput) -> Landed {
-    Landed {
-        index: added.index,
-        block: added.block_number,
-        tx: added.transaction_hash,
-    }
-}
-
-fn l1_error(what: &'static str) -> impl FnOnce(anyhow::Error) -> L1Error {
-    move |source| L1Error::Devnet { what, source }
-}
-
 impl L1Node for ComposeL1 {
     fn kind(&self) -> &'static str {
         "anvil (container)"
     }
 
     fn rpc_url(&self) -> String {
-        self.url.clone()
+        self.anvil.rpc_url()
     }
 
     fn block_number(&self) -> BoxFuture<'_, Result<u64, L1Error>> {
-        Box::pin(head_number(self.l1.provider()))
+        self.anvil.block_number()
     }
 
     fn mine(&self, blocks: u64) -> BoxFuture<'_, Result<(), L1Error>> {
-        Box::pin(async move {
-            self.l1
-                .provider()
-                .anvil_mine(Some(blocks), None)
-                .await
-                .map_err(rpc_error("anvil_mine"))
-        })
+        self.anvil.mine(blocks)
     }
 
     fn set_automine(&self, on: bool) -> BoxFuture<'_, Result<(), L1Error>> {
-        Box::pin(async move {
-            self.l1
-                .provider()
-                .anvil_set_auto_mine(on)
-                .await
-                .map_err(rpc_error("evm_setAutomine"))
-        })
+        self.anvil.set_automine(on)
     }
 
     fn deposit_erc20(&self, who: Address, amount: U256) -> BoxFuture<'_, Result<Landed, L1Error>> {
-        Box::pin(async move {
-            self.l1
-                .deposit_erc20(who, amount, Bytes::new())
-                .await
-                .map(landed)
-                .map_err(l1_error("ERC-20 deposit"))
-        })
+        Box::pin(deposit_on(&self.l1, who, amount))
     }
 
     fn direct_input(
@@ -400,43 +370,15 @@ impl L1Node for ComposeL1 {
         sender: Address,
         payload: Bytes,
     ) -> BoxFuture<'_, Result<Landed, L1Error>> {
-        Box::pin(async move {
-            self.l1
-                .add_input(sender, payload)
-                .await
-                .map(landed)
-                .map_err(l1_error("direct input"))
-        })
+        Box::pin(input_on(&self.l1, sender, payload))
     }
 
     fn snapshot(&self) -> BoxFuture<'_, Result<SnapshotId, L1Error>> {
-        Box::pin(async move {
-            self.l1
-                .provider()
-                .anvil_snapshot()
-                .await
-                .map(SnapshotId)
-                .map_err(rpc_error("evm_snapshot"))
-        })
+        self.anvil.snapshot()
     }
 
     fn revert(&self, id: SnapshotId) -> BoxFuture<'_, Result<(), L1Error>> {
-        Box::pin(async move {
-            let reverted = self
-                .l1
-                .provider()
-                .anvil_revert(id.0)
-                .await
-                .map_err(rpc_error("evm_revert"))?;
-            if reverted {
-                Ok(())
-            } else {
-                Err(L1Error::Devnet {
-                    what: "revert",
-                    source: anyhow::anyhow!("anvil knows no snapshot {}", id.0),
-                })
-            }
-        })
+        self.anvil.revert(id)
     }
 
     fn reorg(
@@ -444,7 +386,7 @@ impl L1Node for ComposeL1 {
         depth: u64,
         replacements: Vec<Replacement>,
     ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
-        Box::pin(async move { anvil_reorg(self.l1.provider(), depth, &replacements).await })
+        self.anvil.reorg(depth, replacements)
     }
 
     fn rewrite(
@@ -453,7 +395,7 @@ impl L1Node for ComposeL1 {
         replace: Vec<(B256, Option<ReplacementInput>)>,
         extra: Vec<Replacement>,
     ) -> BoxFuture<'_, Result<Reorged, L1Error>> {
-        Box::pin(async move { rewrite_on(self.l1.provider(), from, &replace, &extra).await })
+        self.anvil.rewrite(from, replace, extra)
     }
 }
 
@@ -683,7 +625,7 @@ impl Deployer for ComposeDeployer {
                         source,
                     })?;
             let l1 = ComposeL1 {
-                url: url.clone(),
+                anvil: AttachedL1::new(&url, true)?,
                 l1: client,
             };
             l1.mine(topology.l1.warmup_blocks).await?;

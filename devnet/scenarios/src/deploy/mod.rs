@@ -6,9 +6,12 @@
 //! | [`LocalDeployer`] | anvil + the Rollups contracts ([`Devnet`]), any chain id | in-process task | all but `Image` |
 //! | [`InProcessDeployer`] | [`SyntheticL1`] | in-process task | all but `Evm`, `Image` |
 //! | [`AttachDeployer`] | given URL, any chain | given URL | `RpcFaults`, + `Mining`/`Reorg` if the L1 answers `anvil_nodeInfo`, + `SeqFaults` with a control URL |
+//! | [`ComposeDeployer`] | anvil in a container + the contracts | a container | `Mining`, `Reorg`, `NodeControl`, `SeqFaults`, `L1Inputs`, `Partition` |
 //!
 //! `Image` (the watchdog's container image on an engine that answers) is the environment's,
-//! added per scenario on every backend. Each deployment has an [`Identity`]: chain id,
+//! added per scenario on every backend (on `compose` every scenario needs it, with the anvil
+//! and sequencer images). `Partition` ([`Deployment::partition`], [`Deployment::rejoin`]) cuts
+//! a container off the L1 network and joins it again. Each deployment has an [`Identity`]: chain id,
 //! application, InputBox and wallet configuration, pinned on `local` and `in-process`, found out
 //! on `attach`; the watchdog's exports are made from it.
 //!

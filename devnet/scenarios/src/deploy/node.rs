@@ -6,7 +6,7 @@ use std::fmt;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::ext::AnvilApi as _;
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
-use devnet_stack::{AddedInput, Devnet};
+use devnet_stack::{AddedInput, Devnet, L1Client};
 use futures_util::future::BoxFuture;
 use synthetic_l1::{Landed, Reorged, Replacement, ReplacementInput, SyntheticError, SyntheticL1};
 
@@ -27,6 +27,30 @@ fn landed(added: AddedInput) -> Landed {
 }
 
 /// What an attached L1 cannot do.
+/// An ERC-20 portal deposit through `l1` (anvil with the devnet's contracts, wherever it runs).
+pub(super) async fn deposit_on(
+    l1: &L1Client,
+    who: Address,
+    amount: U256,
+) -> Result<Landed, L1Error> {
+    l1.deposit_erc20(who, amount, Bytes::new())
+        .await
+        .map(landed)
+        .map_err(devnet_error("ERC-20 deposit"))
+}
+
+/// A direct `InputBox` input through `l1`.
+pub(super) async fn input_on(
+    l1: &L1Client,
+    sender: Address,
+    payload: Bytes,
+) -> Result<Landed, L1Error> {
+    l1.add_input(sender, payload)
+        .await
+        .map(landed)
+        .map_err(devnet_error("direct input"))
+}
+
 fn attached_unsupported(what: &'static str) -> L1Error {
     L1Error::Unsupported {
         what,
@@ -134,13 +158,7 @@ impl L1Node for Devnet {
     }
 
     fn deposit_erc20(&self, who: Address, amount: U256) -> BoxFuture<'_, Result<Landed, L1Error>> {
-        Box::pin(async move {
-            self.l1()
-                .deposit_erc20(who, amount, Bytes::new())
-                .await
-                .map(landed)
-                .map_err(devnet_error("ERC-20 deposit"))
-        })
+        Box::pin(deposit_on(self.l1(), who, amount))
     }
 
     fn direct_input(
@@ -148,13 +166,7 @@ impl L1Node for Devnet {
         sender: Address,
         payload: Bytes,
     ) -> BoxFuture<'_, Result<Landed, L1Error>> {
-        Box::pin(async move {
-            self.l1()
-                .add_input(sender, payload)
-                .await
-                .map(landed)
-                .map_err(devnet_error("direct input"))
-        })
+        Box::pin(input_on(self.l1(), sender, payload))
     }
 
     fn snapshot(&self) -> BoxFuture<'_, Result<SnapshotId, L1Error>> {

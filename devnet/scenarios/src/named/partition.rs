@@ -9,11 +9,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use super::common::{ALICE, BOB, CAROL, agree, failed_with};
+use super::liveness::{LIMIT, lag_tick, stalled_past_the_limit};
 use crate::deploy::Member;
 use crate::{Checks, Harness};
 
-/// The `--max-finality-lag-blocks` of the sequencer drill (as in `sequencer-stalled`).
-const LIMIT: u64 = 4;
 /// How long a drill waits for the stack to reach a state it polls for.
 const WAIT: Duration = Duration::from_secs(60);
 const POLL_STEP: Duration = Duration::from_millis(100);
@@ -100,16 +99,14 @@ pub(super) async fn watchdog_l1_partition(h: &mut Harness, checks: &mut Checks) 
 
 /// `sequencer-l1-partition`: after agreement the sequencer is cut off the L1 network (it still
 /// serves the watchdog) and a deposit lands. A tick within the lag limit is idle (0); once the
-/// deposit is more than [`LIMIT`] blocks below the head tag the tick exits 1
+/// deposit is more than `LIMIT` (4) blocks below the head tag the tick exits 1
 /// `liveness/sequencer_stalled`, no event; the sequencer's `/status` shows its L1 error. Joined
 /// again, it reads the deposit, and the next tick agrees.
 pub(super) async fn sequencer_l1_partition(h: &mut Harness, checks: &mut Checks) -> Result<()> {
     agree(h, checks).await?;
     h.partition(&Member::Sequencer).await?;
     let landed = h.deposit(CAROL, 100_000).await?;
-    let limit = LIMIT.to_string();
-    let args = ["tick", "--max-finality-lag-blocks", limit.as_str()];
-    let tick = h.watchdog(&args).await?;
+    let tick = lag_tick(h).await?;
     checks.run("tick right after the deposit", &tick, 0, "idle", None);
 
     h.mine(2 * LIMIT + 2).await?;
@@ -120,14 +117,8 @@ pub(super) async fn sequencer_l1_partition(h: &mut Harness, checks: &mut Checks)
         cut["l1_error"].to_string(),
         true,
     );
-    let tick = h.watchdog(&args).await?;
-    failed_with(
-        checks,
-        "tick past the lag limit",
-        &tick,
-        "liveness",
-        Some("sequencer_stalled"),
-    );
+    let tick = lag_tick(h).await?;
+    stalled_past_the_limit(checks, &tick);
 
     h.rejoin(&Member::Sequencer).await?;
     let what = format!("the sequencer reading L1 again, past the deposit's block {landed}");
@@ -136,7 +127,7 @@ pub(super) async fn sequencer_l1_partition(h: &mut Harness, checks: &mut Checks)
     })
     .await?;
     h.transfer(CAROL, BOB, 1_000).await?;
-    let tick = h.watchdog(&args).await?;
+    let tick = lag_tick(h).await?;
     checks.run("tick once joined again", &tick, 0, "agreed", None);
     Ok(())
 }

@@ -133,7 +133,8 @@ pub struct Harness {
     pub seq_proxy: Option<HttpProxy>,
     /// The application.
     pub app: Address,
-    /// The watchdog state directory.
+    /// The watchdog state directory (on `compose`, the state volume's directory on the engine's
+    /// host, when that is this machine).
     pub state_dir: PathBuf,
     /// The newest finalized block seen by a settle.
     pub finalized: u64,
@@ -219,10 +220,24 @@ impl Harness {
         }
         let mut volumes = Vec::new();
         let mut driver = net.watchdog(binary);
+        let mut state_dir = net.state_dir().to_owned();
         if let Some(compose) = net.compose() {
-            // Every watchdog command in a container on both networks, its state in a volume.
+            // Every watchdog command in a container on both networks, its state in a volume,
+            // which the scenario reads where a local engine keeps it.
             let volume = crate::container::create_volume("devnet-watchdog-state").await?;
             volumes.push(volume.clone());
+            let mount = crate::container::docker(&[
+                "volume",
+                "inspect",
+                "--format",
+                "{{.Mountpoint}}",
+                &volume,
+            ])
+            .await?;
+            let mount = PathBuf::from(mount.trim());
+            if mount.is_dir() {
+                state_dir = mount.join("state");
+            }
             driver = driver.in_container(ContainerSpec {
                 image: crate::container::watchdog_image(),
                 network: compose.l1_network().to_owned(),
@@ -234,7 +249,7 @@ impl Harness {
         }
         Ok(Self {
             app: net.app(),
-            state_dir: net.state_dir().to_owned(),
+            state_dir,
             net,
             l1,
             client,

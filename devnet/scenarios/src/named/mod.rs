@@ -322,7 +322,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     .needing(Caps::PARTITION.union(Caps::SEQ_FAULTS)),
     info(
         "sequencer-l1-partition",
-        "0 idle, 1 sequencer_stalled; then 0",
+        "0, 1 sequencer_stalled; then 0",
         "the sequencer cut off the L1 network while a deposit lands: idle within the lag limit, 1 liveness/sequencer_stalled past it (never 2); joined again, agreement",
     )
     .needing(Caps::PARTITION.union(Caps::SEQ_FAULTS)),

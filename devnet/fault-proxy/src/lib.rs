@@ -35,6 +35,7 @@ use axum::routing::post;
 
 mod actions;
 mod cap;
+pub mod cli;
 mod engine;
 mod envelope;
 mod handler;

@@ -27,15 +27,23 @@ pub struct ProxyConfig {
     pub edge: String,
     /// A JSONL file every record is appended to.
     pub log_path: Option<PathBuf>,
+    /// Also allow a private IPv4 listen address (10/8, 172.16/12, 192.168/16): the proxy's own
+    /// address on a private container network. Never the unspecified or a public address.
+    pub private_listen: bool,
 }
 
 impl ProxyConfig {
-    /// The listen address, refusing anything but loopback.
+    /// The listen address, refusing anything but loopback (and, with
+    /// [`private_listen`](Self::private_listen), a private IPv4 address).
     pub fn listen_addr(&self) -> Result<SocketAddr> {
         let addr = self
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-        if !addr.ip().is_loopback() {
+        let private = match addr.ip() {
+            std::net::IpAddr::V4(ip) => self.private_listen && ip.is_private(),
+            std::net::IpAddr::V6(_) => false,
+        };
+        if !addr.ip().is_loopback() && !private {
             bail!("the proxy listens on loopback only, not {addr}");
         }
         Ok(addr)

@@ -1,105 +1,17 @@
 //! `devnet proxy --listen 127.0.0.1:PORT --upstream URL --mode rpc|http --rules FILE`: a
-//! standalone fault proxy (e.g. for staging). Prints `{"listen": "<addr>", …}` once bound and
-//! runs until SIGINT/SIGTERM.
+//! standalone fault proxy (e.g. for staging), the same as the `fault-proxy` binary
+//! ([`fault_proxy::cli`]). Prints `{"listen": "<addr>", …}` once bound and runs until
+//! SIGINT/SIGTERM.
 
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
-use devnet_sequencer::shutdown_signal;
-use fault_proxy::{HttpProxy, ProxyConfig, RpcProxy, RuleSet};
-use serde_json::json;
+pub use fault_proxy::cli::{ProxyArgs, ProxyMode};
 
 use super::{Exit, emit};
 
-/// Which protocol the proxy speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ProxyMode {
-    /// JSON-RPC over HTTP POST; rules per request and per batch element.
-    Rpc,
-    /// Any HTTP request; rules on the path.
-    Http,
-}
-
-/// Flags of `devnet proxy`.
-#[derive(Debug, Args)]
-pub struct ProxyArgs {
-    /// Listen address (loopback only), e.g. `127.0.0.1:0`.
-    #[arg(long, value_name = "ADDR", value_parser = parse_loopback)]
-    pub listen: SocketAddr,
-    /// Upstream URL (the JSON-RPC endpoint, or the base URL in HTTP mode).
-    #[arg(long, value_name = "URL")]
-    pub upstream: String,
-    /// Protocol.
-    #[arg(long, value_enum, default_value = "rpc")]
-    pub mode: ProxyMode,
-    /// Rules file (JSON, see `fault_proxy::rules`); none: forward everything.
-    #[arg(long, value_name = "FILE")]
-    pub rules: Option<PathBuf>,
-    /// Edge name written into each record.
-    #[arg(long, default_value = "proxy")]
-    pub edge: String,
-    /// Append every record to this JSONL file.
-    #[arg(long, value_name = "FILE")]
-    pub log: Option<PathBuf>,
-}
-
-/// Accepts a socket address on a loopback interface only.
-fn parse_loopback(text: &str) -> Result<SocketAddr, String> {
-    let addr: SocketAddr = text
-        .parse()
-        .map_err(|e| format!("not a socket address: {e}"))?;
-    if !addr.ip().is_loopback() {
-        return Err(format!("{addr} is not a loopback address"));
-    }
-    Ok(addr)
-}
-
 /// Runs the proxy until a signal.
 pub(super) async fn proxy(args: ProxyArgs, out: &mut dyn Write) -> Result<Exit> {
-    let rules = match &args.rules {
-        Some(path) => RuleSet::load(path)?,
-        None => RuleSet::default(),
-    };
-    let config = ProxyConfig {
-        listen: Some(args.listen),
-        edge: args.edge.clone(),
-        log_path: args.log.clone(),
-    };
-    let announce = |addr: SocketAddr| {
-        json!({"listen": addr.to_string(), "mode": format!("{:?}", args.mode).to_lowercase(),
-               "edge": args.edge})
-    };
-    match args.mode {
-        ProxyMode::Rpc => {
-            let proxy = RpcProxy::start_with(&args.upstream, rules.into(), config).await?;
-            emit(out, &announce(proxy.addr()))?;
-            shutdown_signal().await?;
-            proxy.shutdown().await;
-        }
-        ProxyMode::Http => {
-            let proxy = HttpProxy::start_with(&args.upstream, rules, config).await?;
-            emit(out, &announce(proxy.addr()))?;
-            shutdown_signal().await?;
-            proxy.shutdown().await;
-        }
-    }
-    tracing::info!(target: "devnet::proxy", "stopped");
+    fault_proxy::cli::serve(&args, &mut |line| emit(out, line)).await?;
     Ok(Exit::Passed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_addresses_are_accepted() {
-        assert!(parse_loopback("127.0.0.1:0").is_ok());
-        assert!(parse_loopback("[::1]:8545").is_ok());
-        assert!(parse_loopback("0.0.0.0:8545").is_err());
-        assert!(parse_loopback("10.0.0.1:1").is_err());
-        assert!(parse_loopback("localhost").is_err());
-    }
 }

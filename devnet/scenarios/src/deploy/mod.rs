@@ -171,6 +171,7 @@ async fn edge_proxy(
         listen: None,
         log_path: Some(dir.join("logs").join(format!("proxy-{name}.jsonl"))),
         edge: name,
+        private_listen: false,
     };
     let proxy = RpcProxy::start_with(upstream, rules.clone().into(), config)
         .await

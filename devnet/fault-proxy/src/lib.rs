@@ -35,7 +35,6 @@ use axum::routing::post;
 
 mod actions;
 mod cap;
-pub mod cli;
 mod engine;
 mod envelope;
 mod handler;

@@ -233,6 +233,36 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
 }
 
 /// Writes one JSON value as a line and flushes.
+/// The `devnet` binary's `main` over `args` (the program name first): parses them (usage
+/// errors exit 2), sets up logging and a runtime, and runs the command on stdout and stderr.
+pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(Exit::Usage.code())
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    devnet_sequencer::init_tracing();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "no tokio runtime");
+            return ExitCode::from(Exit::Environment.code());
+        }
+    };
+    let exit = runtime.block_on(run(cli, &mut std::io::stdout(), &mut std::io::stderr()));
+    ExitCode::from(exit.code())
+}
+
 fn emit(out: &mut dyn Write, value: &serde_json::Value) -> anyhow::Result<()> {
     writeln!(out, "{value}")?;
     out.flush()?;

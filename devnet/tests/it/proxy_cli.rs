@@ -79,3 +79,36 @@ fn the_proxy_command_refuses_non_loopback_addresses() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a loopback address"));
     assert!(output.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn the_fault_proxy_binary_is_the_proxy_command() {
+    let node = node().await;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fault-proxy"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--edge", "image"])
+        .arg("--upstream")
+        .arg(&node.url)
+        .stderr(Stdio::null());
+    let (mut child, announced) = spawn_announced(&mut command).await;
+    assert_eq!(announced["edge"], "image", "{announced}");
+    let listen = announced["listen"].as_str().unwrap();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
+    let answer = rpc(&format!("http://{listen}"), body).await;
+    assert!(answer["result"].is_string(), "{answer}");
+    let status = terminate(&mut child, Duration::from_secs(30)).await;
+    assert!(status.success(), "{status:?}");
+
+    // A private address is refused without the flag (after parsing: exit 1, not a usage error).
+    let output = Command::new(env!("CARGO_BIN_EXE_fault-proxy"))
+        .args([
+            "--listen",
+            "10.213.7.30:0",
+            "--upstream",
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    assert_ne!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+}

@@ -1,7 +1,6 @@
 //! The fault proxies against real upstreams: a fake JSON-RPC node and HTTP service, and anvil
 //! (provider-style `eth_getLogs` refusals, and the `l1` reader's complete scans behind them).
 
-mod binary;
 #[path = "../../../tests/shared/client.rs"]
 mod client;
 #[path = "../../../tests/shared/fake_upstream.rs"]

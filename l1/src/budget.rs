@@ -58,7 +58,7 @@ impl RequestBudget {
     }
 
     /// Takes one unit, or fails when none is left.
-    fn acquire(&self) -> Result<(), BudgetExhaustedError> {
+    pub(crate) fn acquire(&self) -> Result<(), BudgetExhaustedError> {
         let limit = self.inner.limit;
         self.inner
             .used
@@ -105,6 +105,18 @@ impl<S> Layer<S> for BudgetLayer {
 pub(crate) struct BudgetService<S> {
     inner: S,
     budget: RequestBudget,
+}
+
+impl<S> BudgetService<S> {
+    /// The budget.
+    pub(crate) fn budget(&self) -> &RequestBudget {
+        &self.budget
+    }
+
+    /// The wrapped service.
+    pub(crate) fn inner(&self) -> &S {
+        &self.inner
+    }
 }
 
 impl<S> Service<RequestPacket> for BudgetService<S>

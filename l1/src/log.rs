@@ -157,6 +157,73 @@ pub fn check_log_json(
 /// Runs the per-log checks, except the chain id, which the caller checks on the returned input
 /// because a mismatch is an operator error rather than an incomplete read.
 pub(crate) fn check(log: RawLog, want: &Expect) -> Result<Input, LogProblem> {
+    decode(log, want)?.claim(want.index)
+}
+
+/// A log that passed the checks that do not depend on its place in L1 order: everything but its
+/// index, which [`Decoded::claim`] checks once the logs before it are known.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    /// The input, its `index` not yet set.
+    input: Input,
+    /// topic2.
+    topic: U256,
+    /// A check that fails after the index check (so it is reported after it, as one pass
+    /// over the checks would).
+    later: Option<Later>,
+}
+
+/// A failed check that comes after the index check.
+#[derive(Debug, Clone, Copy)]
+enum Later {
+    App(Address),
+    Missing(&'static str),
+}
+
+impl Decoded {
+    /// The L1 sort key `(block, tx index, log index)`.
+    pub(crate) fn l1_position(&self) -> (u64, u64, u64) {
+        self.input.l1_position()
+    }
+
+    /// The input so far (its `index` is not set).
+    pub(crate) fn input(&self) -> &Input {
+        &self.input
+    }
+
+    /// The checks that need the expected `index`.
+    pub(crate) fn check_index(&self, index: u64) -> Result<(), LogProblem> {
+        let expected = U256::from(index);
+        let advance = &self.input.advance;
+        if self.topic != expected || advance.index != expected {
+            return Err(LogProblem::IndexMismatch {
+                expected: index,
+                topic: self.topic,
+                payload: advance.index,
+            });
+        }
+        match self.later {
+            Some(Later::App(app)) => Err(LogProblem::AppMismatch(app)),
+            Some(Later::Missing(field)) => Err(LogProblem::MissingField(field)),
+            None => Ok(()),
+        }
+    }
+
+    /// The input, as input `index`; call it only once [`check_index`](Self::check_index)
+    /// passed.
+    pub(crate) fn into_input(self, index: u64) -> Input {
+        Input { index, ..self.input }
+    }
+
+    /// [`check_index`](Self::check_index), then the input.
+    pub(crate) fn claim(self, index: u64) -> Result<Input, LogProblem> {
+        self.check_index(index)?;
+        Ok(self.into_input(index))
+    }
+}
+
+/// The checks of [`check`] that do not need the expected index (`want.index` is not read).
+pub(crate) fn decode(log: RawLog, want: &Expect) -> Result<Decoded, LogProblem> {
     if log.removed == Some(true) {
         return Err(LogProblem::Removed);
     }
@@ -189,31 +256,28 @@ pub(crate) fn check(log: RawLog, want: &Expect) -> Result<Input, LogProblem> {
             payload_block: advance.block_number,
         });
     }
-    let topic_index = U256::from_be_bytes(topic2.0);
-    let expected = U256::from(want.index);
-    if topic_index != expected || advance.index != expected {
-        return Err(LogProblem::IndexMismatch {
-            expected: want.index,
-            topic: topic_index,
-            payload: advance.index,
-        });
-    }
-    if advance.app_contract != want.app {
-        return Err(LogProblem::AppMismatch(advance.app_contract));
-    }
-    Ok(Input {
-        index: want.index,
-        block_number,
-        block_hash: log
-            .block_hash
-            .ok_or(LogProblem::MissingField("blockHash"))?,
-        tx_hash: log
-            .transaction_hash
-            .ok_or(LogProblem::MissingField("transactionHash"))?,
-        tx_index: log.transaction_index.map(|v| v.to()),
-        log_index: log.log_index.map(|v| v.to()),
-        advance,
-        raw: Bytes::from(raw),
+    let later = if advance.app_contract != want.app {
+        Some(Later::App(advance.app_contract))
+    } else if log.block_hash.is_none() {
+        Some(Later::Missing("blockHash"))
+    } else if log.transaction_hash.is_none() {
+        Some(Later::Missing("transactionHash"))
+    } else {
+        None
+    };
+    Ok(Decoded {
+        input: Input {
+            index: 0,
+            block_number,
+            block_hash: log.block_hash.unwrap_or_default(),
+            tx_hash: log.transaction_hash.unwrap_or_default(),
+            tx_index: log.transaction_index.map(|v| v.to()),
+            log_index: log.log_index.map(|v| v.to()),
+            advance,
+            raw: Bytes::from(raw),
+        },
+        topic: U256::from_be_bytes(topic2.0),
+        later,
     })
 }
 

@@ -110,25 +110,50 @@ where
     }
 
     fn call(&mut self, request: RequestPacket) -> Self::Future {
-        // The service that was polled ready serves the first attempt; a clone serves retries.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let inner = self.inner.clone();
         let policy = self.policy;
-        Box::pin(async move {
-            let mut retry = 0;
-            loop {
-                let result = inner.call(request.clone()).await;
-                let delay = match &result {
-                    Err(err) if retry < policy.max_retries => policy.delay(err, retry),
-                    _ => None,
-                };
-                let Some(delay) = delay else { return result };
-                tracing::debug!(target: "l1::retry", retry, ?delay, "retrying request");
-                tokio::time::sleep(delay).await;
-                retry += 1;
+        Box::pin(policy.run(move || {
+            let (mut inner, request) = (inner.clone(), request.clone());
+            async move {
                 std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+                inner.call(request).await
             }
-        })
+        }))
+    }
+}
+
+impl<S> RetryService<S> {
+    /// The policy.
+    pub(crate) fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    /// The wrapped service.
+    pub(crate) fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl RetryPolicy {
+    /// Runs `attempt` until it succeeds, fails with an error that is not retried, or the retries
+    /// are spent; the last result is returned as is.
+    pub(crate) async fn run<T, F, Fut>(self, mut attempt: F) -> Result<T, TransportError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
+        let mut retry = 0;
+        loop {
+            let result = attempt().await;
+            let delay = match &result {
+                Err(err) if retry < self.max_retries => self.delay(err, retry),
+                _ => None,
+            };
+            let Some(delay) = delay else { return result };
+            tracing::debug!(target: "l1::retry", retry, ?delay, "retrying request");
+            tokio::time::sleep(delay).await;
+            retry += 1;
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use alloy::transports::TransportError;
 
 use crate::classify::{Verdict, classify};
 use crate::error::{Error, Result};
-use crate::log::{Expect, Input, LogFilter, RawLog, check};
+use crate::log::{Expect, Input, LogFilter};
+use crate::page::Page;
 use crate::plan::Worklist;
 use crate::range::BlockRange;
 use crate::reader::InputReader;
@@ -158,21 +159,26 @@ impl<'r, P: Provider> InputCursor<'r, P> {
         }
     }
 
-    async fn get_logs(
-        &self,
-        range: BlockRange,
-    ) -> std::result::Result<Vec<RawLog>, TransportError> {
+    /// One `eth_getLogs` request, its logs decoded as they arrive.
+    async fn get_logs(&self, range: BlockRange) -> std::result::Result<Page, TransportError> {
         let filter = LogFilter {
             input_box: self.reader.input_box(),
             app: self.reader.app(),
             range,
             index: None,
         };
-        self.reader
-            .provider()
-            .client()
-            .request(GET_LOGS, (filter,))
+        crate::transport::get_logs(self.reader.provider().client(), filter, &self.expect(range))
             .await
+    }
+
+    /// What the logs of `range` are checked against.
+    fn expect(&self, range: BlockRange) -> Expect {
+        Expect {
+            input_box: self.reader.input_box(),
+            app: self.reader.app(),
+            range,
+            index: self.report.next_index,
+        }
     }
 
     fn on_error(&mut self, range: BlockRange, err: TransportError) -> Result<()> {
@@ -205,43 +211,14 @@ impl<'r, P: Provider> InputCursor<'r, P> {
         }
     }
 
-    /// Sorts one response into L1 order, checks every log, and queues the inputs.
-    fn accept(&mut self, range: BlockRange, mut logs: Vec<RawLog>) -> Result<()> {
-        logs.sort_by_key(RawLog::sort_key);
-        let mut want = Expect {
-            input_box: self.reader.input_box(),
-            app: self.reader.app(),
-            range,
-            index: self.report.next_index,
-        };
-        let mut inputs = VecDeque::with_capacity(logs.len());
-        for log in logs {
-            let (block, log_index) = (log.block(), log.log_index());
-            let invalid = |problem| Error::InvalidLog {
-                block,
-                log_index,
-                problem,
-            };
-            let input = check(log, &want).map_err(invalid)?;
-            let position = input.l1_position();
-            if self.last_position.is_some_and(|last| position < last) {
-                return Err(invalid(crate::error::LogProblem::OutOfOrder));
-            }
-            if input.advance.chain_id != self.reader.chain_id() {
-                return Err(Error::InputChainMismatch {
-                    index: input.index,
-                    expected: self.reader.chain_id(),
-                    found: input.advance.chain_id,
-                });
-            }
-            self.last_position = Some(position);
-            want.index = want.index.checked_add(1).ok_or(Error::BadResponse {
-                method: GET_LOGS,
-                detail: "input index overflows u64".into(),
-            })?;
-            inputs.push_back(input);
-        }
-        self.report.next_index = want.index;
+    /// Puts one response in L1 order, checks it, and queues its inputs.
+    fn accept(&mut self, range: BlockRange, page: Page) -> Result<()> {
+        let (inputs, next_index) = page.into_inputs(
+            &self.expect(range),
+            self.reader.chain_id(),
+            &mut self.last_position,
+        )?;
+        self.report.next_index = next_index;
         self.report.covered.push(range);
         self.work.succeeded(range);
         self.report.largest_ok = self.work.largest_ok();

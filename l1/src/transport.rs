@@ -10,17 +10,26 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use alloy::providers::RootProvider;
-use alloy::rpc::client::ClientBuilder;
-use alloy::rpc::json_rpc::{RequestPacket, ResponsePacket};
+use alloy::rpc::client::{ClientBuilder, RpcClientInner};
+use alloy::rpc::json_rpc::{
+    Id, RequestPacket, Response, ResponsePacket, ResponsePayload, RpcError, SerializedRequest,
+};
 use alloy::transports::{IntoBoxTransport, TransportError, TransportErrorKind, TransportFut};
+use alloy_primitives::Bytes;
+use serde_json::value::RawValue;
 use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tower::Service;
 
-use crate::budget::{BudgetLayer, RequestBudget};
+use crate::budget::{BudgetLayer, BudgetService, RequestBudget};
 use crate::error::{Error, Result};
+use crate::log::{Expect, LogFilter};
+use crate::page::Page;
 use crate::redact::redact;
-use crate::retry::{RetryLayer, RetryPolicy};
+use crate::response::{Fed, Malformed, ResponseReader};
+use crate::retry::{RetryLayer, RetryPolicy, RetryService};
+
+const GET_LOGS: &str = "eth_getLogs";
 
 /// The provider type this crate builds: alloy's type-erased root provider.
 pub type L1Provider = RootProvider;
@@ -145,76 +154,236 @@ impl fmt::Debug for HttpTransport {
     }
 }
 
+/// A response whose headers are in, its body still to read.
+struct Answer {
+    response: reqwest::Response,
+    status: u16,
+    retry_after: Option<Duration>,
+    limit: usize,
+    read: usize,
+}
+
+impl Answer {
+    fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The next piece of the body; past the size cap, [`ResponseTooLarge`].
+    async fn chunk(&mut self) -> Result<Option<Bytes>, TransportError> {
+        let chunk = self
+            .response
+            .chunk()
+            .await
+            .map_err(|e| TransportErrorKind::custom(e.without_url()))?;
+        if let Some(chunk) = &chunk {
+            self.read += chunk.len();
+            if self.read > self.limit {
+                return Err(TransportErrorKind::custom(ResponseTooLarge { limit: self.limit }));
+            }
+        }
+        Ok(chunk.map(Bytes))
+    }
+
+    /// The whole body.
+    async fn body(&mut self) -> Result<Vec<u8>, TransportError> {
+        let mut buf = Vec::new();
+        while let Some(chunk) = self.chunk().await? {
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf)
+    }
+
+    /// A non-2xx answer with body `buf`: the JSON-RPC error a 4xx body carries, else an HTTP
+    /// error (429 and 5xx always, so that the retry layer and the classifier see the status).
+    fn failure(&self, request_id: &Id, buf: &[u8]) -> Result<ResponsePacket, TransportError> {
+        let rpc_error_body = (400..500).contains(&self.status) && self.status != 429;
+        if rpc_error_body
+            && let Ok(packet) = serde_json::from_slice::<ResponsePacket>(buf)
+            && packet.is_error()
+        {
+            return check_id(request_id, packet);
+        }
+        Err(TransportErrorKind::http_error_with_retry_after(
+            self.status,
+            truncated(buf),
+            self.retry_after,
+        ))
+    }
+}
+
 impl HttpTransport {
-    async fn send(self, request: RequestPacket) -> Result<ResponsePacket, TransportError> {
-        let body = serde_json::to_vec(&request).map_err(TransportError::SerError)?;
-        let mut response = self
+    /// Posts a JSON-RPC request; the answer once its headers are in, refused when it announces
+    /// a body over the size cap.
+    async fn post(&self, body: Vec<u8>) -> Result<Answer, TransportError> {
+        let response = self
             .client
-            .post(self.url)
+            .post(self.url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body)
             .send()
             .await
             .map_err(|e| TransportErrorKind::custom(e.without_url()))?;
-        let status = response.status().as_u16();
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok())
             .map(Duration::from_secs);
-        let too_large = ResponseTooLarge {
-            limit: self.max_response_bytes,
-        };
+        let limit = self.max_response_bytes;
         if response
             .content_length()
-            .is_some_and(|len| len > self.max_response_bytes as u64)
+            .is_some_and(|len| len > limit as u64)
         {
-            return Err(TransportErrorKind::custom(too_large));
+            return Err(TransportErrorKind::custom(ResponseTooLarge { limit }));
         }
-        let mut buf = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| TransportErrorKind::custom(e.without_url()))?
-        {
-            if buf.len() + chunk.len() > self.max_response_bytes {
-                return Err(TransportErrorKind::custom(too_large));
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        let success = (200..300).contains(&status);
-        // 4xx bodies may carry a JSON-RPC error object; 429 and 5xx stay HTTP errors so that the
-        // retry layer and the classifier see the status.
-        let rpc_error_body = (400..500).contains(&status) && status != 429;
-        if !success {
-            if rpc_error_body
-                && let Ok(packet) = serde_json::from_slice::<ResponsePacket>(&buf)
-                && packet.is_error()
-            {
-                return check_id(&request, packet);
-            }
-            return Err(TransportErrorKind::http_error_with_retry_after(
-                status,
-                truncated(&buf),
-                retry_after,
-            ));
+        Ok(Answer {
+            status: response.status().as_u16(),
+            response,
+            retry_after,
+            limit,
+            read: 0,
+        })
+    }
+
+    async fn send(self, request: RequestPacket) -> Result<ResponsePacket, TransportError> {
+        let body = serde_json::to_vec(&request).map_err(TransportError::SerError)?;
+        let mut answer = self.post(body).await?;
+        let buf = answer.body().await?;
+        let id = match &request {
+            RequestPacket::Single(req) => Some(req.id()),
+            RequestPacket::Batch(_) => None,
+        };
+        if !answer.is_success() {
+            return match id {
+                Some(id) => answer.failure(id, &buf),
+                None => Err(TransportErrorKind::http_error_with_retry_after(
+                    answer.status,
+                    truncated(&buf),
+                    answer.retry_after,
+                )),
+            };
         }
         let packet = serde_json::from_slice::<ResponsePacket>(&buf)
             .map_err(|e| TransportError::deser_err(e, truncated(&buf)))?;
-        check_id(&request, packet)
+        match id {
+            Some(id) => check_id(id, packet),
+            None => Ok(packet),
+        }
+    }
+
+    /// One `eth_getLogs` attempt whose 2xx body is read into a [`Page`] as it arrives (see
+    /// [`crate::response`]); other answers as [`send`](Self::send) reads them, a JSON-RPC
+    /// error object becoming [`RpcError::ErrorResp`] as alloy makes it.
+    async fn get_logs(
+        &self,
+        request: &SerializedRequest,
+        want: &Expect,
+    ) -> Result<Page, TransportError> {
+        let body = serde_json::to_vec(request).map_err(TransportError::SerError)?;
+        let mut answer = self.post(body).await?;
+        if !answer.is_success() {
+            let buf = answer.body().await?;
+            let packet = answer.failure(request.id(), &buf)?;
+            return Err(match packet {
+                ResponsePacket::Single(Response {
+                    payload: ResponsePayload::Failure(error),
+                    ..
+                }) => RpcError::ErrorResp(error),
+                _ => TransportErrorKind::custom_str("a JSON-RPC error that is not one object"),
+            });
+        }
+        let mut reader = ResponseReader::new();
+        let mut page = Page::new();
+        let mut element = |json: &[u8], seq: usize| {
+            page.push(json, seq, want)
+                .map_err(|e| TransportError::deser_err(e, truncated(json)))
+        };
+        while let Some(chunk) = answer.chunk().await? {
+            reader.feed(&chunk, &mut element).map_err(fed_error)?;
+        }
+        let envelope = reader.finish().map_err(malformed)?;
+        if envelope.id != *request.id() {
+            return Err(TransportErrorKind::custom(IdMismatch {
+                expected: request.id().to_string(),
+                found: envelope.id.to_string(),
+            }));
+        }
+        match envelope.error {
+            Some(error) => Err(RpcError::ErrorResp(error)),
+            None => Ok(page),
+        }
     }
 }
 
-fn check_id(
-    request: &RequestPacket,
-    packet: ResponsePacket,
-) -> Result<ResponsePacket, TransportError> {
-    if let (RequestPacket::Single(req), ResponsePacket::Single(resp)) = (request, &packet)
-        && req.id() != &resp.id
+/// The transport [`connect`] builds: budget under retries over [`HttpTransport`].
+type HttpStack = RetryService<BudgetService<HttpTransport>>;
+
+/// One `eth_getLogs` request for `filter`, its logs decoded against `want` as they arrive.
+///
+/// Over the stack [`connect`] builds, the request is sent on the same reqwest client, counted in
+/// the same budget and retried by the same policy as any other, but the body is read chunk by
+/// chunk: it is never held whole, nor parsed into a JSON tree or a list of logs. Over any other
+/// transport (alloy's mock, an in-process fake), the request goes through alloy and its
+/// `result` is read by the same reader. Either way, errors are the ones alloy's path produces,
+/// so classification sees JSON-RPC error objects with their code, message and data.
+pub(crate) async fn get_logs(
+    client: &RpcClientInner,
+    filter: LogFilter,
+    want: &Expect,
+) -> Result<Page, TransportError> {
+    let Some(stack) = client.transport().as_any().downcast_ref::<HttpStack>() else {
+        let result: Box<RawValue> = client.request(GET_LOGS, (filter,)).await?;
+        return read_result(result.get().as_bytes(), want);
+    };
+    let request = client
+        .make_request(GET_LOGS, (filter,))
+        .serialize()
+        .map_err(TransportError::SerError)?;
+    let (budget, http, request) = (stack.inner().budget(), stack.inner().inner(), &request);
+    stack
+        .policy()
+        .run(move || async move {
+            budget.acquire().map_err(TransportErrorKind::custom)?;
+            http.get_logs(request, want).await
+        })
+        .await
+}
+
+/// Reads a `result` array already in memory with the reader of streamed responses.
+pub(crate) fn read_result(result: &[u8], want: &Expect) -> Result<Page, TransportError> {
+    let mut reader = ResponseReader::new();
+    let mut page = Page::new();
+    let mut element = |json: &[u8], seq: usize| {
+        page.push(json, seq, want)
+            .map_err(|e| TransportError::deser_err(e, truncated(json)))
+    };
+    for part in [&b"{\"result\":"[..], result, b"}"] {
+        reader.feed(part, &mut element).map_err(fed_error)?;
+    }
+    reader.finish().map_err(malformed)?;
+    Ok(page)
+}
+
+fn fed_error(fed: Fed<TransportError>) -> TransportError {
+    match fed {
+        Fed::Malformed(m) => malformed(m),
+        Fed::Element(e) => e,
+    }
+}
+
+fn malformed(m: Malformed) -> TransportError {
+    TransportError::deser_err(
+        <serde_json::Error as serde::de::Error>::custom(m),
+        String::new(),
+    )
+}
+
+fn check_id(id: &Id, packet: ResponsePacket) -> Result<ResponsePacket, TransportError> {
+    if let ResponsePacket::Single(resp) = &packet
+        && *id != resp.id
     {
         return Err(TransportErrorKind::custom(IdMismatch {
-            expected: req.id().to_string(),
+            expected: id.to_string(),
             found: resp.id.to_string(),
         }));
     }

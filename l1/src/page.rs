@@ -39,12 +39,6 @@ impl Page {
         Self::default()
     }
 
-    /// Logs read so far, refused ones included.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.logs.len() + usize::from(self.refused.is_some())
-    }
-
     /// Reads log number `seq` of the response from its JSON and runs its own checks against
     /// `want` (whose index is not read). JSON that is not a log object is an error of the
     /// whole response.

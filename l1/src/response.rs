@@ -169,6 +169,11 @@ const fn is_whitespace(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// Whether a JSON value can start with `b`.
+const fn starts_value(b: u8) -> bool {
+    matches!(b, b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+}
+
 const fn is_delimiter(b: u8) -> bool {
     is_whitespace(b) || matches!(b, b',' | b'}' | b']')
 }
@@ -264,12 +269,12 @@ impl ResponseReader {
                     self.result = true;
                     State::ArrayOpen
                 }
-                (State::Value, _) => {
+                (State::Value, _) if starts_value(b) => {
                     self.begin(b);
                     State::Member
                 }
                 (State::ArrayOpen, b']') | (State::AfterElement, b']') => State::AfterValue,
-                (State::ArrayOpen | State::NextElement, _) => {
+                (State::ArrayOpen | State::NextElement, _) if starts_value(b) => {
                     self.begin(b);
                     State::Element
                 }
@@ -386,10 +391,8 @@ const fn expected(state: State) -> &'static str {
         State::AfterValue => "expected `,` or `}`",
         State::AfterElement => "expected `,` or `]`",
         State::End => "trailing characters after the object",
-        State::Key | State::Value | State::Member | State::ArrayOpen | State::NextElement => {
-            "unexpected byte"
-        }
-        State::Element => "unexpected byte in an element",
+        State::Value | State::ArrayOpen | State::NextElement => "expected a value",
+        State::Key | State::Member | State::Element => "unexpected byte",
     }
 }
 

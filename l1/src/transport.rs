@@ -409,3 +409,29 @@ impl Service<RequestPacket> for HttpTransport {
         Box::pin(self.clone().send(request))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::providers::Provider;
+    use alloy::transports::mock::Asserter;
+
+    use super::*;
+
+    #[test]
+    fn get_logs_streams_over_the_stack_connect_builds_and_only_there() {
+        let budget = RequestBudget::new(1);
+        let provider = connect("http://127.0.0.1:1/key", &RpcConfig::default(), &budget).unwrap();
+        let client = provider.client();
+        let stack = client.transport().as_any().downcast_ref::<HttpStack>();
+        assert!(stack.is_some(), "connect's transport is not the streamed stack");
+        assert_eq!(stack.unwrap().inner().budget().limit(), 1);
+        let mocked = provider_with_transport(
+            alloy::transports::mock::MockTransport::new(Asserter::new()),
+            true,
+            &RpcConfig::default(),
+            &budget,
+        );
+        let client = mocked.client();
+        assert!(client.transport().as_any().downcast_ref::<HttpStack>().is_none());
+    }
+}

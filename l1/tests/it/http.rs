@@ -10,10 +10,13 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::{APP, CHAIN_ID, INPUT_BOX};
+use crate::support::{APP, CHAIN_ID, INPUT_BOX, log};
 
 /// One scripted answer: status, extra headers and body, built from the request's JSON.
 type Reply = Box<dyn Fn(&Value) -> (u16, Vec<(&'static str, String)>, Vec<u8>) + Send>;
+
+/// A reply header that makes the server send the body in small writes, without a length.
+const DRIBBLE: &str = "x-dribble";
 
 /// A JSON-RPC result echoing the request id.
 fn result(value: Value) -> Reply {
@@ -56,16 +59,22 @@ impl Server {
                     continue;
                 };
                 let (code, extra, body) = reply(&request);
-                let mut head = format!(
-                    "HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n",
-                    body.len()
-                );
-                for (name, value) in extra {
+                // `DRIBBLE`: no length, the body in small writes, its end the connection's.
+                let dribble = extra.iter().any(|(name, _)| *name == DRIBBLE);
+                let mut head = format!("HTTP/1.1 {code} X\r\nconnection: close\r\n");
+                if !dribble {
+                    head.push_str(&format!("content-length: {}\r\n", body.len()));
+                }
+                for (name, value) in extra.iter().filter(|(name, _)| *name != DRIBBLE) {
                     head.push_str(&format!("{name}: {value}\r\n"));
                 }
                 head.push_str("\r\n");
                 let _ = stream.write_all(head.as_bytes()).await;
-                let _ = stream.write_all(&body).await;
+                let piece = if dribble { 61 } else { body.len().max(1) };
+                for part in body.chunks(piece) {
+                    let _ = stream.write_all(part).await;
+                    let _ = stream.flush().await;
+                }
                 let _ = stream.shutdown().await;
             }
         });
@@ -262,4 +271,98 @@ fn only_http_urls_are_accepted() {
         let err = l1::connect(url, &RpcConfig::default(), &RequestBudget::new(1)).unwrap_err();
         assert_eq!(err.reason(), "config_invalid", "{url}");
     }
+}
+
+/// `body(request)` as a 200 answer sent in small writes without a length.
+fn dribbled(body: impl Fn(&Value) -> Value + Send + 'static) -> Reply {
+    Box::new(move |req| {
+        (
+            200,
+            vec![(DRIBBLE, String::new())],
+            body(req).to_string().into_bytes(),
+        )
+    })
+}
+
+#[tokio::test]
+async fn get_logs_answers_are_read_as_they_arrive_whatever_the_member_order() {
+    let logs: Vec<Value> = (0..40).map(|i| log(i, 10 + i / 3)).collect();
+    let answer = logs.clone();
+    let server = Server::start(vec![
+        status(503, vec![]),
+        // The id after the result, and members alloy ignores.
+        dribbled(move |req| {
+            json!({"result": answer, "jsonrpc": "2.0", "extra": {"a": [1, "]"]}, "id": req["id"]})
+        }),
+    ])
+    .await;
+    let budget = RequestBudget::new(10);
+    let provider = l1::connect(&server.url, &fast(), &budget).unwrap();
+    let reader = l1::InputReader::new(provider, APP, INPUT_BOX, CHAIN_ID, RangePlan::new());
+    let mut seen = Vec::new();
+    let report = reader.scan(0, 99, 0, |input| seen.push(input)).await.unwrap();
+    assert_eq!(report.next_index, 40);
+    assert_eq!((server.hits(), budget.used()), (2, 2));
+    for (input, log) in seen.iter().zip(&logs) {
+        let data: alloy_primitives::Bytes = serde_json::from_value(log["data"].clone()).unwrap();
+        assert_eq!(&data[..], &l1::input_added_data(&input.raw)[..]);
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_range_error_with_data_splits_and_a_streamed_body_over_the_cap_too() {
+    let refusal = dribbled(|req| {
+        json!({"jsonrpc": "2.0", "id": req["id"], "error": {
+            "code": -1, "message": "server error",
+            "data": "Log response size exceeded. You can make eth_getLogs requests with up to a 2 block range."
+        }})
+    });
+    let huge: Vec<Value> = (0..50).map(|i| log(i, 3)).collect();
+    let server = Server::start(vec![
+        refusal,
+        dribbled(move |req| json!({"jsonrpc": "2.0", "id": req["id"], "result": huge})),
+        result(json!([])),
+        result(json!([])),
+        result(json!([])),
+        result(json!([])),
+    ])
+    .await;
+    let config = RpcConfig {
+        max_response_bytes: 8 * 1024,
+        ..fast()
+    };
+    let provider = l1::connect(&server.url, &config, &RequestBudget::new(10)).unwrap();
+    let reader = l1::InputReader::new(provider, APP, INPUT_BOX, CHAIN_ID, RangePlan::new());
+    let report = reader.scan(0, 4, 0, |_| {}).await.unwrap();
+    // [0, 4] refused with a suggestion of 2 blocks; [0, 1] over the cap, halved.
+    assert_eq!(report.range_errors, 2);
+    assert_eq!(
+        report.covered,
+        [
+            BlockRange::new(0, 0).unwrap(),
+            BlockRange::new(1, 1).unwrap(),
+            BlockRange::new(2, 3).unwrap(),
+            BlockRange::new(4, 4).unwrap(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_answer_with_another_id_or_broken_json_is_refused() {
+    let wrong = dribbled(|req| json!({"jsonrpc": "2.0", "id": req["id"].as_u64().unwrap() + 1, "result": []}));
+    let server = Server::start(vec![wrong]).await;
+    let provider = l1::connect(&server.url, &fast(), &RequestBudget::new(10)).unwrap();
+    let reader = l1::InputReader::new(provider, APP, INPUT_BOX, CHAIN_ID, RangePlan::new());
+    let err = reader.scan(0, 4, 0, |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("does not match request id"), "{err}");
+
+    let broken: Reply = Box::new(|req| {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{},"result":[{{"address":"0x1"}} {{}}]}}"#, req["id"]);
+        (200, vec![(DRIBBLE, String::new())], body.into_bytes())
+    });
+    let server = Server::start(vec![broken]).await;
+    let provider = l1::connect(&server.url, &fast(), &RequestBudget::new(10)).unwrap();
+    let reader = l1::InputReader::new(provider, APP, INPUT_BOX, CHAIN_ID, RangePlan::new());
+    let err = reader.scan(0, 4, 0, |_| {}).await.unwrap_err();
+    assert!(matches!(err, Error::BadResponse { .. }), "{err}");
 }

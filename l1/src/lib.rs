@@ -87,6 +87,7 @@ pub use inputbox::{
     GET_NUMBER_OF_INPUTS, discover_input_box, ensure_input_box, input_count,
 };
 pub use log::{INPUT_ADDED_TOPIC, Input, check_log_json, input_added_data};
+pub use page::read_logs_response;
 pub use plan::{DEFAULT_RANGE_ERROR_CODES, RangePlan};
 pub use range::BlockRange;
 pub use reader::InputReader;

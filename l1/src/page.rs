@@ -11,8 +11,15 @@
 
 use std::collections::VecDeque;
 
+use alloy::rpc::json_rpc::{Id, RpcError};
+use alloy::transports::TransportError;
+use alloy_primitives::Address;
+
 use crate::error::{Error, LogProblem, Result};
 use crate::log::{Decoded, Expect, Input, RawLog, decode};
+use crate::range::BlockRange;
+use crate::response::{Envelope, Fed, Malformed, ResponseReader};
+use crate::transport::truncated;
 
 /// A log refused by its own checks, kept until the page is sorted.
 #[derive(Debug)]
@@ -119,6 +126,99 @@ impl Page {
             .collect();
         Ok((VecDeque::from(inputs), index))
     }
+}
+
+/// A [`Page`] read from a response body as its bytes arrive.
+#[derive(Debug)]
+pub(crate) struct PageReader<'w> {
+    reader: ResponseReader,
+    page: Page,
+    want: &'w Expect,
+}
+
+impl<'w> PageReader<'w> {
+    /// A reader of a response whose logs are checked against `want` (its index is not read).
+    pub(crate) fn new(want: &'w Expect) -> Self {
+        Self {
+            reader: ResponseReader::new(),
+            page: Page::new(),
+            want,
+        }
+    }
+
+    /// Reads the next bytes of the body. Errors are the ones alloy's path gives for the same
+    /// body: a deserialization error for JSON that is not a response or a log.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        let (page, want) = (&mut self.page, self.want);
+        let mut element = |json: &[u8], seq: usize| {
+            page.push(json, seq, want)
+                .map_err(|e| TransportError::deser_err(e, truncated(json)))
+        };
+        self.reader
+            .feed(bytes, &mut element)
+            .map_err(|fed| match fed {
+                Fed::Malformed(m) => malformed(m),
+                Fed::Element(e) => e,
+            })
+    }
+
+    /// The envelope and the page once the body has ended.
+    pub(crate) fn finish(self) -> Result<(Envelope, Page), TransportError> {
+        let envelope = self.reader.finish().map_err(malformed)?;
+        Ok((envelope, self.page))
+    }
+}
+
+fn malformed(m: Malformed) -> TransportError {
+    TransportError::deser_err(
+        <serde_json::Error as serde::de::Error>::custom(m),
+        String::new(),
+    )
+}
+
+/// Reads one `eth_getLogs` answer, its body delivered in `chunks`, as a scan reads it: each log
+/// decoded as it arrives, then the page put in L1 order and checked against `input_box`, `app`,
+/// `range`, the first index `start_index` and `chain_id`. The request's id is taken to be 1.
+///
+/// Never panics, whatever the bytes and however they are cut; this is the entry point of the
+/// `response` fuzz target. A body that is not a response with id 1 is
+/// [`Error::BadResponse`]; a JSON-RPC error object is [`Error::Unavailable`] with it as source.
+pub fn read_logs_response<'a>(
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+    input_box: Address,
+    app: Address,
+    range: BlockRange,
+    start_index: u64,
+    chain_id: u64,
+) -> Result<Vec<Input>> {
+    let want = Expect {
+        input_box,
+        app,
+        range,
+        index: start_index,
+    };
+    let bad = |detail: String| Error::BadResponse {
+        method: "eth_getLogs",
+        detail,
+    };
+    let mut reader = PageReader::new(&want);
+    chunks
+        .into_iter()
+        .try_for_each(|chunk| reader.feed(chunk))
+        .map_err(|e| bad(e.to_string()))?;
+    let (envelope, page) = reader.finish().map_err(|e| bad(e.to_string()))?;
+    if envelope.id != Id::Number(1) {
+        return Err(bad(format!("response id {} is not 1", envelope.id)));
+    }
+    if let Some(error) = envelope.error {
+        return Err(Error::Unavailable {
+            method: "eth_getLogs",
+            range: Some(range),
+            source: RpcError::ErrorResp(error),
+        });
+    }
+    let (inputs, _) = page.into_inputs(&want, chain_id, &mut None)?;
+    Ok(inputs.into())
 }
 
 fn invalid(block: u64, log_index: Option<u64>, problem: LogProblem) -> Error {

@@ -24,9 +24,8 @@ use tower::Service;
 use crate::budget::{BudgetLayer, BudgetService, RequestBudget};
 use crate::error::{Error, Result};
 use crate::log::{Expect, LogFilter};
-use crate::page::Page;
+use crate::page::{Page, PageReader};
 use crate::redact::redact;
-use crate::response::{Fed, Malformed, ResponseReader};
 use crate::retry::{RetryLayer, RetryPolicy, RetryService};
 
 const GET_LOGS: &str = "eth_getLogs";
@@ -292,16 +291,11 @@ impl HttpTransport {
                 _ => TransportErrorKind::custom_str("a JSON-RPC error that is not one object"),
             });
         }
-        let mut reader = ResponseReader::new();
-        let mut page = Page::new();
-        let mut element = |json: &[u8], seq: usize| {
-            page.push(json, seq, want)
-                .map_err(|e| TransportError::deser_err(e, truncated(json)))
-        };
+        let mut reader = PageReader::new(want);
         while let Some(chunk) = answer.chunk().await? {
-            reader.feed(&chunk, &mut element).map_err(fed_error)?;
+            reader.feed(&chunk)?;
         }
-        let envelope = reader.finish().map_err(malformed)?;
+        let (envelope, page) = reader.finish()?;
         if envelope.id != *request.id() {
             return Err(TransportErrorKind::custom(IdMismatch {
                 expected: request.id().to_string(),
@@ -350,32 +344,12 @@ pub(crate) async fn get_logs(
 }
 
 /// Reads a `result` array already in memory with the reader of streamed responses.
-pub(crate) fn read_result(result: &[u8], want: &Expect) -> Result<Page, TransportError> {
-    let mut reader = ResponseReader::new();
-    let mut page = Page::new();
-    let mut element = |json: &[u8], seq: usize| {
-        page.push(json, seq, want)
-            .map_err(|e| TransportError::deser_err(e, truncated(json)))
-    };
+fn read_result(result: &[u8], want: &Expect) -> Result<Page, TransportError> {
+    let mut reader = PageReader::new(want);
     for part in [&b"{\"result\":"[..], result, b"}"] {
-        reader.feed(part, &mut element).map_err(fed_error)?;
+        reader.feed(part)?;
     }
-    reader.finish().map_err(malformed)?;
-    Ok(page)
-}
-
-fn fed_error(fed: Fed<TransportError>) -> TransportError {
-    match fed {
-        Fed::Malformed(m) => malformed(m),
-        Fed::Element(e) => e,
-    }
-}
-
-fn malformed(m: Malformed) -> TransportError {
-    TransportError::deser_err(
-        <serde_json::Error as serde::de::Error>::custom(m),
-        String::new(),
-    )
+    Ok(reader.finish()?.1)
 }
 
 fn check_id(id: &Id, packet: ResponsePacket) -> Result<ResponsePacket, TransportError> {
@@ -391,7 +365,7 @@ fn check_id(id: &Id, packet: ResponsePacket) -> Result<ResponsePacket, Transport
 }
 
 /// The body as text, cut to [`MAX_ERROR_BODY`] bytes with control characters escaped.
-fn truncated(body: &[u8]) -> String {
+pub(crate) fn truncated(body: &[u8]) -> String {
     let cut = &body[..body.len().min(MAX_ERROR_BODY)];
     String::from_utf8_lossy(cut).escape_debug().to_string()
 }

@@ -1,7 +1,7 @@
-//! Replays the saved fuzz corpus (`l1/fuzz/corpus/log/`) through the log decoder and checks, as
-//! the `log` target does, and checks that the seeds reach both ends: `seed-valid-*` logs pass
-//! every check (so the target reaches `EvmAdvance` decoding and the checks after it) and
-//! `seed-invalid-*` ones are refused with a typed problem.
+//! Replays the saved fuzz corpora (`l1/fuzz/corpus/log/` and `l1/fuzz/corpus/response/`) as the
+//! `log` and `response` targets do, and checks that the seeds reach both ends: `seed-valid-*`
+//! ones pass every check (so the targets reach `EvmAdvance` decoding, the ordering and the
+//! index checks after it) and `seed-invalid-*` ones are refused with a typed error.
 //!
 //! The fuzz target runs with `cargo fuzz` (`fuzz/run` at the workspace root); this keeps what
 //! it found running on stable.
@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use alloy::primitives::Address;
+use l1::{BlockRange, Input};
 
 #[test]
 fn log_seeds_reach_the_checks_and_their_refusals() {
@@ -36,5 +37,52 @@ fn log_seeds_reach_the_checks_and_their_refusals() {
         }
     }
     assert!(valid >= 1, "no seed reaches the success path");
+    assert!(invalid >= 5);
+}
+
+/// The `response` target's reading of a seed, in one piece and in the seed's pieces, which must
+/// agree.
+fn read_response(seed: &[u8]) -> Result<Vec<Input>, String> {
+    let (piece, body) = seed.split_first_chunk::<2>().expect("a piece size");
+    let piece = usize::from(u16::from_le_bytes(*piece)) % 512 + 1;
+    let read = |chunks: Vec<&[u8]>| {
+        l1::read_logs_response(
+            chunks,
+            Address::repeat_byte(0x11),
+            Address::repeat_byte(0x22),
+            BlockRange::new(0, u64::MAX).unwrap(),
+            0,
+            31337,
+        )
+        .map_err(|e| e.to_string())
+    };
+    let whole = read(vec![body]);
+    assert_eq!(whole, read(body.chunks(piece).collect()));
+    assert_eq!(whole, read(body.chunks(1).collect()));
+    whole
+}
+
+#[test]
+fn response_seeds_reach_the_inputs_and_their_refusals() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/response");
+    let (mut inputs, mut invalid) = (0, 0);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let result = read_response(&std::fs::read(&path).unwrap());
+        if name.starts_with("seed-valid-") {
+            let read = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Handed out in L1 order from index 0.
+            for (i, input) in read.iter().enumerate() {
+                assert_eq!(input.index, i as u64, "{name}");
+                assert_eq!(input.advance.block_number, input.block_number, "{name}");
+            }
+            inputs += read.len();
+        } else {
+            assert!(result.is_err(), "{name} was accepted");
+            invalid += 1;
+        }
+    }
+    assert!(inputs >= 5, "the seeds hand out {inputs} inputs");
     assert!(invalid >= 5);
 }

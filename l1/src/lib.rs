@@ -24,10 +24,13 @@
 //!    A one-block range that still fails is [`Error::RangeSingleBlock`]; rate limits, head
 //!    overruns and every other error abort the scan, so a failing left part stops the scan
 //!    before its right part.
-//! 3. Each successful response is sorted by `(block, tx index, log index)`, every log is checked
-//!    (not removed, emitted by the InputBox with the expected topics, payload block = log block,
-//!    index = topic2 = the next expected index, app and chain id), and the inputs are handed out
-//!    before the next request: memory holds one response, whatever the range.
+//! 3. Each successful response is read as it arrives: every log is decoded at once into the
+//!    [`Input`] the caller gets (not removed, emitted by the InputBox with the expected topics,
+//!    payload block = log block, app), then the page is sorted by `(block, tx index, log
+//!    index)` and each input checked for the next expected index (index = topic2 = payload
+//!    index) and the chain id; the inputs are handed out before the next request. Memory holds
+//!    one page of decoded inputs and one log's JSON, whatever the range, never the response's
+//!    body.
 //! 4. The [`ScanReport`] lists the covered ranges and the largest range that succeeded;
 //!    [`ScanReport::learned_span`] is the span to persist and start later scans with.
 //!
@@ -48,6 +51,14 @@
 //! timeouts, a transport that stops reading at 32 MiB, a bounded retry layer (connect errors,
 //! 5xx, 429 with `Retry-After`) and a [`RequestBudget`] layer under it, so every attempt counts
 //! and a spent budget is [`Error::BudgetExhausted`].
+//!
+//! `eth_getLogs` has its own request path over that stack: the same client, budget, retry
+//! policy, size cap, id check and error objects, but its body is parsed as it streams (a JSON-RPC
+//! envelope reader hands each element of `result` to the log decoder), so it is never held
+//! whole nor copied into a JSON tree or a list of logs. Over any other transport
+//! ([`provider_with_transport`]: alloy's mock, in-process fakes), the request goes through alloy
+//! and the same reader reads its `result`. [`read_logs_response`] is that reading on a body in
+//! pieces (the `response` fuzz target).
 //!
 //! Every error has a [`Class`] and a spec `reason` ([`Error::class`], [`Error::reason`]).
 

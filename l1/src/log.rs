@@ -212,7 +212,10 @@ impl Decoded {
     /// The input, as input `index`; call it only once [`check_index`](Self::check_index)
     /// passed.
     pub(crate) fn into_input(self, index: u64) -> Input {
-        Input { index, ..self.input }
+        Input {
+            index,
+            ..self.input
+        }
     }
 
     /// [`check_index`](Self::check_index), then the input.

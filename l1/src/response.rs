@@ -171,7 +171,10 @@ const fn is_whitespace(b: u8) -> bool {
 
 /// Whether a JSON value can start with `b`.
 const fn starts_value(b: u8) -> bool {
-    matches!(b, b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+    matches!(
+        b,
+        b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+    )
 }
 
 const fn is_delimiter(b: u8) -> bool {
@@ -357,12 +360,12 @@ impl ResponseReader {
                 }));
             }
             Which::Error => {
-                self.error = Some(
-                    serde_json::from_slice(&self.buf).map_err(|e| member_error("error", e))?,
-                );
+                self.error =
+                    Some(serde_json::from_slice(&self.buf).map_err(|e| member_error("error", e))?);
             }
             Which::Id => {
-                self.id = Some(serde_json::from_slice(&self.buf).map_err(|e| member_error("id", e))?);
+                self.id =
+                    Some(serde_json::from_slice(&self.buf).map_err(|e| member_error("id", e))?);
             }
             Which::Other => {
                 serde_json::from_slice::<IgnoredAny>(&self.buf)

@@ -3,7 +3,8 @@
 //!
 //! The transport is ours rather than alloy's `Http` because it must stop reading a response at
 //! the size cap (spec `watchdog.md` §10) instead of buffering whatever a provider sends, and must
-//! check that the response id matches the request.
+//! check that the response id matches the request. [`get_logs`] reads `eth_getLogs` answers over
+//! the same stack as they stream, decoding each log as it arrives.
 
 use std::fmt;
 use std::task::{Context, Poll};
@@ -16,9 +17,9 @@ use alloy::rpc::json_rpc::{
 };
 use alloy::transports::{IntoBoxTransport, TransportError, TransportErrorKind, TransportFut};
 use alloy_primitives::Bytes;
-use serde_json::value::RawValue;
 use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use serde_json::value::RawValue;
 use tower::Service;
 
 use crate::budget::{BudgetLayer, BudgetService, RequestBudget};
@@ -177,7 +178,9 @@ impl Answer {
         if let Some(chunk) = &chunk {
             self.read += chunk.len();
             if self.read > self.limit {
-                return Err(TransportErrorKind::custom(ResponseTooLarge { limit: self.limit }));
+                return Err(TransportErrorKind::custom(ResponseTooLarge {
+                    limit: self.limit,
+                }));
             }
         }
         Ok(chunk.map(Bytes))
@@ -397,7 +400,10 @@ mod tests {
         let provider = connect("http://127.0.0.1:1/key", &RpcConfig::default(), &budget).unwrap();
         let client = provider.client();
         let stack = client.transport().as_any().downcast_ref::<HttpStack>();
-        assert!(stack.is_some(), "connect's transport is not the streamed stack");
+        assert!(
+            stack.is_some(),
+            "connect's transport is not the streamed stack"
+        );
         assert_eq!(stack.unwrap().inner().budget().limit(), 1);
         let mocked = provider_with_transport(
             alloy::transports::mock::MockTransport::new(Asserter::new()),
@@ -406,6 +412,12 @@ mod tests {
             &budget,
         );
         let client = mocked.client();
-        assert!(client.transport().as_any().downcast_ref::<HttpStack>().is_none());
+        assert!(
+            client
+                .transport()
+                .as_any()
+                .downcast_ref::<HttpStack>()
+                .is_none()
+        );
     }
 }

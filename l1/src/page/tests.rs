@@ -156,9 +156,7 @@ fn an_index_mismatch_comes_before_a_foreign_app_or_a_missing_hash() {
         .unwrap_err()
         .unwrap();
     assert!(got.contains("index"), "{got}");
-    let got = streamed(&body(&[both]), &[], 3, None)
-        .unwrap_err()
-        .unwrap();
+    let got = streamed(&body(&[both]), &[], 3, None).unwrap_err().unwrap();
     assert!(got.contains("blockHash"), "{got}");
 }
 

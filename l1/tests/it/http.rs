@@ -300,7 +300,10 @@ async fn get_logs_answers_are_read_as_they_arrive_whatever_the_member_order() {
     let provider = l1::connect(&server.url, &fast(), &budget).unwrap();
     let reader = l1::InputReader::new(provider, APP, INPUT_BOX, CHAIN_ID, RangePlan::new());
     let mut seen = Vec::new();
-    let report = reader.scan(0, 99, 0, |input| seen.push(input)).await.unwrap();
+    let report = reader
+        .scan(0, 99, 0, |input| seen.push(input))
+        .await
+        .unwrap();
     assert_eq!(report.next_index, 40);
     assert_eq!((server.hits(), budget.used()), (2, 2));
     for (input, log) in seen.iter().zip(&logs) {
@@ -349,15 +352,23 @@ async fn a_streamed_range_error_with_data_splits_and_a_streamed_body_over_the_ca
 
 #[tokio::test]
 async fn a_streamed_answer_with_another_id_or_broken_json_is_refused() {
-    let wrong = dribbled(|req| json!({"jsonrpc": "2.0", "id": req["id"].as_u64().unwrap() + 1, "result": []}));
+    let wrong = dribbled(
+        |req| json!({"jsonrpc": "2.0", "id": req["id"].as_u64().unwrap() + 1, "result": []}),
+    );
     let server = Server::start(vec![wrong]).await;
     let provider = l1::connect(&server.url, &fast(), &RequestBudget::new(10)).unwrap();
     let reader = l1::InputReader::new(provider, APP, INPUT_BOX, CHAIN_ID, RangePlan::new());
     let err = reader.scan(0, 4, 0, |_| {}).await.unwrap_err();
-    assert!(err.to_string().contains("does not match request id"), "{err}");
+    assert!(
+        err.to_string().contains("does not match request id"),
+        "{err}"
+    );
 
     let broken: Reply = Box::new(|req| {
-        let body = format!(r#"{{"jsonrpc":"2.0","id":{},"result":[{{"address":"0x1"}} {{}}]}}"#, req["id"]);
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{},"result":[{{"address":"0x1"}} {{}}]}}"#,
+            req["id"]
+        );
         (200, vec![(DRIBBLE, String::new())], body.into_bytes())
     });
     let server = Server::start(vec![broken]).await;

@@ -320,4 +320,4 @@ fn abi_bytes(data: &[u8]) -> Result<Vec<u8>, LogProblem> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

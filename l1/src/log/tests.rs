@@ -4,10 +4,11 @@ use serde_json::json;
 
 use super::*;
 
-const APP: Address = Address::repeat_byte(0xaa);
-const INPUT_BOX: Address = Address::repeat_byte(0xbb);
+pub(crate) const APP: Address = Address::repeat_byte(0xaa);
+pub(crate) const INPUT_BOX: Address = Address::repeat_byte(0xbb);
 
-fn advance(index: u64, block: u64) -> EvmAdvance {
+/// Input `index` of [`APP`] in `block`.
+pub(crate) fn advance(index: u64, block: u64) -> EvmAdvance {
     EvmAdvance {
         chain_id: 31337,
         app_contract: APP,
@@ -24,7 +25,8 @@ fn abi(bytes: &[u8]) -> Vec<u8> {
     super::input_added_data(bytes)
 }
 
-fn raw(advance: &EvmAdvance) -> serde_json::Value {
+/// The log of `advance`, at transaction 3, log index 7.
+pub(crate) fn raw(advance: &EvmAdvance) -> serde_json::Value {
     json!({
         "address": INPUT_BOX,
         "topics": [INPUT_ADDED_TOPIC, APP.into_word(), B256::from(advance.index)],

@@ -2,18 +2,16 @@
 //! into logs, sorted, then checked in one pass.
 
 use alloy::rpc::json_rpc::{Response, ResponsePayload};
-use alloy_primitives::{Address, B256, Bytes, U256};
-use canonical::EvmAdvance;
+use alloy_primitives::{B256, U256};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::log::{INPUT_ADDED_TOPIC, check, input_added_data};
+use crate::log::check;
+use crate::log::tests::{APP, INPUT_BOX, advance, raw};
 use crate::range::BlockRange;
 use crate::response::{Fed, ResponseReader};
 
-const APP: Address = Address::repeat_byte(0xaa);
-const INPUT_BOX: Address = Address::repeat_byte(0xbb);
 const CHAIN_ID: u64 = 31337;
 
 fn want(index: u64) -> Expect {
@@ -25,28 +23,13 @@ fn want(index: u64) -> Expect {
     }
 }
 
+/// The log of input `index` in `block`, at transaction `tx` and log index `log_index`.
 fn log(index: u64, block: u64, tx: u64, log_index: u64) -> Value {
-    let advance = EvmAdvance {
-        chain_id: CHAIN_ID,
-        app_contract: APP,
-        msg_sender: Address::repeat_byte(0x42),
-        block_number: block,
-        block_timestamp: U256::from(1_700_000_000 + block),
-        prev_randao: U256::from(block * 7),
-        index: U256::from(index),
-        payload: Bytes::from(vec![index as u8; (index % 70) as usize]),
-    };
-    json!({
-        "address": INPUT_BOX,
-        "topics": [INPUT_ADDED_TOPIC, APP.into_word(), B256::from(U256::from(index))],
-        "data": Bytes::from(input_added_data(&advance.encode())),
-        "blockNumber": format!("{block:#x}"),
-        "blockHash": B256::from(U256::from(block)),
-        "transactionHash": B256::from(U256::from(index + 1000)),
-        "transactionIndex": format!("{tx:#x}"),
-        "logIndex": format!("{log_index:#x}"),
-        "removed": false,
-    })
+    let mut log = raw(&advance(index, block));
+    log["transactionHash"] = json!(B256::from(U256::from(index + 1000)));
+    log["transactionIndex"] = json!(format!("{tx:#x}"));
+    log["logIndex"] = json!(format!("{log_index:#x}"));
+    log
 }
 
 /// What a reading gives: the inputs or the error's text; a malformed response is `Err(None)`.

@@ -11,14 +11,25 @@ use std::path::Path;
 use alloy::primitives::Address;
 use l1::{BlockRange, Input};
 
+/// The seeds of `target`: file name and bytes.
+fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
 #[test]
 fn log_seeds_reach_the_checks_and_their_refusals() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/log");
     let (mut valid, mut invalid) = (0, 0);
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let bytes = std::fs::read(&path).unwrap();
+    for (name, bytes) in seeds("log") {
         let result = l1::check_log_json(
             &bytes,
             Address::repeat_byte(0x11),
@@ -64,12 +75,9 @@ fn read_response(seed: &[u8]) -> Result<Vec<Input>, String> {
 
 #[test]
 fn response_seeds_reach_the_inputs_and_their_refusals() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/response");
     let (mut inputs, mut invalid) = (0, 0);
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let result = read_response(&std::fs::read(&path).unwrap());
+    for (name, bytes) in seeds("response") {
+        let result = read_response(&bytes);
         if name.starts_with("seed-valid-") {
             let read = result.unwrap_or_else(|e| panic!("{name}: {e}"));
             // Handed out in L1 order from index 0.

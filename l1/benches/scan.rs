@@ -6,14 +6,19 @@
 //!   `ceil(100_000 / cap)`, for the first scan (no span known) and for a second scan started
 //!   with the first scan's learned span.
 //! * Memory: peak heap growth during a scan of 1k inputs vs 100k inputs (one input per block,
-//!   the same provider cap), measured by a counting global allocator.
+//!   the same provider cap), measured by a counting global allocator, with the fake node in
+//!   process (alloy's transport trait) and served over HTTP on 127.0.0.1 (the stack
+//!   `l1::connect` builds, which reads `eth_getLogs` answers as they stream). Over HTTP only the
+//!   scanning thread's allocations count; the server runs on its own thread.
 
 #![allow(clippy::print_stdout)] // A bench binary reports its figures on stdout.
 #![allow(missing_docs, unreachable_pub)] // Not a library.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -25,21 +30,32 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use canonical::EvmAdvance;
 use l1::{INPUT_ADDED_TOPIC, InputReader, RangePlan, RequestBudget, RpcConfig, ScanReport};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::Service;
 
-/// Counts live heap bytes and their peak.
+/// Counts live heap bytes and their peak, on threads that have not opted out.
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+thread_local! {
+    /// Cleared on the fake node's server thread.
+    static COUNTED: Cell<bool> = const { Cell::new(true) };
+}
+
+fn counted() -> bool {
+    COUNTED.try_with(Cell::get).unwrap_or(false)
+}
 
 // SAFETY: every call is forwarded unchanged to the system allocator; only counters are added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as the caller's.
         let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        if !ptr.is_null() && counted() {
+            let size = layout.size() as isize;
+            let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
             PEAK.fetch_max(live, Ordering::Relaxed);
         }
         ptr
@@ -48,7 +64,9 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if counted() {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
     }
 }
 
@@ -191,21 +209,110 @@ impl Service<RequestPacket> for FakeNode {
     }
 }
 
+/// Serves `node` as a JSON-RPC endpoint over HTTP/1.1 (keep-alive, bodies with a length) on
+/// an ephemeral loopback port, from its own thread, for the rest of the process.
+fn serve(node: FakeNode) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        COUNTED.with(|c| c.set(false));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("server runtime");
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).expect("nonblocking");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(connection(node.clone(), stream));
+            }
+        });
+    });
+    addr
+}
+
+/// Answers the requests of one connection until the client closes it.
+async fn connection(node: FakeNode, mut stream: tokio::net::TcpStream) {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let (head, len) = loop {
+            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..at]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                break (at + 4, len);
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        while buf.len() < head + len {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let request: Value = serde_json::from_slice(&buf[head..head + len]).unwrap_or_default();
+        buf.drain(..head + len);
+        let body = match node.answer(&request["params"]) {
+            ResponsePayload::Success(result) => format!(
+                r#"{{"jsonrpc":"2.0","id":{},"result":{}}}"#,
+                request["id"],
+                result.get()
+            ),
+            ResponsePayload::Failure(error) => {
+                json!({"jsonrpc": "2.0", "id": request["id"], "error": error}).to_string()
+            }
+        };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        if stream.write_all(head.as_bytes()).await.is_err()
+            || stream.write_all(body.as_bytes()).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// How the scan reaches the fake node.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    /// alloy's transport trait, in process.
+    InProcess,
+    /// HTTP on 127.0.0.1, through `l1::connect`.
+    Http(SocketAddr),
+}
+
 struct Run {
     report: ScanReport,
     calls: u64,
-    peak_bytes: usize,
+    peak_bytes: isize,
     millis: u128,
 }
 
-async fn run(node: &FakeNode, from: u64, to: u64, span: Option<u64>) -> Run {
+async fn run(node: &FakeNode, via: Via, from: u64, to: u64, span: Option<u64>) -> Run {
     node.calls.store(0, Ordering::Relaxed);
-    let provider = l1::provider_with_transport(
-        node.clone(),
-        true,
-        &RpcConfig::default(),
-        &RequestBudget::unlimited(),
-    );
+    let provider = match via {
+        Via::InProcess => l1::provider_with_transport(
+            node.clone(),
+            true,
+            &RpcConfig::default(),
+            &RequestBudget::unlimited(),
+        ),
+        Via::Http(addr) => l1::connect(
+            &format!("http://{addr}"),
+            &RpcConfig::default(),
+            &RequestBudget::unlimited(),
+        )
+        .expect("connect"),
+    };
     let reader = InputReader::new(
         provider,
         APP,
@@ -251,9 +358,9 @@ async fn calls_table() {
     for (style, cap) in cases {
         let node = FakeNode::new(cap, 100, style);
         let minimal = BLOCKS.div_ceil(cap);
-        let first = run(&node, 0, BLOCKS - 1, None).await;
+        let first = run(&node, Via::InProcess, 0, BLOCKS - 1, None).await;
         let span = first.report.learned_span();
-        let again = run(&node, 0, BLOCKS - 1, span).await;
+        let again = run(&node, Via::InProcess, 0, BLOCKS - 1, span).await;
         assert_eq!(first.report.next_index, again.report.next_index);
         println!(
             "| {style:?} | {cap} | {minimal} | {} | {:.2} | {} | {} | {} | {:.2} | {} |",
@@ -272,37 +379,40 @@ async fn memory_table() {
     println!(
         "\n## Peak heap growth during a scan (1 input per block, cap 1000 blocks, code-only errors)\n"
     );
-    println!("| inputs | span | calls | peak bytes | time ms |");
-    println!("|---:|---|---:|---:|---:|");
+    println!("| provider | inputs | span | calls | peak bytes | time ms |");
+    println!("|---|---:|---|---:|---:|---:|");
     let node = FakeNode::new(1000, 1, Style::CodeOnly);
-    let mut peaks = Vec::new();
-    for (blocks, span) in [
-        (1_000, Some(1000)),
-        (100_000, Some(1000)),
-        (1_000, None),
-        (100_000, None),
-    ] {
-        let r = run(&node, 0, blocks - 1, span).await;
+    let served = serve(node.clone());
+    for (name, via) in [("in process", Via::InProcess), ("HTTP", Via::Http(served))] {
+        let mut peaks = Vec::new();
+        for (blocks, span) in [
+            (1_000, Some(1000)),
+            (100_000, Some(1000)),
+            (1_000, None),
+            (100_000, None),
+        ] {
+            let r = run(&node, via, 0, blocks - 1, span).await;
+            println!(
+                "| {name} | {} | {} | {} | {} | {} |",
+                r.report.inputs(),
+                span.map_or("none".to_owned(), |s| s.to_string()),
+                r.calls,
+                r.peak_bytes,
+                r.millis
+            );
+            peaks.push(r.peak_bytes);
+        }
         println!(
-            "| {} | {} | {} | {} | {} |",
-            r.report.inputs(),
-            span.map_or("none".to_owned(), |s| s.to_string()),
-            r.calls,
-            r.peak_bytes,
-            r.millis
+            "\n{name}: peak(100k) / peak(1k): {:.3} with the learned span, {:.3} on a first scan\n",
+            peaks[1] as f64 / peaks[0] as f64,
+            peaks[3] as f64 / peaks[2] as f64
         );
-        peaks.push(r.peak_bytes);
     }
-    println!(
-        "\npeak(100k) / peak(1k): {:.3} with the learned span, {:.3} on a first scan",
-        peaks[1] as f64 / peaks[0] as f64,
-        peaks[3] as f64 / peaks[2] as f64
-    );
 }
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {

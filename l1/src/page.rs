@@ -121,8 +121,9 @@ impl Page {
         let inputs: Vec<Input> = self
             .logs
             .into_iter()
-            .zip(want.index..)
-            .map(|((log, _), index)| log.into_input(index))
+            .enumerate()
+            // No overflow: every index was checked above.
+            .map(|(i, (log, _))| log.into_input(want.index + i as u64))
             .collect();
         Ok((VecDeque::from(inputs), index))
     }

@@ -101,7 +101,12 @@ impl<'r, P: Provider> InputCursor<'r, P> {
     /// requests the same range again, so no range is skipped.
     pub async fn next(&mut self) -> Result<Option<Input>> {
         self.fill().await?;
-        Ok(self.pending.pop_front())
+        let input = self.pending.pop_front();
+        if self.pending.is_empty() {
+            // The used-up page's buffer is freed before the next page is read.
+            self.pending = VecDeque::new();
+        }
+        Ok(input)
     }
 
     /// The inputs of the next provider response that has any, in L1 order; `Ok(None)` once

@@ -151,11 +151,12 @@ pub(crate) async fn preflight(
 /// `log` (the `inputs.jsonl` format) and feeding it with reference host semantics. `progress`
 /// hears the number fed after each input.
 ///
-/// The next `eth_getLogs` page is read while the machine folds the current one, so L1 and the
-/// machine work at the same time; inputs still reach the machine one by one in L1 order, and
-/// at most two pages are held (the one being fed and the one being read). A page read ahead of
-/// a machine stop is dropped unused, and a read error surfaces only once the page before it
-/// was fed, as without the overlap.
+/// The next `eth_getLogs` page is read while the machine folds the second half of the current
+/// one, so L1 and the machine work at the same time; inputs still reach the machine one by one
+/// in L1 order, and at most one page and a half are held (the half being fed and the page being
+/// read, which the `l1` reader decodes as its response streams in). A page read ahead of a
+/// machine stop is dropped unused, and a read error surfaces only once the page before it was
+/// fed, as without the overlap.
 #[allow(clippy::too_many_arguments)] // one call per command; a struct would only rename them
 pub(crate) async fn feed(
     reader: &InputReader<L1Provider>,
@@ -176,18 +177,21 @@ pub(crate) async fn feed(
     }
     let mut cursor = reader.cursor(from_exclusive + 1, to, start_index);
     let mut page = cursor.next_page().await?;
-    while let Some(inputs) = page {
-        let sink = Sink {
-            worker,
-            log: &mut *log,
-            ctl,
-            progress,
-        };
-        // The read is polled first, so the request goes out before the page is fed.
+    while let Some(mut inputs) = page {
+        // The first half is fed alone and its buffer freed, so the read overlaps the second
+        // half: half a page and the next one are held, not two pages.
+        let second = inputs.split_off(inputs.len() / 2);
+        Sink::new(worker, log, ctl, progress)
+            .feed_page(inputs, &mut fed)
+            .await?;
+        if fed.stop.is_some() {
+            break;
+        }
+        // The read is polled first, so the request goes out before the second half is fed.
         let (next, folded) = tokio::join!(
             biased;
             cursor.next_page(),
-            sink.feed_page(inputs, &mut fed)
+            Sink::new(worker, log, ctl, progress).feed_page(second, &mut fed)
         );
         folded?;
         if fed.stop.is_some() {
@@ -214,7 +218,21 @@ struct Sink<'a> {
     progress: Option<&'a dyn ProgressSink>,
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    fn new(
+        worker: &'a MachineWorker,
+        log: &'a mut dyn Write,
+        ctl: &'a RunControl,
+        progress: Option<&'a dyn ProgressSink>,
+    ) -> Self {
+        Self {
+            worker,
+            log,
+            ctl,
+            progress,
+        }
+    }
+
     /// Feeds one page in order, dropping each input once fed; stops at a machine fixed point.
     async fn feed_page(self, mut inputs: VecDeque<l1::Input>, fed: &mut Fed) -> Result<()> {
         while let Some(input) = inputs.pop_front() {
@@ -495,7 +513,8 @@ mod tests {
         assert_eq!(result.next_index, 9);
         assert_eq!(log_text.lines().count(), 9);
         // Windows [1, 10], [11, 20], [21, 29]: each later page was requested as the machine
-        // started on the page before it (reading after feeding would have sent 3 and 6).
-        assert_eq!(*seen.lock().unwrap(), [0, 0, 3]);
+        // started on the second half of the page before it (reading after feeding would have
+        // sent 3 and 6).
+        assert_eq!(*seen.lock().unwrap(), [0, 1, 4]);
     }
 }

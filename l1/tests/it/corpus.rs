@@ -94,3 +94,38 @@ fn response_seeds_reach_the_inputs_and_their_refusals() {
     assert!(inputs >= 5, "the seeds hand out {inputs} inputs");
     assert!(invalid >= 5);
 }
+
+#[test]
+fn log_seeds_read_in_a_streamed_answer_decode_as_alone() {
+    let mut valid = 0;
+    for (name, log) in seeds("log") {
+        let alone = l1::check_log_json(
+            &log,
+            Address::repeat_byte(0x11),
+            Address::repeat_byte(0x22),
+            0,
+            u64::MAX,
+            0,
+        );
+        let mut body = br#"{"jsonrpc":"2.0","id":1,"result":["#.to_vec();
+        body.extend_from_slice(&log);
+        body.extend_from_slice(b"]}");
+        let streamed = l1::read_logs_response(
+            body.chunks(3),
+            Address::repeat_byte(0x11),
+            Address::repeat_byte(0x22),
+            BlockRange::new(0, u64::MAX).unwrap(),
+            0,
+            31337,
+        );
+        match (alone, streamed) {
+            (Ok(input), Ok(inputs)) => {
+                assert_eq!(inputs, [input], "{name}");
+                valid += 1;
+            }
+            (Err(_), Err(_)) => {}
+            (alone, streamed) => panic!("{name}: alone {alone:?}, streamed {streamed:?}"),
+        }
+    }
+    assert!(valid >= 1);
+}

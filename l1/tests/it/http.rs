@@ -363,6 +363,7 @@ async fn a_streamed_answer_with_another_id_or_broken_json_is_refused() {
         err.to_string().contains("does not match request id"),
         "{err}"
     );
+    assert!(!format!("{err} {err:?}").contains("secret-key"), "{err:?}");
 
     let broken: Reply = Box::new(|req| {
         let body = format!(

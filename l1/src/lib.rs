@@ -56,9 +56,10 @@
 //! policy, size cap, id check and error objects, but its body is parsed as it streams (a JSON-RPC
 //! envelope reader hands each element of `result` to the log decoder), so it is never held
 //! whole nor copied into a JSON tree or a list of logs. Over any other transport
-//! ([`provider_with_transport`]: alloy's mock, in-process fakes), the request goes through alloy
-//! and the same reader reads its `result`. [`read_logs_response`] is that reading on a body in
-//! pieces (the `response` fuzz target).
+//! ([`provider_with_transport`]: alloy's mock, in-process fakes), the request goes through alloy,
+//! which holds the answer whole, and its logs get the same decoding and checks.
+//! [`read_logs_response`] is the streamed reading of a body in pieces (the `response` fuzz
+//! target).
 //!
 //! Every error has a [`Class`] and a spec `reason` ([`Error::class`], [`Error::reason`]).
 

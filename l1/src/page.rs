@@ -55,7 +55,12 @@ impl Page {
         seq: usize,
         want: &Expect,
     ) -> std::result::Result<(), serde_json::Error> {
-        let log: RawLog = serde_json::from_slice(json)?;
+        self.push_log(serde_json::from_slice(json)?, seq, want);
+        Ok(())
+    }
+
+    /// [`push`](Self::push) for a log already parsed.
+    pub(crate) fn push_log(&mut self, log: RawLog, seq: usize, want: &Expect) {
         let key = log.sort_key();
         let (block, log_index) = (log.block(), log.log_index());
         match decode(log, want) {
@@ -71,7 +76,6 @@ impl Page {
                 }
             }
         }
-        Ok(())
     }
 
     /// Sorts the page into L1 order and gives each input its index, from `want.index` on:
@@ -83,8 +87,10 @@ impl Page {
         chain_id: u64,
         last: &mut Option<(u64, u64, u64)>,
     ) -> Result<(VecDeque<Input>, u64)> {
-        // Stable: equal keys keep the response's order, as sorting the whole response would.
-        self.logs.sort_by_key(|(log, _)| log.l1_position());
+        // Equal keys keep the response's order, as a stable sort of the whole response would;
+        // sorting in place needs no scratch buffer.
+        self.logs
+            .sort_unstable_by_key(|(log, seq)| (log.l1_position(), *seq));
         let mut index = want.index;
         let mut position = *last;
         let mut refused = self.refused;

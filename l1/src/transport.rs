@@ -19,12 +19,11 @@ use alloy::transports::{IntoBoxTransport, TransportError, TransportErrorKind, Tr
 use alloy_primitives::Bytes;
 use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use serde_json::value::RawValue;
 use tower::Service;
 
 use crate::budget::{BudgetLayer, BudgetService, RequestBudget};
 use crate::error::{Error, Result};
-use crate::log::{Expect, LogFilter};
+use crate::log::{Expect, LogFilter, RawLog};
 use crate::page::{Page, PageReader};
 use crate::redact::redact;
 use crate::retry::{RetryLayer, RetryPolicy, RetryService};
@@ -320,8 +319,8 @@ type HttpStack = RetryService<BudgetService<HttpTransport>>;
 /// Over the stack [`connect`] builds, the request is sent on the same reqwest client, counted in
 /// the same budget and retried by the same policy as any other, but the body is read chunk by
 /// chunk: it is never held whole, nor parsed into a JSON tree or a list of logs. Over any other
-/// transport (alloy's mock, an in-process fake), the request goes through alloy and its
-/// `result` is read by the same reader. Either way, errors are the ones alloy's path produces,
+/// transport (alloy's mock, an in-process fake), the request goes through alloy, which holds
+/// the answer whole, and its logs get the same decoding and checks. Either way, errors are the ones alloy's path produces,
 /// so classification sees JSON-RPC error objects with their code, message and data.
 pub(crate) async fn get_logs(
     client: &RpcClientInner,
@@ -329,8 +328,13 @@ pub(crate) async fn get_logs(
     want: &Expect,
 ) -> Result<Page, TransportError> {
     let Some(stack) = client.transport().as_any().downcast_ref::<HttpStack>() else {
-        let result: Box<RawValue> = client.request(GET_LOGS, (filter,)).await?;
-        return read_result(result.get().as_bytes(), want);
+        // alloy holds the answer whole anyway: its logs are parsed at once, then decoded.
+        let logs: Vec<RawLog> = client.request(GET_LOGS, (filter,)).await?;
+        let mut page = Page::new();
+        for (seq, log) in logs.into_iter().enumerate() {
+            page.push_log(log, seq, want);
+        }
+        return Ok(page);
     };
     let request = client
         .make_request(GET_LOGS, (filter,))
@@ -344,15 +348,6 @@ pub(crate) async fn get_logs(
             http.get_logs(request, want).await
         })
         .await
-}
-
-/// Reads a `result` array already in memory with the reader of streamed responses.
-fn read_result(result: &[u8], want: &Expect) -> Result<Page, TransportError> {
-    let mut reader = PageReader::new(want);
-    for part in [&b"{\"result\":"[..], result, b"}"] {
-        reader.feed(part)?;
-    }
-    Ok(reader.finish()?.1)
 }
 
 fn check_id(id: &Id, packet: ResponsePacket) -> Result<ResponsePacket, TransportError> {

@@ -26,18 +26,23 @@ fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The `log` target's reading of a seed.
+fn check_log(bytes: &[u8]) -> Result<Input, l1::LogProblem> {
+    l1::check_log_json(
+        bytes,
+        Address::repeat_byte(0x11),
+        Address::repeat_byte(0x22),
+        0,
+        u64::MAX,
+        0,
+    )
+}
+
 #[test]
 fn log_seeds_reach_the_checks_and_their_refusals() {
     let (mut valid, mut invalid) = (0, 0);
     for (name, bytes) in seeds("log") {
-        let result = l1::check_log_json(
-            &bytes,
-            Address::repeat_byte(0x11),
-            Address::repeat_byte(0x22),
-            0,
-            u64::MAX,
-            0,
-        );
+        let result = check_log(&bytes);
         if name.starts_with("seed-valid-") {
             let input = result.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(input.advance.block_number, input.block_number);
@@ -99,14 +104,7 @@ fn response_seeds_reach_the_inputs_and_their_refusals() {
 fn log_seeds_read_in_a_streamed_answer_decode_as_alone() {
     let mut valid = 0;
     for (name, log) in seeds("log") {
-        let alone = l1::check_log_json(
-            &log,
-            Address::repeat_byte(0x11),
-            Address::repeat_byte(0x22),
-            0,
-            u64::MAX,
-            0,
-        );
+        let alone = check_log(&log);
         let mut body = br#"{"jsonrpc":"2.0","id":1,"result":["#.to_vec();
         body.extend_from_slice(&log);
         body.extend_from_slice(b"]}");

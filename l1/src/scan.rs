@@ -54,8 +54,8 @@ enum State {
 }
 
 /// A pull-based scan of `[from, to]`: [`next`](Self::next) yields checked inputs in L1 order,
-/// requesting the next range only when the previous response is used up, so memory holds at
-/// most one provider response.
+/// requesting the next range only when the previous page is used up, so memory holds at most
+/// one page of decoded inputs.
 ///
 /// Use it directly when each input needs async work (feeding a machine); use
 /// [`InputReader::scan`] for a synchronous callback.
@@ -112,8 +112,9 @@ impl<'r, P: Provider> InputCursor<'r, P> {
     /// The inputs of the next provider response that has any, in L1 order; `Ok(None)` once
     /// `[from, to]` is covered. Same errors and cancel safety as [`next`](Self::next).
     ///
-    /// A caller that overlaps requests with its own work holds at most two responses: the page
-    /// it works through and the one being read.
+    /// A caller that overlaps requests with its own work holds at most two pages of decoded
+    /// inputs: the one it works through and the one being read (whose response is decoded as
+    /// it arrives, never held whole).
     pub async fn next_page(&mut self) -> Result<Option<VecDeque<Input>>> {
         self.fill().await?;
         Ok(Some(std::mem::take(&mut self.pending)).filter(|page| !page.is_empty()))

@@ -467,8 +467,8 @@ mod tests {
         })
     }
 
-    /// Three pages of three inputs: each page is requested while the machine folds the one
-    /// before it, and every input still reaches the machine in order.
+    /// Three pages of three inputs: each page is requested while the machine folds the second
+    /// half of the one before it, and every input still reaches the machine in order.
     #[test]
     fn the_next_page_is_read_while_the_machine_folds_the_current_one() {
         let asserter = Asserter::new();

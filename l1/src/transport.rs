@@ -196,7 +196,12 @@ impl Answer {
 
     /// A non-2xx answer with body `buf`: the JSON-RPC error a 4xx body carries, else an HTTP
     /// error (429 and 5xx always, so that the retry layer and the classifier see the status).
-    fn failure(&self, request_id: &Id, buf: &[u8]) -> Result<ResponsePacket, TransportError> {
+    /// `request_id` is `None` for a batch, whose answers are not matched here.
+    fn failure(
+        &self,
+        request_id: Option<&Id>,
+        buf: &[u8],
+    ) -> Result<ResponsePacket, TransportError> {
         let rpc_error_body = (400..500).contains(&self.status) && self.status != 429;
         if rpc_error_body
             && let Ok(packet) = serde_json::from_slice::<ResponsePacket>(buf)
@@ -255,21 +260,11 @@ impl HttpTransport {
             RequestPacket::Batch(_) => None,
         };
         if !answer.is_success() {
-            return match id {
-                Some(id) => answer.failure(id, &buf),
-                None => Err(TransportErrorKind::http_error_with_retry_after(
-                    answer.status,
-                    truncated(&buf),
-                    answer.retry_after,
-                )),
-            };
+            return answer.failure(id, &buf);
         }
         let packet = serde_json::from_slice::<ResponsePacket>(&buf)
             .map_err(|e| TransportError::deser_err(e, truncated(&buf)))?;
-        match id {
-            Some(id) => check_id(id, packet),
-            None => Ok(packet),
-        }
+        check_id(id, packet)
     }
 
     /// One `eth_getLogs` attempt whose 2xx body is read into a [`Page`] as it arrives (see
@@ -284,7 +279,7 @@ impl HttpTransport {
         let mut answer = self.post(body).await?;
         if !answer.is_success() {
             let buf = answer.body().await?;
-            let packet = answer.failure(request.id(), &buf)?;
+            let packet = answer.failure(Some(request.id()), &buf)?;
             return Err(match packet {
                 ResponsePacket::Single(Response {
                     payload: ResponsePayload::Failure(error),
@@ -350,8 +345,9 @@ pub(crate) async fn get_logs(
         .await
 }
 
-fn check_id(id: &Id, packet: ResponsePacket) -> Result<ResponsePacket, TransportError> {
-    if let ResponsePacket::Single(resp) = &packet
+/// Refuses a single answer whose id is not `id` (`None`: a batch, not matched here).
+fn check_id(id: Option<&Id>, packet: ResponsePacket) -> Result<ResponsePacket, TransportError> {
+    if let (Some(id), ResponsePacket::Single(resp)) = (id, &packet)
         && *id != resp.id
     {
         return Err(TransportErrorKind::custom(IdMismatch {

@@ -315,8 +315,9 @@ type HttpStack = RetryService<BudgetService<HttpTransport>>;
 /// the same budget and retried by the same policy as any other, but the body is read chunk by
 /// chunk: it is never held whole, nor parsed into a JSON tree or a list of logs. Over any other
 /// transport (alloy's mock, an in-process fake), the request goes through alloy, which holds
-/// the answer whole, and its logs get the same decoding and checks. Either way, errors are the ones alloy's path produces,
-/// so classification sees JSON-RPC error objects with their code, message and data.
+/// the answer whole, and its logs get the same decoding and checks. Either way, errors are the
+/// ones alloy's path produces, so classification sees JSON-RPC error objects with their code,
+/// message and data.
 pub(crate) async fn get_logs(
     client: &RpcClientInner,
     filter: LogFilter,

@@ -211,7 +211,8 @@ proptest! {
     ) {
         let mut body = body(&logs);
         if spaced {
-            body = serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
+            let value: Value = serde_json::from_slice(&body).unwrap();
+            body = serde_json::to_vec_pretty(&value).unwrap();
         }
         let mut cuts = cuts;
         cuts.sort_unstable();

@@ -127,3 +127,57 @@ fn log_seeds_read_in_a_streamed_answer_decode_as_alone() {
     }
     assert!(valid >= 1);
 }
+
+/// The conformance vectors' `EvmAdvance` calldata (`fixtures/vectors/advances.json`), each in
+/// an `InputAdded` log of a streamed answer cut into 5-byte pieces: the input handed out carries
+/// the calldata byte for byte and decodes as the log decoded alone does.
+#[test]
+fn advance_vectors_come_out_of_a_streamed_answer_byte_for_byte() {
+    use alloy::primitives::{B256, Bytes, U256};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/vectors/advances.json");
+    let vectors: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let valid = vectors["valid"].as_array().unwrap();
+    assert!(!valid.is_empty());
+    let input_box = Address::repeat_byte(0x11);
+    for vector in valid {
+        let calldata: Bytes = serde_json::from_value(vector["calldata"].clone()).unwrap();
+        let advance = &vector["advance"];
+        let app: Address = serde_json::from_value(advance["app_contract"].clone()).unwrap();
+        let index: U256 = serde_json::from_value(advance["index"].clone()).unwrap();
+        let block = advance["block_number"].as_u64().unwrap();
+        let chain_id = advance["chain_id"].as_u64().unwrap();
+        let log = serde_json::json!({
+            "address": input_box,
+            "topics": [l1::INPUT_ADDED_TOPIC, app.into_word(), B256::from(index)],
+            "data": Bytes::from(l1::input_added_data(&calldata)),
+            "blockNumber": format!("{block:#x}"),
+            "blockHash": B256::repeat_byte(0x64),
+            "transactionHash": B256::repeat_byte(0x77),
+            "transactionIndex": "0x1",
+            "logIndex": "0x2",
+            "removed": false,
+        });
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": [log]}).to_string();
+        let index = index.to::<u64>();
+        let streamed = l1::read_logs_response(
+            body.as_bytes().chunks(5),
+            input_box,
+            app,
+            BlockRange::new(0, u64::MAX).unwrap(),
+            index,
+            chain_id,
+        )
+        .unwrap();
+        let alone = l1::check_log_json(
+            log.to_string().as_bytes(),
+            input_box,
+            app,
+            0,
+            u64::MAX,
+            index,
+        )
+        .unwrap();
+        assert_eq!(streamed, [alone]);
+        assert_eq!(streamed[0].raw, calldata);
+    }
+}

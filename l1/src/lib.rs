@@ -28,9 +28,9 @@
 //!    [`Input`] the caller gets (not removed, emitted by the InputBox with the expected topics,
 //!    payload block = log block, app), then the page is sorted by `(block, tx index, log
 //!    index)` and each input checked for the next expected index (index = topic2 = payload
-//!    index) and the chain id; the inputs are handed out before the next request. Memory holds
-//!    one page of decoded inputs and one log's JSON, whatever the range, never the response's
-//!    body.
+//!    index) and the chain id; the inputs are handed out before the next request. Over the
+//!    provider [`connect`] builds, memory holds one page of decoded inputs and one log's JSON,
+//!    whatever the range, never the response's body (see *Requests*).
 //! 4. The [`ScanReport`] lists the covered ranges and the largest range that succeeded;
 //!    [`ScanReport::learned_span`] is the span to persist and start later scans with.
 //!

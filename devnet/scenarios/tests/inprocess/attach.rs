@@ -56,7 +56,16 @@ async fn attach_to_a_local_deployment_has_mining_and_reorgs() {
     attached.l1().mine(2).await.unwrap();
     // The local sequencer's batches may add blocks of their own (automine).
     assert!(local.l1().block_number().await.unwrap() >= before + 2);
-    let reorged = attached.l1().reorg(1, Vec::new()).await.unwrap();
+    // A replacement transaction makes the new block differ: an empty block rewritten in the
+    // same second as the one it replaces would have the same hash.
+    let replacement = Replacement {
+        offset: 0,
+        input: ReplacementInput::Deposit {
+            depositor: alice,
+            amount: U256::from(1u64),
+        },
+    };
+    let reorged = attached.l1().reorg(1, vec![replacement]).await.unwrap();
     assert_ne!(reorged.old, reorged.new);
     assert!(matches!(
         attached.sequencer_mut().stop().await,

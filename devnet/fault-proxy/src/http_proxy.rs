@@ -57,7 +57,7 @@ impl HttpProxy {
     pub async fn start_with(upstream: &str, rules: RuleSet, config: ProxyConfig) -> Result<Self> {
         rules.check_http()?;
         let routes = Router::new().fallback(handle);
-        let server = Server::start(upstream, &rules, &config, routes).await?;
+        let server = Server::start(upstream, &rules, &config, routes, RuleSet::check_http).await?;
         Ok(Self { server })
     }
 
@@ -69,6 +69,11 @@ impl HttpProxy {
     /// The proxy's socket address.
     pub fn addr(&self) -> SocketAddr {
         self.server.addr()
+    }
+
+    /// The address of its remote control ([`ProxyConfig::control`]), if it has one.
+    pub fn control_addr(&self) -> Option<SocketAddr> {
+        self.server.control_addr()
     }
 
     /// Replaces the rules (next request on; scope counters restart).

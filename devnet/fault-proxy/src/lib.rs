@@ -35,6 +35,7 @@ use axum::routing::post;
 
 mod actions;
 mod cap;
+pub mod control;
 mod engine;
 mod envelope;
 mod handler;
@@ -47,8 +48,9 @@ mod server;
 pub mod usage;
 
 pub use cap::{GetLogsCap, RangeErrorProfile};
+pub use control::{ControlError, RemoteProxy};
 pub use http_proxy::HttpProxy;
-pub use log::{ProxyEntry, ProxyOutcome};
+pub use log::{EntryError, ProxyEntry, ProxyOutcome};
 pub use range::{BlockRange, check_exact_cover};
 pub use rules::{Action, Rule, RuleSet, RulesError, Scope, When};
 pub use server::ProxyConfig;
@@ -168,7 +170,7 @@ impl RpcProxy {
         let set = rules.compile();
         set.check_rpc()?;
         let routes = Router::new().route("/", post(handler::handle));
-        let server = Server::start(upstream, &set, &config, routes).await?;
+        let server = Server::start(upstream, &set, &config, routes, |_| Ok(())).await?;
         Ok(Self { server })
     }
 
@@ -180,6 +182,11 @@ impl RpcProxy {
     /// The proxy's socket address.
     pub fn addr(&self) -> SocketAddr {
         self.server.addr()
+    }
+
+    /// The address of its remote control ([`ProxyConfig::control`]), if it has one.
+    pub fn control_addr(&self) -> Option<SocketAddr> {
+        self.server.control_addr()
     }
 
     /// Replaces the rules (takes effect for the next request; scope counters restart). HTTP-only

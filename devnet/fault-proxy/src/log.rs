@@ -124,6 +124,77 @@ impl ProxyEntry {
     }
 }
 
+/// A JSON record that is not one [`ProxyEntry::to_json`] writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid proxy record: {0}")]
+pub struct EntryError(String);
+
+impl ProxyEntry {
+    /// Reads back a record [`to_json`](Self::to_json) wrote.
+    pub fn from_json(value: &Value) -> Result<Self, EntryError> {
+        let bad = |what: &str| EntryError(format!("{what} in {value}"));
+        let u64_at = |key: &str| value.get(key).and_then(Value::as_u64);
+        let number = |key: &str| u64_at(key).ok_or_else(|| bad(key));
+        let text = |key: &str| {
+            value
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(key))
+        };
+        let optional = |key: &str| match value.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| bad(key)),
+        };
+        let size = |n: u64| usize::try_from(n).map_err(|_| bad("a size"));
+        let range = match (optional("from")?, optional("to")?) {
+            (Some(from), Some(to)) => Some(BlockRange::new(from, to)),
+            (None, None) => None,
+            _ => return Err(bad("a half range")),
+        };
+        let status = optional("status")?
+            .map(|s| u16::try_from(s).map_err(|_| bad("status")))
+            .transpose()?;
+        let code = match value.get("error_code") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_i64().ok_or_else(|| bad("error_code"))?),
+        };
+        let outcome = match (text("outcome")?.as_str(), code, status) {
+            ("forwarded", _, _) => ProxyOutcome::Forwarded,
+            ("refused", Some(code), _) => ProxyOutcome::Refused { code },
+            ("node_error", Some(code), _) => ProxyOutcome::NodeError { code },
+            ("unreachable", _, _) => ProxyOutcome::Unreachable,
+            ("http_status", _, Some(status)) => ProxyOutcome::HttpStatus { status },
+            ("invalid_json", _, _) => ProxyOutcome::InvalidJson,
+            ("rewritten", _, _) => ProxyOutcome::Rewritten,
+            ("tampered", _, _) => ProxyOutcome::Tampered,
+            ("truncated", _, _) => ProxyOutcome::Truncated,
+            ("hung", _, _) => ProxyOutcome::Hung,
+            ("dropped", _, _) => ProxyOutcome::Dropped,
+            _ => return Err(bad("outcome")),
+        };
+        let path = match value.get("path") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_str().ok_or_else(|| bad("path"))?.to_owned()),
+        };
+        Ok(Self {
+            seq: number("seq")?,
+            method: text("method")?,
+            range,
+            result_count: optional("result_count")?.map(size).transpose()?,
+            outcome,
+            t_ms: number("t_ms")?,
+            edge: text("edge")?,
+            path,
+            rule: optional("rule")?.map(size).transpose()?,
+            action: text("action")?,
+            status,
+            bytes: size(number("bytes")?)?,
+            latency_ms: number("latency_ms")?,
+        })
+    }
+}
+
 fn outcome_name(outcome: &ProxyOutcome) -> &'static str {
     match outcome {
         ProxyOutcome::Forwarded => "forwarded",

@@ -30,15 +30,23 @@ pub struct ProxyConfig {
     /// Also allow a private IPv4 listen address (10/8, 172.16/12, 192.168/16): the proxy's own
     /// address on a private container network. Never the unspecified or a public address.
     pub private_listen: bool,
+    /// The address of the remote control (see [`crate::control`]), under the same rule as
+    /// `listen`; none: no control port.
+    pub control: Option<SocketAddr>,
 }
 
 impl ProxyConfig {
     /// The listen address, refusing anything but loopback (and, with
     /// [`private_listen`](Self::private_listen), a private IPv4 address).
     pub fn listen_addr(&self) -> Result<SocketAddr> {
-        let addr = self
-            .listen
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        self.allowed(
+            self.listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+        )
+    }
+
+    /// `addr` if the proxy may listen there.
+    fn allowed(&self, addr: SocketAddr) -> Result<SocketAddr> {
         let private = match addr.ip() {
             std::net::IpAddr::V4(ip) => self.private_listen && ip.is_private(),
             std::net::IpAddr::V6(_) => false,
@@ -87,9 +95,11 @@ fn upstream_client() -> Result<reqwest::Client> {
 #[derive(Debug)]
 pub(crate) struct Server {
     addr: SocketAddr,
+    control: Option<SocketAddr>,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    control_task: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -100,6 +110,7 @@ impl Server {
         rules: &RuleSet,
         config: &ProxyConfig,
         routes: Router<Arc<Shared>>,
+        check: crate::control::Check,
     ) -> Result<Self> {
         let upstream: reqwest::Url = upstream
             .parse()
@@ -110,6 +121,17 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding the proxy on {listen}"))?;
+        let control_listener = match config.control {
+            Some(addr) => {
+                let addr = config.allowed(addr)?;
+                Some(
+                    tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding the proxy's control on {addr}"))?,
+                )
+            }
+            None => None,
+        };
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
             upstream,
@@ -120,6 +142,24 @@ impl Server {
         });
         let app = routes.with_state(Arc::clone(&shared));
         let addr = listener.local_addr().context("reading the proxy address")?;
+        let (control, control_task) = match control_listener {
+            Some(listener) => {
+                let addr = listener
+                    .local_addr()
+                    .context("reading the control address")?;
+                let app = crate::control::routes(Arc::clone(&shared), check);
+                let mut stopped = stop.subscribe();
+                let task = tokio::spawn(async move {
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async move {
+                            let _ = stopped.wait_for(|s| *s).await;
+                        })
+                        .await;
+                });
+                (Some(addr), Some(task))
+            }
+            None => (None, None),
+        };
         let mut stopped = stop.subscribe();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -130,15 +170,22 @@ impl Server {
         });
         Ok(Self {
             addr,
+            control,
             shared,
             stop,
             task: Some(task),
+            control_task,
         })
     }
 
     /// The bound address.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bound address of the control port, if any.
+    pub(crate) fn control_addr(&self) -> Option<SocketAddr> {
+        self.control
     }
 
     /// The base URL, `http://127.0.0.1:<port>`.
@@ -164,6 +211,9 @@ impl Server {
     /// Stops accepting, releases hung requests and waits (at most 5 s) for open connections.
     pub(crate) async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        if let Some(task) = self.control_task.take() {
+            task.abort();
+        }
         if let Some(mut task) = self.task.take()
             && tokio::time::timeout(Duration::from_secs(5), &mut task)
                 .await
@@ -178,6 +228,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        if let Some(task) = self.control_task.take() {
             task.abort();
         }
     }

@@ -1,6 +1,6 @@
 //! `fault-proxy`: a JSON-RPC or HTTP fault proxy in the foreground, exactly `devnet proxy`
 //! (`fault-proxy --listen ADDR --upstream URL [--mode rpc|http] [--rules FILE] [--edge NAME]
-//! [--log FILE] [--allow-private-listen]`): the entrypoint of the compose backend's proxy image
+//! [--log FILE] [--allow-private-listen] [--control-listen ADDR]`): the entrypoint of the compose backend's proxy image
 //! (`release/devnet-images`).
 
 use std::ffi::OsString;

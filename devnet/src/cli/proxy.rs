@@ -1,7 +1,8 @@
 //! `devnet proxy --listen 127.0.0.1:PORT --upstream URL --mode rpc|http --rules FILE`: a
 //! standalone fault proxy (e.g. for staging; the `fault-proxy` binary is the same command, the
-//! entrypoint of the compose backend's proxy image). Prints `{"listen": "<addr>", …}` once bound and
-//! runs until SIGINT/SIGTERM.
+//! entrypoint of the compose backend's proxy image). With `--control-listen ADDR` it also serves
+//! its remote control there (`fault_proxy::control`). Prints `{"listen": "<addr>", "control":
+//! "<addr>"|null, …}` once bound and runs until SIGINT/SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -34,6 +35,10 @@ pub struct ProxyArgs {
     /// address on a private container network with no route out. Never 0.0.0.0.
     #[arg(long)]
     pub allow_private_listen: bool,
+    /// Listen address of the remote control (HTTP/JSON: `PUT /rules`, `GET /entries`,
+    /// `DELETE /entries`), under the same rule as --listen; none: no remote control.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub control_listen: Option<SocketAddr>,
     /// Upstream URL (the JSON-RPC endpoint, or the base URL in HTTP mode).
     #[arg(long, value_name = "URL")]
     pub upstream: String,
@@ -75,21 +80,22 @@ pub(super) async fn proxy(args: ProxyArgs, out: &mut dyn Write) -> Result<Exit> 
         edge: args.edge.clone(),
         log_path: args.log.clone(),
         private_listen: args.allow_private_listen,
+        control: args.control_listen,
     };
-    let announce = |addr: SocketAddr| {
+    let announce = |addr: SocketAddr, control: Option<SocketAddr>| {
         json!({"listen": addr.to_string(), "mode": format!("{:?}", args.mode).to_lowercase(),
-               "edge": args.edge})
+               "edge": args.edge, "control": control.map(|c| c.to_string())})
     };
     match args.mode {
         ProxyMode::Rpc => {
             let proxy = RpcProxy::start_with(&args.upstream, rules.into(), config).await?;
-            emit(out, &announce(proxy.addr()))?;
+            emit(out, &announce(proxy.addr(), proxy.control_addr()))?;
             shutdown_signal().await?;
             proxy.shutdown().await;
         }
         ProxyMode::Http => {
             let proxy = HttpProxy::start_with(&args.upstream, rules, config).await?;
-            emit(out, &announce(proxy.addr()))?;
+            emit(out, &announce(proxy.addr(), proxy.control_addr()))?;
             shutdown_signal().await?;
             proxy.shutdown().await;
         }

@@ -3,6 +3,7 @@
 
 #[path = "../../../tests/shared/client.rs"]
 mod client;
+mod control;
 #[path = "../../../tests/shared/fake_upstream.rs"]
 mod fake_upstream;
 mod http_proxy;

@@ -172,6 +172,7 @@ async fn edge_proxy(
         log_path: Some(dir.join("logs").join(format!("proxy-{name}.jsonl"))),
         edge: name,
         private_listen: false,
+        control: None,
     };
     let proxy = RpcProxy::start_with(upstream, rules.clone().into(), config)
         .await

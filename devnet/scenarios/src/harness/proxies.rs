@@ -27,6 +27,7 @@ pub(super) fn config(dir: &Path, edge: &str) -> ProxyConfig {
         edge: edge.to_owned(),
         log_path: Some(dir.join("logs").join(format!("proxy-{edge}.jsonl"))),
         private_listen: false,
+        control: None,
     }
 }
 

@@ -256,7 +256,7 @@ async fn run_stack(
         .err()
         .map(|e| format!("{e:#}"));
     log_hygiene(checks, &h.logs(), info.allow);
-    let evidence = h.evidence();
+    let evidence = h.evidence().await;
     let mut kept = None;
     if keep.keeps(error.is_some() || !checks.passed()) {
         h.set_keep(true);

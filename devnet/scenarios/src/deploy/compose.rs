@@ -4,8 +4,8 @@
 //!
 //! | Network | Members | Reached from the host |
 //! |---|---|---|
-//! | `<name>-l1` | anvil (`.10`), the sequencer (`.20`), each watchdog command | anvil's RPC |
-//! | `<name>-app` | the sequencer (`.20`), each watchdog command | the sequencer's APIs |
+//! | `<name>-l1` | anvil (`.10`), the sequencer (`.20`), the fault proxies on `wd→l1` (`.30`) and `seq→l1` (`.32`), each watchdog command | anvil's RPC, the proxies' control ports |
+//! | `<name>-app` | the sequencer (`.20`), the fault proxy on `wd→seq` (`.31`), each watchdog command | the sequencer's APIs, the proxy's control port |
 //!
 //! Both networks are `--internal` (no route out of them) with a subnet of `10.213.0.0/16`
 //! (`-l1`) and `10.214.0.0/16` (`-app`) that no route of the host uses yet; fixed members sit
@@ -17,7 +17,11 @@
 //! `Partition`: a member is cut off the L1 network (`docker network disconnect`) and joins it
 //! again at the same address (`docker network connect --ip`). `NodeControl`: the sequencer's
 //! container is removed (as a crash: unsent batches are lost) and made again with the same
-//! addresses, without its start-up faults. Everything made carries the label
+//! addresses, without its start-up faults. `RpcFaults`: a fault proxy is a container of the
+//! proxy image (`devnet-fault-proxy:local`) in front of its edge's target, on that target's
+//! network, listening on its address (`:8545`) with its remote control next to it (`:9000`,
+//! `fault_proxy::control`), which the host drives over the bridge as it reaches anvil; the
+//! edge's client is routed through it. Everything made carries the label
 //! `devnet.compose=<name>` and is removed when the deployment is dropped, also after a failed
 //! start.
 
@@ -37,11 +41,11 @@ use super::l1_error::{L1Error, SnapshotId};
 use super::node::{AttachedL1, deposit_on, input_on};
 use super::sequencer::{SequencerControl, config_for};
 use super::{
-    Backend, Caps, DeployError, Deployer, Deployment, Identity, L1Handle, L1Node, deployment_dir,
-    refuse_proxies,
+    Backend, Caps, DeployError, Deployer, Deployment, FaultProxy, Identity, L1Handle, L1Node,
+    deployment_dir, refuse_proxies,
 };
 use crate::container::docker;
-use crate::topology::{L1Mining, Topology};
+use crate::topology::{Edge, L1Mining, Topology};
 
 /// Environment variable naming the anvil image (default [`DEFAULT_ANVIL_IMAGE`]).
 pub const ANVIL_IMAGE_ENV: &str = "DEVNET_ANVIL_IMAGE";
@@ -52,6 +56,11 @@ pub const DEFAULT_ANVIL_IMAGE: &str = "devnet-anvil:local";
 pub const SEQUENCER_IMAGE_ENV: &str = "DEVNET_SEQUENCER_IMAGE";
 /// The tag `release/devnet-images` gives the devnet sequencer image.
 pub const DEFAULT_SEQUENCER_IMAGE: &str = "devnet-sequencer:local";
+
+/// Environment variable naming the fault proxy image (default [`DEFAULT_FAULT_PROXY_IMAGE`]).
+pub const FAULT_PROXY_IMAGE_ENV: &str = "DEVNET_FAULT_PROXY_IMAGE";
+/// The tag `release/devnet-images` gives the fault proxy image.
+pub const DEFAULT_FAULT_PROXY_IMAGE: &str = "devnet-fault-proxy:local";
 
 /// The label on everything a deployment makes; its value is the deployment's name.
 pub const LABEL: &str = "devnet.compose";
@@ -64,6 +73,11 @@ const SEQUENCER_CONTROL_PORT: u16 = 8001;
 /// The last octet of the fixed members.
 const ANVIL_HOST: u8 = 10;
 const SEQUENCER_HOST: u8 = 20;
+/// The fault proxies' proxied and control ports on their container addresses.
+const PROXY_PORT: u16 = 8545;
+const PROXY_CONTROL_PORT: u16 = 9000;
+/// The last octet of the fault proxy on `seq→l1` (the harness's proxies sit next to it).
+const SEQ_L1_PROXY_HOST: u8 = 32;
 /// How long a container may take to answer after it started.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL_STEP: Duration = Duration::from_millis(100);
@@ -86,13 +100,27 @@ pub fn sequencer_image() -> String {
     image(SEQUENCER_IMAGE_ENV, DEFAULT_SEQUENCER_IMAGE)
 }
 
+/// The fault proxy image: `$DEVNET_FAULT_PROXY_IMAGE`, else `devnet-fault-proxy:local`.
+pub fn fault_proxy_image() -> String {
+    image(FAULT_PROXY_IMAGE_ENV, DEFAULT_FAULT_PROXY_IMAGE)
+}
+
+/// Which network a fault proxy container sits on: its target's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyNetwork {
+    /// The L1 network, in front of anvil (JSON-RPC mode).
+    L1,
+    /// The application network, in front of the sequencer's APIs (HTTP mode).
+    App,
+}
+
 /// Why `compose` cannot run here, or `None` when it can: an engine answers and has the anvil,
 /// sequencer and watchdog images.
 pub async fn compose_unavailable() -> Option<String> {
     if let Some(why) = crate::container::image_unavailable().await {
         return Some(why);
     }
-    for image in [anvil_image(), sequencer_image()] {
+    for image in [anvil_image(), sequencer_image(), fault_proxy_image()] {
         if docker(&["image", "inspect", "--format", "{{.Id}}", &image])
             .await
             .is_err()
@@ -242,6 +270,70 @@ impl ComposeNet {
         format!("{}-{member}", self.name)
     }
 
+    /// Starts a fault proxy container `proxy-<edge>` at `.host` on `network` in front of
+    /// `upstream`, forwarding everything until rules are set, and waits until its control
+    /// port answers; returns the control port's client.
+    pub async fn start_proxy(
+        &self,
+        edge: &str,
+        network: ProxyNetwork,
+        host: u8,
+        upstream: &str,
+    ) -> Result<fault_proxy::RemoteProxy, DeployError> {
+        let (net, mode) = match network {
+            ProxyNetwork::L1 => (&self.l1, "rpc"),
+            ProxyNetwork::App => (&self.app, "http"),
+        };
+        let ip = net.addr(host);
+        let name = self.container(&format!("proxy-{edge}"));
+        let label = self.label();
+        let ip_text = ip.to_string();
+        let listen = format!("--listen={ip}:{PROXY_PORT}");
+        let control = format!("--control-listen={ip}:{PROXY_CONTROL_PORT}");
+        let upstream = format!("--upstream={upstream}");
+        let mode = format!("--mode={mode}");
+        let edge_flag = format!("--edge={edge}");
+        docker(&[
+            "run",
+            "--detach",
+            "--name",
+            &name,
+            "--label",
+            &label,
+            "--network",
+            &net.name,
+            "--ip",
+            &ip_text,
+            &fault_proxy_image(),
+            &listen,
+            "--allow-private-listen",
+            &control,
+            &upstream,
+            &mode,
+            &edge_flag,
+        ])
+        .await
+        .map_err(|e| component("starting a fault proxy's container", e))?;
+        let remote = fault_proxy::RemoteProxy::new(
+            &format!("http://{ip}:{PROXY_CONTROL_PORT}"),
+            &format!("http://{ip}:{PROXY_PORT}"),
+        )
+        .map_err(|e| component("a fault proxy's control port", e))?;
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        loop {
+            match remote.entries().await {
+                Ok(_) => return Ok(remote),
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    return Err(component(
+                        "a fault proxy's container",
+                        format!("its control port did not answer within {READY_TIMEOUT:?}: {e}"),
+                    ));
+                }
+                Err(_) => tokio::time::sleep(POLL_STEP).await,
+            }
+        }
+    }
+
     /// Cuts `container` off the L1 network.
     pub async fn disconnect_l1(&self, container: &str) -> Result<(), DeployError> {
         docker(&["network", "disconnect", "--force", &self.l1.name, container])
@@ -270,7 +362,13 @@ impl ComposeNet {
 
     /// Writes each container's output to `<dir>/logs/<member>.log` (best effort).
     pub(crate) async fn save_logs(&self, dir: &std::path::Path) {
-        for member in ["anvil", "sequencer"] {
+        for member in [
+            "anvil",
+            "sequencer",
+            "proxy-wd-l1",
+            "proxy-wd-seq",
+            "proxy-seq-l1",
+        ] {
             let name = self.container(member);
             let output = tokio::process::Command::new(crate::container::docker_client())
                 .args(["logs", &name])
@@ -551,8 +649,9 @@ fn sequencer_args(config: &SequencerConfig, wallet: &str, listen: Ipv4Addr) -> V
 
 /// `compose`: anvil and the devnet sequencer in containers of the local images on two private
 /// networks, the contracts deployed from the host; each watchdog command runs in a container of
-/// the watchdog image (the harness's driver). Caps: `Mining`, `Reorg`, `NodeControl`,
-/// `SeqFaults`, `L1Inputs` and `Partition`; `Image` when the engine has the images.
+/// the watchdog image (the harness's driver); fault proxies in containers of the proxy image.
+/// Caps: `Mining`, `Reorg`, `NodeControl`, `RpcFaults`, `SeqFaults`, `L1Inputs` and
+/// `Partition`; `Image` when the engine has the images.
 #[derive(Debug, Clone, Default)]
 pub struct ComposeDeployer;
 
@@ -561,6 +660,7 @@ impl ComposeDeployer {
     pub const CAPS: Caps = Caps::MINING
         .union(Caps::REORG)
         .union(Caps::NODE_CONTROL)
+        .union(Caps::RPC_FAULTS)
         .union(Caps::SEQ_FAULTS)
         .union(Caps::L1_INPUTS)
         .union(Caps::PARTITION);
@@ -576,7 +676,7 @@ impl Deployer for ComposeDeployer {
         topology: &'a Topology,
     ) -> BoxFuture<'a, Result<Deployment, DeployError>> {
         Box::pin(async move {
-            refuse_proxies(topology, &[])?;
+            refuse_proxies(topology, &[Edge::SeqToL1])?;
             let tmp = deployment_dir(Backend::Compose)?;
             // From here on, whatever fails drops `net`, which removes what was made.
             let net = ComposeNet::create().await?;
@@ -632,7 +732,30 @@ impl Deployer for ComposeDeployer {
             if topology.l1.mining == L1Mining::Manual {
                 l1.set_automine(false).await?;
             }
-            let config = config_for(&url, topology.l1.chain_id, &topology.sequencer)?;
+            let mut proxies = std::collections::BTreeMap::new();
+            let mut sequencer_l1 = url.clone();
+            if let Some(rules) = topology.proxies.get(&Edge::SeqToL1) {
+                rules
+                    .check_rpc()
+                    .map_err(|e| component("the seq→l1 proxy's rules", e))?;
+                let proxy = net
+                    .start_proxy("seq-l1", ProxyNetwork::L1, SEQ_L1_PROXY_HOST, &url)
+                    .await?;
+                proxy
+                    .set_rules(rules)
+                    .await
+                    .map_err(|e| component("the seq→l1 proxy's rules", e))?;
+                sequencer_l1 = proxy.url().to_owned();
+                let log = tmp.path().join("logs").join("proxy-seq-l1.jsonl");
+                proxies.insert(
+                    Edge::SeqToL1,
+                    FaultProxy::Remote {
+                        proxy,
+                        log: Some(log),
+                    },
+                );
+            }
+            let config = config_for(&sequencer_l1, topology.l1.chain_id, &topology.sequencer)?;
             let app_ip = net.app.addr(SEQUENCER_HOST);
             let container = SequencerContainer {
                 name: net.container("sequencer"),
@@ -661,7 +784,7 @@ impl Deployer for ComposeDeployer {
                 identity,
                 L1Handle::Compose(Box::new(l1)),
                 sequencer,
-                std::collections::BTreeMap::new(),
+                proxies,
                 tmp,
             );
             deployment.compose = Some(net);

@@ -7,7 +7,6 @@ use alloy::providers::Provider as _;
 use alloy::transports::RpcError;
 use devnet_pins::{CHAIN_ID, addresses};
 use devnet_stack::Devnet;
-use fault_proxy::RpcProxy;
 use futures_util::future::BoxFuture;
 use synthetic_l1::SyntheticL1;
 use tempfile::TempDir;
@@ -15,8 +14,8 @@ use tempfile::TempDir;
 use super::node::{AttachedL1, attached_provider};
 use super::sequencer::{SequencerControl, config_for};
 use super::{
-    Backend, Caps, DeployError, Deployer, Deployment, Identity, L1Error, L1Handle, L1Node,
-    deployment_dir, edge_proxy, refuse_proxies,
+    Backend, Caps, DeployError, Deployer, Deployment, FaultProxy, Identity, L1Error, L1Handle,
+    L1Node, deployment_dir, edge_proxy, refuse_proxies,
 };
 use crate::topology::{Edge, L1Mining, Topology};
 
@@ -39,7 +38,7 @@ async fn with_sequencer_task(
     let proxy = edge_proxy(topology, Edge::SeqToL1, l1_url, tmp.path()).await?;
     let url = proxy
         .as_ref()
-        .map_or_else(|| l1_url.to_owned(), RpcProxy::url);
+        .map_or_else(|| l1_url.to_owned(), FaultProxy::url);
     let config = config_for(&url, chain_id, &topology.sequencer)?;
     let sequencer = SequencerControl::task(backend, config).await?;
     let proxies = proxy.map(|p| (Edge::SeqToL1, p)).into_iter().collect();

@@ -6,7 +6,7 @@
 //! | [`LocalDeployer`] | anvil + the Rollups contracts ([`Devnet`]), any chain id | in-process task | all but `Image` |
 //! | [`InProcessDeployer`] | [`SyntheticL1`] | in-process task | all but `Evm`, `Image` |
 //! | [`AttachDeployer`] | given URL, any chain | given URL | `RpcFaults`, + `Mining`/`Reorg` if the L1 answers `anvil_nodeInfo`, + `SeqFaults` with a control URL |
-//! | [`ComposeDeployer`] | anvil in a container + the contracts | a container | `Mining`, `Reorg`, `NodeControl`, `SeqFaults`, `L1Inputs`, `Partition` |
+//! | [`ComposeDeployer`] | anvil in a container + the contracts | a container | `Mining`, `Reorg`, `NodeControl`, `RpcFaults`, `SeqFaults`, `L1Inputs`, `Partition` |
 //!
 //! `Image` (the watchdog's container image on an engine that answers) is the environment's,
 //! added per scenario on every backend (on `compose` every scenario needs it, with the anvil
@@ -22,7 +22,9 @@
 //!
 //! Proxies: `local` and `in-process` put a JSON-RPC fault proxy ([`RpcProxy`]) on `seq→l1`
 //! when the topology gives that edge rules (started between the L1 and the sequencer, logging
-//! to `logs/proxy-seq-l1.jsonl`, reached through [`Deployment::rpc_proxy`]); rules on any other
+//! to `logs/proxy-seq-l1.jsonl`, reached through [`Deployment::rpc_proxy`]); `compose` puts a
+//! proxy container there, driven over its remote control (a [`FaultProxy`] either way, whose
+//! records `compose` writes to the same file at shutdown); rules on any other
 //! edge, and any rules on `attach`, are refused with [`DeployError::ProxyNotWired`] before
 //! anything starts (the scenario harness puts the watchdog's proxies in front itself).
 
@@ -33,6 +35,7 @@ mod deployers;
 mod identity;
 mod l1_error;
 mod node;
+mod proxy;
 mod sequencer;
 
 use std::collections::BTreeMap;
@@ -43,6 +46,7 @@ use devnet_sequencer::FaultSpecError;
 use devnet_stack::Devnet;
 use fault_proxy::{ProxyConfig, RpcProxy};
 use futures_util::future::BoxFuture;
+pub use proxy::FaultProxy;
 use synthetic_l1::{SyntheticError, SyntheticL1};
 use tempfile::TempDir;
 
@@ -50,8 +54,8 @@ pub(crate) use anvil_history::anvil_rewrite;
 pub use caps::{Backend, Caps, UnknownBackend};
 pub use compose::{
     ANVIL_IMAGE_ENV, ComposeDeployer, ComposeL1, ComposeNet, DEFAULT_ANVIL_IMAGE,
-    DEFAULT_SEQUENCER_IMAGE, LABEL, SEQUENCER_IMAGE_ENV, anvil_image, compose_unavailable,
-    sequencer_image,
+    DEFAULT_FAULT_PROXY_IMAGE, DEFAULT_SEQUENCER_IMAGE, FAULT_PROXY_IMAGE_ENV, LABEL, ProxyNetwork,
+    SEQUENCER_IMAGE_ENV, anvil_image, compose_unavailable, fault_proxy_image, sequencer_image,
 };
 pub use deployers::{AttachDeployer, InProcessDeployer, LocalDeployer};
 pub use identity::{Identity, WALLET_CONFIGS, config_of_snapshot, exports};
@@ -162,7 +166,7 @@ async fn edge_proxy(
     edge: Edge,
     upstream: &str,
     dir: &Path,
-) -> Result<Option<RpcProxy>, DeployError> {
+) -> Result<Option<FaultProxy>, DeployError> {
     let Some(rules) = topology.proxies.get(&edge) else {
         return Ok(None);
     };
@@ -180,7 +184,7 @@ async fn edge_proxy(
             what: "starting the proxy",
             source,
         })?;
-    Ok(Some(proxy))
+    Ok(Some(FaultProxy::Rpc(proxy)))
 }
 
 /// The L1 of a deployment.
@@ -214,7 +218,7 @@ pub struct Deployment {
     identity: Identity,
     // Field order is drop order: the sequencer goes before its proxies and its L1.
     sequencer: SequencerControl,
-    proxies: BTreeMap<Edge, RpcProxy>,
+    proxies: BTreeMap<Edge, FaultProxy>,
     l1: L1Handle,
     routes: BTreeMap<Edge, String>,
     state_dir: PathBuf,
@@ -242,7 +246,7 @@ impl Deployment {
         identity: Identity,
         l1: L1Handle,
         sequencer: SequencerControl,
-        proxies: BTreeMap<Edge, RpcProxy>,
+        proxies: BTreeMap<Edge, FaultProxy>,
         tmp: TempDir,
     ) -> Self {
         let l1_url = l1.node().rpc_url();
@@ -322,7 +326,7 @@ impl Deployment {
 
     /// The proxy the deployer put on `edge` (only `seq→l1`, when the topology gives it rules),
     /// to read its records or change its rules.
-    pub fn rpc_proxy(&self, edge: Edge) -> Option<&RpcProxy> {
+    pub fn rpc_proxy(&self, edge: Edge) -> Option<&FaultProxy> {
         self.proxies.get(&edge)
     }
 

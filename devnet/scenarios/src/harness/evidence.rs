@@ -48,7 +48,7 @@ impl Harness {
 
     /// The evidence for the report: URLs (`scheme://host[:port]` only, so an attached
     /// endpoint's credentials stay out), paths, log tails, watchdog outputs, proxy tails.
-    pub fn evidence(&self) -> Evidence {
+    pub async fn evidence(&self) -> Evidence {
         let net = self.deployment();
         let l1 = net.l1();
         let mut urls = vec![(l1.kind().to_owned(), l1.rpc_url())];
@@ -86,7 +86,7 @@ impl Harness {
                 .into_iter()
                 .collect(),
             watchdog,
-            proxy_tail: self.proxy_tails(),
+            proxy_tail: self.proxy_tails().await,
             notes: self.notes.clone(),
         }
         .with_redacted_urls()

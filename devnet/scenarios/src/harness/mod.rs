@@ -33,13 +33,13 @@ mod workload;
 use devnet_sequencer::ResponseShape;
 use devnet_stack::Devnet;
 use evidence::record;
-use fault_proxy::{GetLogsCap, HttpProxy, ProxyRules, RpcProxy, RuleSet};
+use fault_proxy::{GetLogsCap, ProxyRules, RuleSet};
 
 use super::attach::AttachTarget;
 use super::seed::Seed;
 use crate::deploy::{
-    AttachDeployer, Backend, Caps, ComposeDeployer, Deployer, Deployment, InProcessDeployer,
-    LocalDeployer, Member,
+    AttachDeployer, Backend, Caps, ComposeDeployer, Deployer, Deployment, FaultProxy,
+    InProcessDeployer, LocalDeployer, Member,
 };
 use crate::driver::{ContainerSpec, Run, WatchdogDriver, ensure_watchdog_binary};
 use crate::topology::{Edge, SequencerSpec, Topology};
@@ -128,9 +128,9 @@ pub struct Harness {
     /// Runs `sequencer-watchdog`.
     pub driver: WatchdogDriver,
     /// The proxy on the watchdog's L1 edge, if any.
-    pub proxy: Option<RpcProxy>,
+    pub proxy: Option<FaultProxy>,
     /// The proxy on the watchdog's sequencer edge, if any.
-    pub seq_proxy: Option<HttpProxy>,
+    pub seq_proxy: Option<FaultProxy>,
     /// The application.
     pub app: Address,
     /// The watchdog state directory (on `compose`, the state volume's directory on the engine's
@@ -160,19 +160,7 @@ impl Harness {
             Backend::Local => Box::new(LocalDeployer),
             Backend::InProcess => Box::new(InProcessDeployer),
             Backend::Attach => Box::new(attach_deployer(&options)?),
-            Backend::Compose => {
-                if options.wd_l1_rules.is_some()
-                    || options.wd_l1_cap.is_some()
-                    || options.wd_seq_rules.is_some()
-                {
-                    return Err(anyhow::Error::new(NeedsCap {
-                        what: "a proxy on the watchdog's edges",
-                        cap: Caps::RPC_FAULTS,
-                        backend: Backend::Compose,
-                    }));
-                }
-                Box::new(ComposeDeployer)
-            }
+            Backend::Compose => Box::new(ComposeDeployer),
         };
         let mut net = deployer
             .deploy(&options.topology())
@@ -199,20 +187,14 @@ impl Harness {
             (None, None) => None,
         };
         let proxy = match rules {
-            Some(rules) => {
-                let config = proxies::config(net.dir(), proxies::WD_L1);
-                Some(RpcProxy::start_with(net.url(Edge::WdToL1), rules, config).await?)
-            }
+            Some(rules) => Some(proxies::start(&net, Edge::WdToL1, rules.compile()).await?),
             None => None,
         };
         if let Some(proxy) = &proxy {
             net.route(Edge::WdToL1, proxy.url());
         }
         let seq_proxy = match options.wd_seq_rules {
-            Some(rules) => {
-                let config = proxies::config(net.dir(), proxies::WD_SEQ);
-                Some(HttpProxy::start_with(net.url(Edge::WdToSeq), rules, config).await?)
-            }
+            Some(rules) => Some(proxies::start(&net, Edge::WdToSeq, rules).await?),
             None => None,
         };
         if let Some(proxy) = &seq_proxy {

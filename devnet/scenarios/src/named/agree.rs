@@ -122,13 +122,13 @@ pub(super) async fn batch_close(h: &mut Harness, checks: &mut Checks) -> Result<
 pub(super) async fn idempotent_retick(h: &mut Harness, checks: &mut Checks) -> Result<()> {
     agree(h, checks).await?;
     let before = tree(&h.state_dir)?;
-    h.wd_l1_proxy()?.clear_entries();
+    h.wd_l1_proxy()?.clear_entries().await?;
     let tick = h.tick().await?;
     checks.run("re-tick", &tick, 0, "idle", None);
     usage(
         checks,
         "(f) only the finality check on the watchdog's L1 edge",
-        check_idle(&h.wd_l1_proxy()?.entries()),
+        check_idle(&h.wd_l1_proxy()?.entries().await?),
     );
     let l1 = &last_tick(h)?["rpc_requests"]["l1"];
     checks.that("L1 requests of an idle tick", "2", l1.to_string(), *l1 == 2);

@@ -80,11 +80,11 @@ pub(super) async fn no_false_divergence(h: &mut Harness, checks: &mut Checks) ->
         };
         match fault {
             Fault::None => {}
-            Fault::L1(_, rules) => h.set_wd_l1_rules(rules)?,
+            Fault::L1(_, rules) => h.set_wd_l1_rules(rules).await?,
             Fault::Sequencer(spec) => h.set_faults(&[spec.as_str()]).await?,
         }
         let tick = h.tick().await;
-        h.set_wd_l1_rules(ProxyRules::default())?;
+        h.set_wd_l1_rules(ProxyRules::default()).await?;
         h.set_faults(&[]).await?;
         let tick = tick?;
         h.note(format!(

@@ -68,7 +68,7 @@ pub(super) async fn l1_fault(
     class: &str,
     reason: Option<&str>,
 ) -> Result<()> {
-    h.set_wd_l1_rules(rules)?;
+    h.set_wd_l1_rules(rules).await?;
     let tick = h.tick().await?;
     failed_with(checks, what, &tick, class, reason);
     Ok(())

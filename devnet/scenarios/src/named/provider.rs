@@ -118,7 +118,8 @@ pub(super) async fn transient_matrix(h: &mut Harness, checks: &mut Checks) -> Re
             lag: 0,
             freeze: true,
         }),
-    ))?;
+    ))
+    .await?;
     poke(h).await?;
     // New finalized activity, so every tick has to reach the L1.
     h.transfer(ALICE, BOB, 1_000).await?;
@@ -133,7 +134,7 @@ pub(super) async fn transient_matrix(h: &mut Harness, checks: &mut Checks) -> Re
     for (what, rules, reason) in transient_l1_faults() {
         l1_fault(h, checks, what, rules, "transient", reason).await?;
     }
-    h.set_wd_l1_rules(ProxyRules::default())?;
+    h.set_wd_l1_rules(ProxyRules::default()).await?;
     let tick = h.tick().await?;
     checks.run("tick with the rules cleared", &tick, 0, "agreed", None);
     h.transfer(ALICE, BOB, 1_000).await?;
@@ -148,13 +149,15 @@ pub(super) async fn transient_matrix(h: &mut Harness, checks: &mut Checks) -> Re
     h.set_wd_l1_rules(ProxyRules {
         rules: vec![blip],
         ..ProxyRules::default()
-    })?;
-    h.wd_l1_proxy()?.clear_entries();
+    })
+    .await?;
+    h.wd_l1_proxy()?.clear_entries().await?;
     let tick = h.tick().await?;
     checks.run("a one-shot 503 (retried)", &tick, 0, "agreed", None);
     let blips = h
         .wd_l1_proxy()?
         .entries()
+        .await?
         .iter()
         .filter(|e| e.status == Some(503))
         .count();

@@ -56,12 +56,12 @@ pub(super) async fn log_range_cap(
     ));
     init(h, checks).await?;
     let proxy = h.wd_l1_proxy()?;
-    proxy.clear_entries();
+    proxy.clear_entries().await?;
     let tick = h.tick().await?;
     checks.run("tick through the capped provider", &tick, 0, "agreed", None);
     let head = h.block_number().await?;
     let target = target_block(&tick)?;
-    let entries = h.wd_l1_proxy()?.entries();
+    let entries = h.wd_l1_proxy()?.entries().await?;
     let refused = entries
         .iter()
         .filter(|e| e.method == "eth_getLogs" && e.error_code() == Some(INFURA_CODE))
@@ -110,7 +110,7 @@ pub(super) async fn log_range_cap(
     h.settle_through(last).await?;
     let later = h.tick().await?;
     checks.run("later tick", &later, 0, "agreed", None);
-    let entries = h.wd_l1_proxy()?.entries();
+    let entries = h.wd_l1_proxy()?.entries().await?;
     usage(
         checks,
         "(g) no range error once the span is learned",

@@ -90,7 +90,8 @@ pub(super) async fn transient_matrix(h: &mut Harness, checks: &mut Checks) -> Re
         h.set_wd_seq_rules(RuleSet {
             seed: 0,
             rules: vec![Rule::new(When::default(), action)],
-        })?;
+        })
+        .await?;
         let tick = match deadline {
             Some(deadline) => h.watchdog(&["tick", "--deadline", deadline]).await?,
             None => h.tick().await?,
@@ -103,7 +104,7 @@ pub(super) async fn transient_matrix(h: &mut Harness, checks: &mut Checks) -> Re
             Some(reason),
         );
     }
-    h.set_wd_seq_rules(RuleSet::default())?;
+    h.set_wd_seq_rules(RuleSet::default()).await?;
     let tick = h.tick().await?;
     checks.run("tick with the faults cleared", &tick, 0, "agreed", None);
     Ok(())

@@ -59,12 +59,12 @@ fn paused() -> RuleSet {
 
 /// The scenario.
 pub(super) async fn sequencer_l1_faults(h: &mut Harness, checks: &mut Checks) -> Result<()> {
-    h.set_seq_l1_rules(paused())?;
+    h.set_seq_l1_rules(paused()).await?;
     let deposit = h.deposit(ALICE, 600_000).await?;
     let last = h.add_inputs(PER_BLOCK, BLOCKS).await?;
     // Records from here on are the reads of this workload (start-up reads came before).
-    let before = h.seq_l1_entries()?.len();
-    h.set_seq_l1_rules(rules())?;
+    let before = h.seq_l1_entries().await?.len();
+    h.set_seq_l1_rules(rules()).await?;
     h.note(format!(
         "seq→l1: one 503 on eth_getLogs, cap {MAX_RESULTS} results; a deposit at block \
          {deposit}, {PER_BLOCK} direct inputs in each of {BLOCKS} blocks through {last}"
@@ -81,7 +81,7 @@ pub(super) async fn sequencer_l1_faults(h: &mut Harness, checks: &mut Checks) ->
     let tick = h.tick().await?;
     checks.run("tick on the watchdog's own L1", &tick, 0, "agreed", None);
 
-    let entries: Vec<ProxyEntry> = h.seq_l1_entries()?.into_iter().skip(before).collect();
+    let entries: Vec<ProxyEntry> = h.seq_l1_entries().await?.into_iter().skip(before).collect();
     let get_logs = || entries.iter().filter(|e| e.method == "eth_getLogs");
     let outages = get_logs()
         .filter(|e| e.outcome == ProxyOutcome::HttpStatus { status: 503 })

@@ -123,7 +123,13 @@ async fn the_sequencer_reads_its_l1_through_a_seq_l1_proxy() {
     assert_ne!(net.url(Edge::WdToL1), proxy.url());
     assert!(net.rpc_proxy(Edge::WdToL1).is_none());
     // The sequencer checked the chain id through the proxy before the deployment returned.
-    let methods: Vec<String> = proxy.entries().into_iter().map(|e| e.method).collect();
+    let methods: Vec<String> = proxy
+        .entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.method)
+        .collect();
     assert!(methods.iter().any(|m| m == "eth_chainId"), "{methods:?}");
     assert!(net.dir().join("logs/proxy-seq-l1.jsonl").is_file());
     net.shutdown().await.unwrap();

@@ -164,6 +164,14 @@ scenario_tests!(Backend::Compose, COMPOSE, {
     legacy_shape_agree_compose => "legacy-shape-agree",
     reorg_tip_compose => "reorg-tip",
     reorg_below_safe_compose => "reorg-below-safe",
+    idempotent_retick_compose => "idempotent-retick",
+    log_range_cap_compose => "log-range-cap",
+    log_range_cap_suggest_compose => "log-range-cap-suggest",
+    sequencer_l1_faults_compose => "sequencer-l1-faults",
+    sequencer_transient_matrix_compose => "sequencer-transient-matrix",
+    transient_matrix_compose => "transient-matrix",
+    chain_id_mismatch_compose => "chain-id-mismatch",
+    chaos_no_false_divergence_compose => "chaos-no-false-divergence",
 });
 
 /// What runs on compose outside CI too.
@@ -324,8 +332,14 @@ async fn both_watchdog_edges_log_their_proxy_traffic() {
         h.tick().await.unwrap().expect_exit(0).unwrap();
     }
     for (edge, count) in [
-        ("wd-l1", h.wd_l1_proxy().unwrap().entries().len()),
-        ("wd-seq", h.wd_seq_proxy().unwrap().entries().len()),
+        (
+            "wd-l1",
+            h.wd_l1_proxy().unwrap().entries().await.unwrap().len(),
+        ),
+        (
+            "wd-seq",
+            h.wd_seq_proxy().unwrap().entries().await.unwrap().len(),
+        ),
     ] {
         let path = h.dir().join(format!("logs/proxy-{edge}.jsonl"));
         let text = std::fs::read_to_string(&path).expect("the proxy log");
@@ -337,7 +351,7 @@ async fn both_watchdog_edges_log_their_proxy_traffic() {
         assert!(count > 0, "{edge}: the watchdog went through the proxy");
         assert!(lines.iter().all(|l| l["edge"] == edge), "{edge}");
     }
-    let tails = h.evidence().proxy_tail;
+    let tails = h.evidence().await.proxy_tail;
     let edges: Vec<&str> = tails.iter().map(|(edge, _)| edge.as_str()).collect();
     assert_eq!(edges, ["wd-l1", "wd-seq"]);
     for (edge, tail) in &tails {

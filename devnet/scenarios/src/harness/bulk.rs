@@ -1,9 +1,9 @@
 //! Bulk direct inputs: many `addInput`s packed into few L1 blocks (mining paused while they
-//! queue), on anvil and on the synthetic L1 alike.
+//! queue), on anvil (local or in its container) and on the synthetic L1 alike.
 
 use alloy::network::TransactionBuilder as _;
 use alloy::primitives::Bytes;
-use alloy::providers::Provider as _;
+use alloy::providers::{DynProvider, Provider as _};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall as _;
 use anyhow::{Context, Result, bail};
@@ -13,6 +13,7 @@ use devnet_stack::Devnet;
 use futures_util::future::try_join_all;
 
 use super::Harness;
+use crate::deploy::Caps;
 
 /// Gas limit of one bulk `addInput` (about 61 000 used).
 const BULK_GAS: u64 = 100_000;
@@ -67,8 +68,14 @@ impl Harness {
             synthetic.set_automine(true);
             return Ok(());
         }
-        let devnet = self.devnet()?;
-        devnet.set_automine(false).await?;
+        // anvil (local or in its container): it signs the requests for its accounts.
+        self.need("bulk direct inputs", Caps::MINING | Caps::L1_INPUTS)?;
+        let node = self.deployment().l1();
+        let provider = self
+            .deployment()
+            .devnet()
+            .map_or(&self.l1, Devnet::provider);
+        node.set_automine(false).await?;
         let mut lanes: Vec<Vec<Vec<u8>>> = vec![Vec::new(); SENDERS.len()];
         for (i, payload) in payloads.into_iter().enumerate() {
             lanes[i % SENDERS.len()].push(payload);
@@ -77,18 +84,22 @@ impl Harness {
             lanes
                 .into_iter()
                 .zip(SENDERS)
-                .map(|(lane, who)| self.send_lane(devnet, who, lane)),
+                .map(|(lane, who)| self.send_lane(provider, who, lane)),
         )
         .await;
-        devnet.mine(1).await.context("mining the bulk block")?;
-        devnet.set_automine(true).await?;
+        node.mine(1).await.context("mining the bulk block")?;
+        node.set_automine(true).await?;
         sent.map(drop)
     }
 
     /// Sends `payloads` as `addInput`s from account `who`, one request each: nonce, gas and
     /// fees are set here, so the provider asks nothing else.
-    async fn send_lane(&self, devnet: &Devnet, who: usize, payloads: Vec<Vec<u8>>) -> Result<()> {
-        let provider = devnet.provider();
+    async fn send_lane(
+        &self,
+        provider: &DynProvider,
+        who: usize,
+        payloads: Vec<Vec<u8>>,
+    ) -> Result<()> {
         let from = ANVIL_ADDRESSES[who];
         let mut nonce = provider
             .get_transaction_count(from)

@@ -364,3 +364,59 @@ async fn both_watchdog_edges_log_their_proxy_traffic() {
     }
     h.shutdown().await.expect("teardown");
 }
+
+/// On compose the proxies are containers driven over their control ports: the watchdog's
+/// requests through both are read back from the host, reach the evidence, and land in
+/// `logs/proxy-<edge>.jsonl` at teardown. Without an engine and the images it is skipped
+/// with the reason printed (under CI=true that fails).
+#[tokio::test]
+async fn compose_proxies_are_driven_remotely_and_log_at_teardown() {
+    use devnet_scenarios::deploy::compose_unavailable;
+    use devnet_scenarios::{Harness, StackOptions};
+    use fault_proxy::{ProxyRules, RuleSet};
+
+    if let Some(why) = compose_unavailable().await {
+        assert!(
+            !devnet_scenarios::container::under_ci(),
+            "compose is required under CI=true: {why}"
+        );
+        #[allow(clippy::print_stdout)] // the skip's reason belongs in the test output
+        {
+            println!("compose proxies skipped: {why}");
+        }
+        return;
+    }
+    let mut h = Harness::start(StackOptions {
+        backend: Backend::Compose,
+        wd_l1_rules: Some(ProxyRules::default()),
+        wd_seq_rules: Some(RuleSet::default()),
+        ..StackOptions::default()
+    })
+    .await
+    .expect("a compose stack");
+    h.watchdog(&["init"]).await.unwrap().expect_exit(0).unwrap();
+    h.tick().await.unwrap().expect_exit(0).unwrap();
+    let mut counts = Vec::new();
+    for (edge, proxy) in [
+        ("wd-l1", h.wd_l1_proxy().unwrap()),
+        ("wd-seq", h.wd_seq_proxy().unwrap()),
+    ] {
+        assert!(!proxy.url().contains("127.0.0.1"), "{edge}: a container");
+        let entries = proxy.entries().await.unwrap();
+        assert!(!entries.is_empty(), "{edge}: the watchdog went through it");
+        assert!(entries.iter().all(|e| e.edge == edge), "{edge}");
+        counts.push((edge, entries.len()));
+    }
+    let tails = h.evidence().await.proxy_tail;
+    let edges: Vec<&str> = tails.iter().map(|(edge, _)| edge.as_str()).collect();
+    assert_eq!(edges, ["wd-l1", "wd-seq"]);
+    h.set_keep(true);
+    let dir = h.dir().to_owned();
+    h.shutdown().await.expect("teardown");
+    for (edge, count) in counts {
+        let text = std::fs::read_to_string(dir.join(format!("logs/proxy-{edge}.jsonl")))
+            .expect("the proxy log");
+        assert_eq!(text.lines().count(), count, "{edge}: one line per request");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -45,8 +45,9 @@ pub struct RunArgs {
     /// sequencer at `--l1` and `--sequencer`, on any chain; capabilities are probed, and
     /// scenarios that add L1 inputs are skipped) or `compose` (anvil, the devnet sequencer and
     /// each watchdog command in containers of the local images on private internal Docker
-    /// networks: `release/devnet-images` and `release/image` build them; adds `Partition`,
-    /// lacks `RpcFaults`, `StateDirFaults` and `Evm`; without an engine or the images every
+    /// networks, fault proxies as containers there: `release/devnet-images` and
+    /// `release/image` build them; adds `Partition`, lacks `StateDirFaults` and `Evm`;
+    /// without an engine or the images every
     /// scenario is skipped with the reason).
     #[arg(long, env = "DEVNET_BACKEND", default_value = "local")]
     pub backend: String,

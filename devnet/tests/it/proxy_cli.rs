@@ -3,6 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use fault_proxy::{RemoteProxy, RuleSet};
 use serde_json::{Value, json};
 
 use crate::child::{spawn_announced, terminate};
@@ -37,15 +38,27 @@ async fn the_proxy_command_serves_rules_from_a_file_until_sigterm() {
         .arg(&rules)
         .arg("--log")
         .arg(&log)
+        .args(["--control-listen", "127.0.0.1:0"])
         .stderr(Stdio::null());
     let (mut child, announced) = spawn_announced(&mut command).await;
     let listen = announced["listen"].as_str().unwrap();
     assert!(listen.starts_with("127.0.0.1:"), "{announced}");
     assert_eq!(announced["mode"], "rpc");
+    let control = announced["control"].as_str().unwrap();
+    assert!(control.starts_with("127.0.0.1:"), "{announced}");
 
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
-    let answer = rpc(&format!("http://{listen}"), body).await;
+    let answer = rpc(&format!("http://{listen}"), body.clone()).await;
     assert_eq!(answer["result"], "0xa");
+    // The remote control reads the record and replaces the rules.
+    let remote = RemoteProxy::new(&format!("http://{control}"), listen).unwrap();
+    assert_eq!(remote.entries().await.unwrap().len(), 1);
+    remote.set_rules(&RuleSet::default()).await.unwrap();
+    let answer = rpc(&format!("http://{listen}"), body).await;
+    assert_eq!(
+        answer["result"], "0x7a69",
+        "forwarded once the rules are cleared"
+    );
 
     let status = terminate(&mut child, Duration::from_secs(30)).await;
     assert!(status.success(), "{status:?}");

@@ -148,26 +148,11 @@ impl Server {
                     .local_addr()
                     .context("reading the control address")?;
                 let app = crate::control::routes(Arc::clone(&shared), check);
-                let mut stopped = stop.subscribe();
-                let task = tokio::spawn(async move {
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async move {
-                            let _ = stopped.wait_for(|s| *s).await;
-                        })
-                        .await;
-                });
-                (Some(addr), Some(task))
+                (Some(addr), Some(serve(listener, app, stop.subscribe())))
             }
             None => (None, None),
         };
-        let mut stopped = stop.subscribe();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let task = serve(listener, app, stop.subscribe());
         Ok(Self {
             addr,
             control,
@@ -234,6 +219,21 @@ impl Drop for Server {
             task.abort();
         }
     }
+}
+
+/// Serves `app` on `listener` until `stopped` turns `true`.
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await;
+    })
 }
 
 /// Waits until the proxy stops (forever while it runs), then answers like `drop`.

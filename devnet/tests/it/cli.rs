@@ -203,3 +203,28 @@ async fn up_status_env_down_leave_nothing_running() {
     );
     assert_eq!(devnet(&bin, &dir, &["env"]).status.code(), Some(3));
 }
+
+/// The README's `cargo run --release -p devnet -- demo` needs one binary to run: the package
+/// has more than one (`devnet` and `fault-proxy`), so its manifest must name `devnet` the default.
+#[test]
+fn cargo_run_of_the_package_runs_the_devnet_cli() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bins = std::fs::read_dir(dir.join("src/bin"))
+        .unwrap()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "rs"))
+        })
+        .count();
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let default_run = manifest
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("default-run"))
+        .map(|rest| rest.trim_start_matches([' ', '=']).trim().trim_matches('"'));
+    assert!(
+        bins < 2 || default_run == Some("devnet"),
+        "{bins} binaries in devnet/src/bin and default-run {default_run:?}: `cargo run -p devnet` \
+         would not know which to run"
+    );
+}

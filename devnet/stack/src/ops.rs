@@ -8,12 +8,14 @@ use canonical::{InputBuilder, Method, WalletConfig};
 use devnet_pins::{ANVIL_ADDRESSES, ANVIL_KEYS};
 use sequencer_client::{SequencerClient, TxRequest};
 
-/// Signs `method` for anvil account `account` (0..=9) of application `app`, with the nonce
-/// `/nonce` names next, the max fee `/fee` suggests and the chain id of the sequencer's
-/// `/domain` (the L1's, which need not be the wallet configuration's).
+/// Signs `method` for anvil account `account` (0..=9) of application `app` on chain
+/// `chain_id` (the L1's, which the sequencer's `/domain` names and which need not be the wallet
+/// configuration's; callers read it once), with the nonce `/nonce` names next and the max fee
+/// `/fee` suggests.
 pub async fn sign_op(
     client: &SequencerClient,
     app: Address,
+    chain_id: u64,
     account: usize,
     method: &Method,
 ) -> Result<TxRequest> {
@@ -24,7 +26,7 @@ pub async fn sign_op(
     let nonce = client.next_nonce(*sender).await?.next_nonce;
     let max_fee = client.fee().await?.suggested_max_fee;
     let mut builder = InputBuilder::new(WalletConfig::devnet(), app);
-    builder.chain_id = client.domain().await?.chain_id;
+    builder.chain_id = chain_id;
     let op = builder
         .sign(key, nonce, max_fee, method)
         .context("signing")?;

@@ -8,7 +8,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall as _;
 use anyhow::{Context, Result, bail};
 use cartesi_rollups_contracts::input_box::InputBox;
-use devnet_pins::{ANVIL_ADDRESSES, CHAIN_ID};
+use devnet_pins::ANVIL_ADDRESSES;
 use devnet_stack::Devnet;
 use futures_util::future::try_join_all;
 
@@ -116,7 +116,7 @@ impl Harness {
                 .with_to(self.deployment().input_box())
                 .with_input(call.abi_encode())
                 .with_nonce(nonce)
-                .with_chain_id(CHAIN_ID)
+                .with_chain_id(self.chain_id)
                 .with_gas_limit(BULK_GAS)
                 .with_max_fee_per_gas(BULK_MAX_FEE)
                 .with_max_priority_fee_per_gas(0);

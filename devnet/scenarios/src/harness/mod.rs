@@ -133,6 +133,8 @@ pub struct Harness {
     pub seq_proxy: Option<FaultProxy>,
     /// The application.
     pub app: Address,
+    /// The L1's chain id, read once (signed ops and bulk inputs carry it).
+    chain_id: u64,
     /// The watchdog state directory (on `compose`, the state volume's directory on the engine's
     /// host, when that is this machine).
     pub state_dir: PathBuf,
@@ -178,6 +180,7 @@ impl Harness {
         let l1 = ProviderBuilder::new()
             .connect_http(net.url(Edge::ClientToL1).parse()?)
             .erased();
+        let chain_id = l1.get_chain_id().await.context("eth_chainId")?;
         let rules = match (options.wd_l1_rules, options.wd_l1_cap) {
             (Some(rules), None) => Some(rules),
             (rules, Some(cap)) => Some(ProxyRules {
@@ -231,6 +234,7 @@ impl Harness {
         }
         Ok(Self {
             app: net.app(),
+            chain_id,
             state_dir,
             net,
             l1,

@@ -51,7 +51,7 @@ impl Harness {
 
     /// Signs `method` for account `from` with the sequencer's nonce and suggested max fee.
     pub async fn signed(&self, from: usize, method: &Method) -> Result<TxRequest> {
-        devnet_stack::ops::sign_op(&self.client, self.app, from, method).await
+        devnet_stack::ops::sign_op(&self.client, self.app, self.chain_id, from, method).await
     }
 
     /// Sends `amount` from `from` to `to` and waits until it is finalized.

@@ -331,7 +331,8 @@ impl Target {
         checked: bool,
     ) -> Result<Value> {
         let app = self.l1.deployment().application;
-        let tx = ops::sign_op(&self.sequencer, app, from.index, method).await?;
+        let chain_id = self.sequencer.domain().await?.chain_id;
+        let tx = ops::sign_op(&self.sequencer, app, chain_id, from.index, method).await?;
         if checked {
             self.check_funds(from, amount, tx.nonce, tx.max_fee).await?;
         }

@@ -1,6 +1,6 @@
 //! `devnet proxy --listen 127.0.0.1:PORT --upstream URL --mode rpc|http --rules FILE`: a
-//! standalone fault proxy (e.g. for staging; the `fault-proxy` binary is the same command, the
-//! entrypoint of the compose backend's proxy image). With `--control-listen ADDR` it also serves
+//! standalone fault proxy (e.g. for staging; the entrypoint of the compose backend's proxy
+//! image). With `--control-listen ADDR` it also serves
 //! its remote control there (`fault_proxy::control`). Prints `{"listen": "<addr>", "control":
 //! "<addr>"|null, …}` once bound and runs until SIGINT/SIGTERM.
 

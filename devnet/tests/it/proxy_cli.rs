@@ -94,11 +94,11 @@ fn the_proxy_command_refuses_non_loopback_addresses() {
 }
 
 #[tokio::test]
-async fn the_fault_proxy_binary_is_the_proxy_command() {
+async fn the_proxy_command_as_the_proxy_image_runs_it() {
     let node = node().await;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fault-proxy"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devnet"));
     command
-        .args(["--listen", "127.0.0.1:0", "--edge", "image"])
+        .args(["proxy", "--listen", "127.0.0.1:0", "--edge", "image"])
         .arg("--upstream")
         .arg(&node.url)
         .stderr(Stdio::null());
@@ -112,8 +112,9 @@ async fn the_fault_proxy_binary_is_the_proxy_command() {
     assert!(status.success(), "{status:?}");
 
     // A private address is refused without the flag (after parsing: exit 1, not a usage error).
-    let output = Command::new(env!("CARGO_BIN_EXE_fault-proxy"))
+    let output = Command::new(env!("CARGO_BIN_EXE_devnet"))
         .args([
+            "proxy",
             "--listen",
             "10.213.7.30:0",
             "--upstream",
